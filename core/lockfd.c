@@ -1,0 +1,347 @@
+/* SPDX-License-Identifier: MIT */
+/* The locking algorithm: one place that opens, locks, verifies and removes
+ * every lock and PID file we create. */
+#include "lockfd.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Longest content we ever parse: a PID file is a number and a newline. */
+#define PID_TEXT_MAX 32
+
+static long long monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* Step 4: only a regular file with one link, owned by us or by root. */
+static int refuse_unsafe(const struct stat *st)
+{
+	if (S_ISDIR(st->st_mode))
+		return -EISDIR;
+	if (!S_ISREG(st->st_mode))
+		return -EINVAL;
+	if (st->st_nlink > 1)
+		return -EMLINK;
+	if (st->st_uid != geteuid() && st->st_uid != 0)
+		return -EPERM;
+	return 0;
+}
+
+int lockfd_parse_pid(const char *buf, size_t len)
+{
+	size_t i = 0;
+	long value = 0;
+	size_t digits = 0;
+
+	while (i < len && buf[i] == ' ')
+		i++;
+	if (i == len)
+		return i == 0 ? 0 : -EINVAL;
+	for (; i < len && buf[i] >= '0' && buf[i] <= '9'; i++) {
+		/* pid_max is at most 2^22; ten digits would already be absurd */
+		if (++digits > 10)
+			return -EINVAL;
+		value = value * 10 + (buf[i] - '0');
+	}
+	if (digits == 0 || value <= 0 || value > 0x7fffffff)
+		return -EINVAL;
+	if (i < len && buf[i] == '\n')
+		i++;
+	if (i != len)
+		return -EINVAL;
+	return (int)value;
+}
+
+pid_t lockfd_read_pid(int fd, bool wait_for_writer)
+{
+	char buf[PID_TEXT_MAX];
+	/* The holder truncates and writes right after it locks: a few ms is
+	 * plenty, and a reader must not hang on a holder that never writes. */
+	int tries = wait_for_writer ? 50 : 1;
+
+	for (int i = 0; i < tries; i++) {
+		ssize_t n = pread(fd, buf, sizeof(buf), 0);
+		int pid;
+
+		if (n < 0)
+			return 0;
+		pid = lockfd_parse_pid(buf, (size_t)n);
+		if (pid > 0)
+			return pid;
+		if (pid < 0 || (size_t)n == sizeof(buf))
+			return 0;
+		if (i + 1 < tries)
+			sleep_ms(1);
+	}
+	return 0;
+}
+
+static size_t format_pid(char *buf, pid_t pid, enum lockfd_format format)
+{
+	char digits[16];
+	size_t n = 0, len = 0;
+	unsigned long v = (unsigned long)pid;
+
+	do {
+		digits[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	if (format == LOCKFD_PID_UUCP)
+		for (size_t pad = n; pad < 10; pad++)
+			buf[len++] = ' ';
+	while (n > 0)
+		buf[len++] = digits[--n];
+	buf[len++] = '\n';
+	return len;
+}
+
+int lockfd_write_pid(struct lockfd *lk, enum lockfd_format format)
+{
+	char buf[PID_TEXT_MAX];
+	pid_t self = getpid();
+	size_t len;
+
+	lk->owner = self;
+	lk->names_owner = format != LOCKFD_NO_PID;
+	if (format == LOCKFD_NO_PID)
+		return 0;
+	len = format_pid(buf, self, format);
+	/* Step 5: truncate only now that the lock is ours. */
+	if (ftruncate(lk->fd, 0) < 0)
+		return -errno;
+	if (pwrite(lk->fd, buf, len, 0) != (ssize_t)len)
+		return errno ? -errno : -EIO;
+	return 0;
+}
+
+/* Wait for the lock on FD: 0 got it, -EAGAIN/-ETIMEDOUT busy. */
+static int wait_for_lock(int fd, int op, int timeout_ms)
+{
+	long long deadline;
+	long backoff = 1;
+
+	if (flock(fd, op | LOCK_NB) == 0)
+		return 0;
+	if (errno != EWOULDBLOCK)
+		return -errno;
+	if (timeout_ms == 0)
+		return -EAGAIN;
+	if (timeout_ms < 0) {
+		/* The kernel queues us and wakes us on release: no polling. */
+		while (flock(fd, op) < 0)
+			if (errno != EINTR)
+				return -errno;
+		return 0;
+	}
+	/* flock has no timeout of its own, and a library may not install a
+	 * timer signal handler behind the program's back: poll with backoff. */
+	deadline = monotonic_ms() + timeout_ms;
+	for (;;) {
+		long long left = deadline - monotonic_ms();
+
+		if (left <= 0)
+			return -ETIMEDOUT;
+		sleep_ms(backoff < left ? backoff : (long)left);
+		if (backoff < 16)
+			backoff *= 2;
+		if (flock(fd, op | LOCK_NB) == 0)
+			return 0;
+		if (errno != EWOULDBLOCK)
+			return -errno;
+	}
+}
+
+int lockfd_acquire(struct lockfd *lk, const char *path, mode_t mode,
+		   bool shared, int timeout_ms, enum lockfd_format format,
+		   pid_t *holder)
+{
+	int op = shared ? LOCK_SH : LOCK_EX;
+	long long deadline = timeout_ms > 0 ? monotonic_ms() + timeout_ms : 0;
+
+	if (holder)
+		*holder = 0;
+	for (;;) {
+		struct stat st, now;
+		int err, fd;
+		int left = timeout_ms;
+
+		/* Step 1: never O_TRUNC before the lock is held. O_NONBLOCK
+		 * keeps a FIFO planted at the path from hanging us. */
+		fd = open(path,
+			  O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
+				  O_NONBLOCK,
+			  mode);
+		if (fd < 0)
+			return -errno;
+		if (fstat(fd, &st) < 0) {
+			err = -errno;
+			goto fail;
+		}
+		err = refuse_unsafe(&st);
+		if (err < 0)
+			goto fail;
+
+		/* Step 2. */
+		if (timeout_ms > 0) {
+			long long rest = deadline - monotonic_ms();
+
+			left = rest > 0 ? (int)rest : 0;
+		}
+		err = wait_for_lock(fd, op, left);
+		if (err == -EAGAIN && timeout_ms > 0)
+			err = -ETIMEDOUT;
+		if (err == -EAGAIN || err == -ETIMEDOUT) {
+			if (holder)
+				*holder = lockfd_read_pid(fd, !shared);
+			goto fail;
+		}
+		if (err < 0)
+			goto fail;
+
+		/* Step 3: the previous holder may have removed the file while
+		 * we waited; then our lock is on an orphan inode. */
+		if (lstat(path, &now) < 0 || now.st_dev != st.st_dev ||
+		    now.st_ino != st.st_ino) {
+			close(fd);
+			continue;
+		}
+		/* Step 4 once more, now that nobody else can be writing it. */
+		err = refuse_unsafe(&now);
+		if (err < 0)
+			goto fail;
+
+		lk->fd = fd;
+		lk->dev = st.st_dev;
+		lk->ino = st.st_ino;
+		lk->owner = getpid();
+		lk->shared = shared;
+		lk->names_owner = false;
+		/* Steps 5–6: whatever the file said, we hold its lock, so its
+		 * previous writer is gone: take it over. */
+		if (!shared) {
+			err = lockfd_write_pid(lk, format);
+			if (err < 0) {
+				lockfd_release(lk, path, true);
+				return err;
+			}
+		}
+		return 0;
+fail:
+		close(fd);
+		return err;
+	}
+}
+
+bool lockfd_still_ours(const struct lockfd *lk, const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0 && st.st_dev == lk->dev &&
+	       st.st_ino == lk->ino;
+}
+
+/* The owner is the process the file names: after a hand-over (a daemon's
+ * child rewrote it) the parent's copy of the lock still says "mine". */
+static bool owned_by_caller(const struct lockfd *lk)
+{
+	char buf[PID_TEXT_MAX];
+	pid_t self = getpid();
+	ssize_t n;
+
+	if (lk->owner != self)
+		return false;
+	if (!lk->names_owner)
+		return true;
+	n = pread(lk->fd, buf, sizeof(buf), 0);
+	return n > 0 && lockfd_parse_pid(buf, (size_t)n) == self;
+}
+
+bool lockfd_unlink_if_ours(const struct lockfd *lk, const char *path)
+{
+	int saved = errno;
+	bool removed = false;
+
+	/* Step 7: only the owner, only our inode; the lock is still held,
+	 * so nobody can have taken the file over in between. */
+	if (lk->fd >= 0 && owned_by_caller(lk) && lockfd_still_ours(lk, path))
+		removed = unlink(path) == 0;
+	errno = saved;
+	return removed;
+}
+
+bool lockfd_release(struct lockfd *lk, const char *path, bool remove)
+{
+	int saved = errno;
+	bool removed = false;
+
+	if (lk->fd < 0)
+		return false;
+	/* A shared holder may remove the file only when it is the last one:
+	 * an exclusive lock obtained without waiting proves that. */
+	if (remove && lk->shared && owned_by_caller(lk) &&
+	    flock(lk->fd, LOCK_EX | LOCK_NB) < 0)
+		remove = false;
+	if (remove)
+		removed = lockfd_unlink_if_ours(lk, path);
+	close(lk->fd);
+	lk->fd = -1;
+	errno = saved;
+	return removed;
+}
+
+int lockfd_check(const char *path, pid_t *holder)
+{
+	struct stat st;
+	int fd, err;
+
+	if (holder)
+		*holder = 0;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
+				O_NONBLOCK);
+	if (fd < 0)
+		return errno == ENOENT ? 0 /* PIDLOCK_ABSENT */ : -errno;
+	if (fstat(fd, &st) < 0) {
+		err = -errno;
+		goto out;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		err = -EISDIR;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		err = -EINVAL;
+		goto out;
+	}
+	/* A probe with an exclusive lock sees shared holders as well. It holds
+	 * the lock for two system calls when the file is free. */
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+		err = 1; /* PIDLOCK_STALE */
+	} else if (errno == EWOULDBLOCK) {
+		err = 2; /* PIDLOCK_HELD */
+		if (holder)
+			*holder = lockfd_read_pid(fd, true);
+	} else {
+		err = -errno;
+	}
+out:
+	close(fd);
+	return err;
+}

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The locking algorithm of DESIGN.md, shared by lock files, PID files and
+ * the shim's guards. Internal: hidden symbols, not part of pidlock.h.
+ */
+#ifndef PIDLOCK_LOCKFD_H
+#define PIDLOCK_LOCKFD_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#define PIDLOCK_HIDDEN __attribute__((visibility("hidden")))
+#define PIDLOCK_EXPORT __attribute__((visibility("default")))
+
+/* A held lock file: enough to remove it safely, even from a signal
+ * handler (no allocation, the path is copied in). */
+struct lockfd {
+	int fd;
+	dev_t dev;
+	ino_t ino;
+	pid_t owner;
+	bool shared;
+	bool names_owner; /* the file holds the owner's PID */
+};
+
+/* How the PID is written into a lock file we hold exclusively. */
+enum lockfd_format {
+	LOCKFD_PID_LINE = 0,  /* "<pid>\n" */
+	LOCKFD_PID_UUCP = 1,  /* "%10d\n", the UUCP/HDB lock file format */
+	LOCKFD_NO_PID = 2,    /* leave the content alone */
+};
+
+/*
+ * Open, lock, verify and (exclusive) write our PID: steps 1–6 of the
+ * algorithm. TIMEOUT_MS: 0 non-blocking, < 0 forever, > 0 milliseconds.
+ * Returns 0, or a negative errno (see pidlock.h); on -EAGAIN/-ETIMEDOUT
+ * *HOLDER gets the holder's PID when the file names one.
+ */
+PIDLOCK_HIDDEN int lockfd_acquire(struct lockfd *lk, const char *path,
+				  mode_t mode, bool shared, int timeout_ms,
+				  enum lockfd_format format, pid_t *holder);
+
+/* Write the caller's PID into a lock held exclusively and make the caller
+ * its owner. */
+PIDLOCK_HIDDEN int lockfd_write_pid(struct lockfd *lk,
+				    enum lockfd_format format);
+
+/*
+ * Step 7: remove PATH only while holding the lock, only if it still names
+ * our inode, only from the owner; then close. Async-signal-safe; errno is
+ * preserved. Returns true when the file was removed.
+ */
+PIDLOCK_HIDDEN bool lockfd_release(struct lockfd *lk, const char *path,
+				   bool remove);
+
+/* Remove without closing (signal path: the process is about to end and
+ * its exit drops the lock). Async-signal-safe; errno is preserved. */
+PIDLOCK_HIDDEN bool lockfd_unlink_if_ours(const struct lockfd *lk,
+					  const char *path);
+
+/* Whether PATH still names the inode we hold. */
+PIDLOCK_HIDDEN bool lockfd_still_ours(const struct lockfd *lk,
+				      const char *path);
+
+/* Step 8: bounded, strict parse of "<pid>\n" (leading blanks allowed, for
+ * UUCP's "%10d\n"). Returns the PID, 0 for empty, -EINVAL for garbage. */
+PIDLOCK_HIDDEN int lockfd_parse_pid(const char *buf, size_t len);
+
+/* Read the PID in FD's file; retries briefly while the file is empty when
+ * WAIT_FOR_WRITER (its holder is between create and write). */
+PIDLOCK_HIDDEN pid_t lockfd_read_pid(int fd, bool wait_for_writer);
+
+/* pidlock_check() for internal callers. */
+PIDLOCK_HIDDEN int lockfd_check(const char *path, pid_t *holder);
+
+#endif

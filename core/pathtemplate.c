@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/* PID file path templates: %p pid, %n program name, %u uid, %h hostname. */
+#include "pidlock.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lockfd.h"
+
+static int append(char *buf, size_t size, size_t *len, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (*len + n >= size)
+		return -ENAMETOOLONG;
+	memcpy(buf + *len, s, n);
+	*len += n;
+	buf[*len] = '\0';
+	return 0;
+}
+
+PIDLOCK_EXPORT int pidlock_path_expand(const char *path_template, char *buf,
+				       size_t size)
+{
+	size_t len = 0;
+
+	if (!path_template || !buf || size == 0 || !*path_template)
+		return -EINVAL;
+	buf[0] = '\0';
+	for (const char *t = path_template; *t; t++) {
+		char field[HOST_NAME_MAX + 1];
+		int err;
+
+		if (*t != '%') {
+			field[0] = *t;
+			field[1] = '\0';
+		} else {
+			switch (*++t) {
+			case 'p':
+				snprintf(field, sizeof(field), "%d", getpid());
+				break;
+			case 'u':
+				snprintf(field, sizeof(field), "%u", getuid());
+				break;
+			case 'n':
+				snprintf(field, sizeof(field), "%s",
+					 program_invocation_short_name);
+				break;
+			case 'h':
+				if (gethostname(field, sizeof(field)) < 0)
+					return -errno;
+				field[sizeof(field) - 1] = '\0';
+				break;
+			case '%':
+				field[0] = '%';
+				field[1] = '\0';
+				break;
+			default:
+				return -EINVAL;
+			}
+		}
+		err = append(buf, size, &len, field);
+		if (err < 0)
+			return err;
+	}
+	return (int)len;
+}

@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The signal dispatcher (pylockfile's SignalDispatcher, made to chain any
+ * number of handlers): one kernel handler per signal walks a stack of
+ * registrations, newest first, down to the disposition the signal had
+ * before the dispatcher took it.
+ */
+#include "pidlock.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "lockfd.h"
+#include "sigdefault.h"
+
+struct sig_entry {
+	pidlock_sig_fn fn;
+	void *data;
+	int id;
+	bool replaces; /* set: nothing below it runs */
+};
+
+/*
+ * Writers hold config_lock with every signal blocked in their thread and
+ * bump seq around changes (odd while changing). The handler copies the
+ * chain under the seqlock, so it never takes a lock or sees a half-made
+ * entry, and a handler on the writer's own thread cannot interrupt it.
+ */
+struct sig_chain {
+	atomic_uint seq;
+	int count;
+	struct sig_entry entries[PIDLOCK_SIG_MAX_HANDLERS];
+	struct sigaction previous;
+	atomic_bool previous_reset; /* SA_RESETHAND of the previous fired */
+};
+
+static struct sig_chain chains[NSIG];
+static pthread_mutex_t config_lock = PTHREAD_MUTEX_INITIALIZER;
+static int last_id;
+
+struct sig_snapshot {
+	int count;
+	struct sig_entry entries[PIDLOCK_SIG_MAX_HANDLERS];
+	struct sigaction previous;
+};
+
+static void snapshot(int signo, struct sig_snapshot *snap)
+{
+	struct sig_chain *chain = &chains[signo];
+	unsigned before, after;
+
+	do {
+		while ((before = atomic_load_explicit(
+				&chain->seq, memory_order_acquire)) &
+		       1)
+			;
+		snap->count = chain->count;
+		memcpy(snap->entries, chain->entries, sizeof(snap->entries));
+		memcpy(&snap->previous, &chain->previous,
+		       sizeof(snap->previous));
+		atomic_thread_fence(memory_order_acquire);
+		after = atomic_load_explicit(&chain->seq, memory_order_relaxed);
+	} while (before != after);
+	if (atomic_load(&chain->previous_reset))
+		snap->previous.sa_handler = SIG_DFL;
+}
+
+static void dispatch(int signo, siginfo_t *info, void *ucontext);
+
+static void install_dispatcher(int signo)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = dispatch;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+	sigemptyset(&sa.sa_mask);
+	sigaction(signo, &sa, NULL);
+}
+
+static void run_previous(int signo, siginfo_t *info, void *ucontext,
+			 const struct sigaction *previous)
+{
+	sigset_t mask, old;
+
+	if (previous->sa_handler == SIG_IGN)
+		return;
+	if (previous->sa_handler == SIG_DFL) {
+		enum sigdefault_action action = sigdefault_action(signo);
+
+		if (action == SIGDEFAULT_IGNORE || action == SIGDEFAULT_CONTINUE)
+			return;
+		sigdefault_reraise(signo, sigaction);
+		/* Still here: it was a stop and we were continued. */
+		install_dispatcher(signo);
+		return;
+	}
+	if (previous->sa_flags & SA_RESETHAND)
+		atomic_store(&chains[signo].previous_reset, true);
+	/* Give the previous handler the mask it asked for. */
+	mask = previous->sa_mask;
+	if (!(previous->sa_flags & SA_NODEFER))
+		sigaddset(&mask, signo);
+	pthread_sigmask(SIG_BLOCK, &mask, &old);
+	if (previous->sa_flags & SA_SIGINFO)
+		previous->sa_sigaction(signo, info, ucontext);
+	else
+		previous->sa_handler(signo);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+static void dispatch(int signo, siginfo_t *info, void *ucontext)
+{
+	struct sig_snapshot snap;
+	int saved = errno;
+
+	snapshot(signo, &snap);
+	for (int i = snap.count - 1; i >= 0; i--) {
+		snap.entries[i].fn(signo, info, ucontext, snap.entries[i].data);
+		if (snap.entries[i].replaces)
+			goto out;
+	}
+	run_previous(signo, info, ucontext, &snap.previous);
+out:
+	errno = saved;
+}
+
+PIDLOCK_EXPORT bool pidlock_sig_will_terminate(int signo)
+{
+	struct sig_snapshot snap;
+	struct sigaction current;
+
+	if (signo <= 0 || signo >= NSIG)
+		return false;
+	snapshot(signo, &snap);
+	if (snap.count == 0) {
+		if (sigaction(signo, NULL, &current) < 0)
+			return false;
+		snap.previous = current;
+	}
+	for (int i = 0; i < snap.count; i++)
+		if (snap.entries[i].replaces)
+			return false;
+	return snap.previous.sa_handler == SIG_DFL &&
+	       sigdefault_terminates(signo);
+}
+
+static bool valid_signal(int signo)
+{
+	return signo > 0 && signo < NSIG && signo != SIGKILL &&
+	       signo != SIGSTOP;
+}
+
+/* Run CHANGE on SIGNO's chain as a writer (see struct sig_chain). */
+static int change_chain(int signo, int (*change)(int signo,
+						  struct sig_chain *chain,
+						  void *arg),
+			void *arg)
+{
+	struct sig_chain *chain = &chains[signo];
+	sigset_t all, old;
+	int ret;
+
+	if (!valid_signal(signo))
+		return -EINVAL;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	pthread_mutex_lock(&config_lock);
+	atomic_fetch_add_explicit(&chain->seq, 1, memory_order_acq_rel);
+	ret = change(signo, chain, arg);
+	atomic_fetch_add_explicit(&chain->seq, 1, memory_order_release);
+	pthread_mutex_unlock(&config_lock);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return ret;
+}
+
+struct push_args {
+	pidlock_sig_fn fn;
+	void *data;
+	bool replaces;
+};
+
+static int push_entry(int signo, struct sig_chain *chain, void *arg)
+{
+	const struct push_args *push = arg;
+	struct sig_entry *entry;
+
+	if (chain->count == PIDLOCK_SIG_MAX_HANDLERS)
+		return -ENOSPC;
+	if (chain->count == 0) {
+		if (sigaction(signo, NULL, &chain->previous) < 0)
+			return -errno;
+		atomic_store(&chain->previous_reset, false);
+	}
+	entry = &chain->entries[chain->count];
+	entry->fn = push->fn;
+	entry->data = push->data;
+	entry->replaces = push->replaces;
+	if (++last_id <= 0)
+		last_id = 1;
+	entry->id = last_id;
+	chain->count++;
+	if (chain->count == 1)
+		install_dispatcher(signo);
+	return entry->id;
+}
+
+static int push(int signo, pidlock_sig_fn fn, void *data, bool replaces)
+{
+	struct push_args args = { fn, data, replaces };
+
+	if (!fn)
+		return -EINVAL;
+	return change_chain(signo, push_entry, &args);
+}
+
+PIDLOCK_EXPORT int pidlock_sig_set(int signo, pidlock_sig_fn fn, void *data)
+{
+	return push(signo, fn, data, true);
+}
+
+PIDLOCK_EXPORT int pidlock_sig_add(int signo, pidlock_sig_fn fn, void *data)
+{
+	return push(signo, fn, data, false);
+}
+
+static int remove_entry(int signo, struct sig_chain *chain, void *arg)
+{
+	int id = *(int *)arg;
+	int i;
+
+	for (i = 0; i < chain->count; i++)
+		if (chain->entries[i].id == id)
+			break;
+	if (i == chain->count)
+		return -ENOENT;
+	memmove(&chain->entries[i], &chain->entries[i + 1],
+		(size_t)(chain->count - i - 1) * sizeof(chain->entries[0]));
+	chain->count--;
+	if (chain->count == 0) {
+		struct sigaction previous = chain->previous;
+
+		if (atomic_load(&chain->previous_reset))
+			previous.sa_handler = SIG_DFL;
+		sigaction(signo, &previous, NULL);
+	}
+	return 0;
+}
+
+PIDLOCK_EXPORT int pidlock_sig_restore(int signo, int id)
+{
+	return change_chain(signo, remove_entry, &id);
+}

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: MIT */
+#include "test-common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+char *test_dir_make(void)
+{
+	const char *base = getenv("PIDSHIM_TEST_TMPDIR");
+	char *dir;
+
+	if (asprintf(&dir, "%s/pidshim-test-XXXXXX", base ? base : "/tmp") < 0)
+		abort();
+	ck_assert_msg(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
+	return dir;
+}
+
+void test_dir_remove(char *dir)
+{
+	char *cmd;
+
+	if (!dir)
+		return;
+	if (asprintf(&cmd, "rm -rf '%s'", dir) >= 0) {
+		if (system(cmd) != 0)
+			fprintf(stderr, "could not remove %s\n", dir);
+		free(cmd);
+	}
+	free(dir);
+}
+
+const char *test_path(const char *dir, const char *name)
+{
+	static char buf[4][4096];
+	static int next;
+	char *p = buf[next++ % 4];
+
+	snprintf(p, sizeof(buf[0]), "%s/%s", dir, name);
+	return p;
+}
+
+ssize_t test_read_file(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return n;
+}
+
+void test_write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	ck_assert_msg(fd >= 0, "open %s: %s", path, strerror(errno));
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+int test_wait(pid_t pid, int timeout_s)
+{
+	struct timespec tick = { 0, 2 * 1000 * 1000 };
+	long waited_ms = 0;
+	int status;
+
+	for (;;) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+
+		if (r == pid)
+			return status;
+		ck_assert_msg(r == 0, "waitpid %d: %s", pid, strerror(errno));
+		if (waited_ms > timeout_s * 1000L) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			ck_abort_msg("child %d still running after %ds", pid,
+				     timeout_s);
+		}
+		nanosleep(&tick, NULL);
+		waited_ms += 2;
+	}
+}
+
+pid_t test_fork(int (*fn)(void *arg), void *arg)
+{
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		test_reset_signals();
+		_exit(fn(arg));
+	}
+	return pid;
+}
+
+void test_reset_signals(void)
+{
+	/* Check's runner kills the whole process group from its SIGTERM and
+	 * SIGINT handlers, which its forked test processes inherit. */
+	static const int reset[] = { SIGTERM, SIGINT, SIGALRM, SIGHUP };
+
+	for (size_t i = 0; i < sizeof(reset) / sizeof(reset[0]); i++)
+		signal(reset[i], SIG_DFL);
+}
+
+void test_signal_init(struct test_signal *s)
+{
+	ck_assert_int_eq(pipe2(s->fd, O_CLOEXEC), 0);
+}
+
+void test_signal_post(struct test_signal *s)
+{
+	char c = 'x';
+
+	if (write(s->fd[1], &c, 1) != 1)
+		_exit(99);
+}
+
+void test_signal_wait(struct test_signal *s, int timeout_s)
+{
+	struct pollfd pfd = { s->fd[0], POLLIN, 0 };
+	char c;
+
+	ck_assert_msg(poll(&pfd, 1, timeout_s * 1000) == 1,
+		      "no signal from the other process in %ds", timeout_s);
+	ck_assert_int_eq(read(s->fd[0], &c, 1), 1);
+}
+
+void test_signal_close(struct test_signal *s)
+{
+	close(s->fd[0]);
+	close(s->fd[1]);
+}
+
+static bool has_lock_waiter(const struct stat *st)
+{
+	char line[256], dev[64];
+	FILE *f = fopen("/proc/locks", "re");
+	bool found = false;
+
+	if (!f)
+		return false;
+	snprintf(dev, sizeof(dev), "%02x:%02x:%lu", major(st->st_dev),
+		 minor(st->st_dev), (unsigned long)st->st_ino);
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, "->") && strstr(line, dev);
+	fclose(f);
+	return found;
+}
+
+bool test_wait_for_lock_waiter(const char *path, int timeout_s)
+{
+	struct timespec tick = { 0, 200 * 1000 };
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return false;
+	for (long i = 0; i < timeout_s * 5000L; i++) {
+		if (has_lock_waiter(&st))
+			return true;
+		nanosleep(&tick, NULL);
+	}
+	return false;
+}
+
+bool test_is_flocked(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	bool locked;
+
+	if (fd < 0)
+		return false;
+	locked = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	close(fd);
+	return locked;
+}
+
+int test_run_suite(Suite *suite)
+{
+	SRunner *runner = srunner_create(suite);
+	int failed;
+
+	srunner_run_all(runner, CK_NORMAL);
+	failed = srunner_ntests_failed(runner);
+	srunner_free(runner);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,753 @@
+/* SPDX-License-Identifier: MIT */
+/* Lock files: the locking algorithm, pylockfile's LockFile behaviours, the
+ * scoped block and the wrapped call. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pidlock.h"
+#include "test-common.h"
+
+static char *dir;
+
+static void setup(void)
+{
+	dir = test_dir_make();
+}
+
+static void teardown(void)
+{
+	test_dir_remove(dir);
+	dir = NULL;
+}
+
+static struct pidlock_lock *new_lock(const char *name, unsigned flags)
+{
+	struct pidlock_lock *lock = NULL;
+
+	ck_assert_int_eq(pidlock_lock_new(&lock, dir, name, flags), 0);
+	return lock;
+}
+
+static long elapsed_ms(const struct timespec *since)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - since->tv_sec) * 1000 +
+	       (now.tv_nsec - since->tv_nsec) / 1000000;
+}
+
+/* ---- naming ------------------------------------------------------------ */
+
+START_TEST(lock_name_gets_lock_suffix)
+{
+	struct pidlock_lock *a = new_lock("critical_code", 0);
+	struct pidlock_lock *b = new_lock("already.lock", 0);
+
+	ck_assert_str_eq(pidlock_lock_path(a), test_path(dir, "critical_code.lock"));
+	ck_assert_str_eq(pidlock_lock_path(b), test_path(dir, "already.lock"));
+	pidlock_lock_free(a);
+	pidlock_lock_free(b);
+}
+END_TEST
+
+START_TEST(lock_without_name_is_random)
+{
+	struct pidlock_lock *a = new_lock(NULL, 0), *b = new_lock(NULL, 0);
+	const char *pa = pidlock_lock_path(a);
+
+	ck_assert_str_ne(pa, pidlock_lock_path(b));
+	ck_assert_int_eq(strncmp(pa, dir, strlen(dir)), 0);
+	ck_assert_str_eq(pa + strlen(pa) - 5, ".lock");
+	pidlock_lock_free(a);
+	pidlock_lock_free(b);
+}
+END_TEST
+
+START_TEST(lock_default_dir_is_cwd)
+{
+	struct pidlock_lock *lock = NULL;
+
+	ck_assert_int_eq(pidlock_lock_new(&lock, NULL, "here", 0), 0);
+	ck_assert_str_eq(pidlock_lock_path(lock), "./here.lock");
+	pidlock_lock_free(lock);
+}
+END_TEST
+
+START_TEST(lock_bad_arguments_are_refused)
+{
+	struct pidlock_lock *lock = NULL;
+
+	ck_assert_int_eq(pidlock_lock_new(&lock, dir, "a/b", 0), -EINVAL);
+	ck_assert_int_eq(pidlock_lock_new(&lock, dir, "", 0), -EINVAL);
+	ck_assert_int_eq(pidlock_lock_new(&lock, dir, "x", 1u << 9), -EINVAL);
+	ck_assert_ptr_null(lock);
+}
+END_TEST
+
+/* ---- acquire / release ------------------------------------------------- */
+
+START_TEST(lock_acquire_writes_pid_and_release_removes)
+{
+	struct pidlock_lock *lock = new_lock("x", 0);
+	char buf[64], want[32];
+
+	ck_assert_int_eq(pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE,
+					      PIDLOCK_NOWAIT, NULL), 0);
+	ck_assert(pidlock_lock_is_held(lock));
+	snprintf(want, sizeof(want), "%d\n", getpid());
+	ck_assert_int_gt(test_read_file(pidlock_lock_path(lock), buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, want);
+	ck_assert(test_is_flocked(pidlock_lock_path(lock)));
+	ck_assert_int_eq(pidlock_lock_release(lock), 0);
+	ck_assert(!pidlock_lock_is_held(lock));
+	ck_assert_int_eq(access(pidlock_lock_path(lock), F_OK), -1);
+	pidlock_lock_free(lock);
+}
+END_TEST
+
+START_TEST(lock_second_acquire_reports_holder)
+{
+	struct pidlock_lock *a = new_lock("x", 0), *b = new_lock("x", 0);
+	pid_t holder = -1;
+
+	ck_assert_int_eq(pidlock_lock_acquire(a, PIDLOCK_EXCLUSIVE, 0, NULL), 0);
+	/* the same object again: already held by us */
+	ck_assert_int_eq(pidlock_lock_acquire(a, PIDLOCK_EXCLUSIVE, 0, &holder),
+			 -EALREADY);
+	ck_assert_int_eq(holder, getpid());
+	/* another object (another open file description): busy */
+	holder = -1;
+	ck_assert_int_eq(pidlock_lock_acquire(b, PIDLOCK_EXCLUSIVE, 0, &holder),
+			 -EAGAIN);
+	ck_assert_int_eq(holder, getpid());
+	pidlock_lock_free(a);
+	pidlock_lock_free(b);
+}
+END_TEST
+
+static int hold_until_killed(void *arg)
+{
+	struct test_signal *ready = arg;
+	struct pidlock_lock *lock = new_lock("x", 0);
+
+	if (pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE, 0, NULL) != 0)
+		return 1;
+	test_signal_post(ready);
+	pause();
+	return 0;
+}
+
+START_TEST(lock_conflict_reports_other_process)
+{
+	struct pidlock_lock *lock = new_lock("x", 0);
+	struct test_signal ready;
+	pid_t child, holder = 0;
+
+	test_signal_init(&ready);
+	child = test_fork(hold_until_killed, &ready);
+	test_signal_wait(&ready, 10);
+	ck_assert_int_eq(pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE, 0, &holder),
+			 -EAGAIN);
+	ck_assert_int_eq(holder, child);
+	ck_assert_int_eq(pidlock_lock_query(lock, &holder), PIDLOCK_HELD);
+	ck_assert_int_eq(holder, child);
+	kill(child, SIGKILL);
+	test_wait(child, 10);
+	test_signal_close(&ready);
+	pidlock_lock_free(lock);
+}
+END_TEST
+
+START_TEST(lock_release_unheld_is_error)
+{
+	struct pidlock_lock *lock = new_lock("x", 0);
+
+	ck_assert_int_eq(pidlock_lock_release(lock), -ENOLCK);
+	ck_assert_int_eq(pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE, 0, NULL), 0);
+	ck_assert_int_eq(pidlock_lock_release(lock), 0);
+	ck_assert_int_eq(pidlock_lock_release(lock), -ENOLCK);
+	pidlock_lock_free(lock);
+}
+END_TEST
+
+START_TEST(lock_query_without_acquiring)
+{
+	struct pidlock_lock *a = new_lock("x", 0), *b = new_lock("x", 0);
+	pid_t holder = -1;
+
+	ck_assert_int_eq(pidlock_lock_query(b, &holder), PIDLOCK_ABSENT);
+	ck_assert_int_eq(pidlock_lock_acquire(a, PIDLOCK_EXCLUSIVE, 0, NULL), 0);
+	ck_assert_int_eq(pidlock_lock_query(b, &holder), PIDLOCK_HELD);
+	ck_assert_int_eq(holder, getpid());
+	ck_assert(!pidlock_lock_is_held(b));
+	pidlock_lock_release(a);
+	/* a file left behind by a dead holder is stale, whatever it says */
+	test_write_file(pidlock_lock_path(a), "1\n");
+	ck_assert_int_eq(pidlock_lock_query(b, &holder), PIDLOCK_STALE);
+	ck_assert_int_eq(holder, 0);
+	pidlock_lock_free(a);
+	pidlock_lock_free(b);
+}
+END_TEST
+
+/* ---- 16 processes, 200 rounds: never two holders ----------------------- */
+
+#define RACERS 16
+#define ROUNDS 200
+
+static int race_rounds(void *arg)
+{
+	const char *marker = test_path(dir, "marker");
+	struct pidlock_lock *lock = new_lock("race", 0);
+
+	(void)arg;
+	for (int i = 0; i < ROUNDS; i++) {
+		int fd;
+
+		if (pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE,
+					 PIDLOCK_WAIT_FOREVER, NULL) != 0)
+			return 2;
+		/* the marker exists only while somebody holds the lock */
+		fd = open(marker, O_CREAT | O_EXCL | O_WRONLY, 0644);
+		if (fd < 0)
+			return 3;
+		close(fd);
+		if (i % 8 == 0)
+			sched_yield();
+		if (unlink(marker) < 0)
+			return 4;
+		if (pidlock_lock_release(lock) != 0)
+			return 5;
+	}
+	pidlock_lock_free(lock);
+	return 0;
+}
+
+START_TEST(lock_race_never_two_holders)
+{
+	pid_t racers[RACERS];
+
+	for (int i = 0; i < RACERS; i++)
+		racers[i] = test_fork(race_rounds, NULL);
+	for (int i = 0; i < RACERS; i++) {
+		int status = test_wait(racers[i], 120);
+
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			      "racer %d: status %#x (3 = two holders at once)",
+			      i, status);
+	}
+	ck_assert_int_eq(access(test_path(dir, "race.lock"), F_OK), -1);
+}
+END_TEST
+
+/* ---- stale locks --------------------------------------------------------- */
+
+START_TEST(lock_sigkilled_holder_frees_lock_at_once)
+{
+	struct pidlock_lock *lock = new_lock("x", 0);
+	struct test_signal ready;
+	pid_t child;
+	char buf[64], want[32];
+
+	test_signal_init(&ready);
+	child = test_fork(hold_until_killed, &ready);
+	test_signal_wait(&ready, 10);
+	kill(child, SIGKILL);
+	test_wait(child, 10);
+	/* the dead holder's file is still there, with its PID */
+	ck_assert_int_eq(access(pidlock_lock_path(lock), F_OK), 0);
+	ck_assert_int_eq(pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE,
+					      PIDLOCK_NOWAIT, NULL), 0);
+	snprintf(want, sizeof(want), "%d\n", getpid());
+	test_read_file(pidlock_lock_path(lock), buf, sizeof(buf));
+	ck_assert_str_eq(buf, want);
+	test_signal_close(&ready);
+	pidlock_lock_free(lock);
+}
+END_TEST
+
+START_TEST(lock_stale_file_naming_live_pid_is_taken_over)
+{
+	struct pidlock_lock *lock = new_lock("x", 0);
+	char buf[64], want[32];
+
+	/* PID 1 is alive; kill(1, 0) would say "running". The lock says no. */
+	test_write_file(pidlock_lock_path(lock), "1\n");
+	ck_assert_int_eq(pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE,
+					      PIDLOCK_NOWAIT, NULL), 0);
+	snprintf(want, sizeof(want), "%d\n", getpid());
+	test_read_file(pidlock_lock_path(lock), buf, sizeof(buf));
+	ck_assert_str_eq(buf, want);
+	pidlock_lock_free(lock);
+}
+END_TEST
+
+/* ---- remove-while-waiting race ----------------------------------------- */
+
+static int hold_briefly(void *arg)
+{
+	const char *marker = test_path(dir, "marker");
+	struct pidlock_lock *lock = new_lock("x", 0);
+	int fd;
+
+	/* A forked child shares its parent's open lock (flock belongs to the
+	 * open file description): drop our copy, as the API asks. */
+	pidlock_lock_free(arg);
+	if (pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE, PIDLOCK_WAIT_FOREVER,
+				 NULL) != 0)
+		return 2;
+	fd = open(marker, O_CREAT | O_EXCL | O_WRONLY, 0644);
+	if (fd < 0)
+		return 3;
+	close(fd);
+	usleep(200);
+	unlink(marker);
+	pidlock_lock_free(lock);
+	return 0;
+}
+
+START_TEST(lock_remove_while_waiting_never_two_holders)
+{
+	struct pidlock_lock *a = new_lock("x", 0);
+
+	for (int i = 0; i < 500; i++) {
+		pid_t b, c;
+		int sb, sc;
+
+		ck_assert_int_eq(pidlock_lock_acquire(a, PIDLOCK_EXCLUSIVE, 0,
+						      NULL), 0);
+		b = test_fork(hold_briefly, a);
+		ck_assert_msg(test_wait_for_lock_waiter(pidlock_lock_path(a), 10),
+			      "B never waited on the lock");
+		c = test_fork(hold_briefly, a);
+		/* vary the moment C arrives relative to the removal */
+		if (i % 3)
+			usleep((useconds_t)(i % 7) * 20);
+		ck_assert_int_eq(pidlock_lock_release(a), 0);
+		sb = test_wait(b, 30);
+		sc = test_wait(c, 30);
+		ck_assert_msg(WIFEXITED(sb) && WEXITSTATUS(sb) == 0 &&
+				      WIFEXITED(sc) && WEXITSTATUS(sc) == 0,
+			      "round %d: B %#x C %#x (3 = two holders)", i, sb,
+			      sc);
+	}
+	pidlock_lock_free(a);
+}
+END_TEST
+
+/* ---- unsafe files at the path ------------------------------------------ */
+
+START_TEST(lock_symlink_is_refused)
+{
+	struct pidlock_lock *lock = new_lock("x", 0);
+	const char *target = test_path(dir, "target");
+	char buf[64];
+
+	test_write_file(target, "precious\n");
+	ck_assert_int_eq(symlink(target, pidlock_lock_path(lock)), 0);
+	ck_assert_int_eq(pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE, 0, NULL),
+			 -ELOOP);
+	test_read_file(target, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "precious\n");
+	/* a dangling symlink must not create its target either */
+	ck_assert_int_eq(unlink(target), 0);
+	ck_assert_int_eq(pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE, 0, NULL),
+			 -ELOOP);
+	ck_assert_int_eq(access(target, F_OK), -1);
+	pidlock_lock_free(lock);
+}
+END_TEST
+
+START_TEST(lock_fifo_is_refused)
+{
+	struct pidlock_lock *lock = new_lock("x", 0);
+	struct stat st;
+
+	ck_assert_int_eq(mkfifo(pidlock_lock_path(lock), 0600), 0);
+	ck_assert_int_eq(pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE, 0, NULL),
+			 -EINVAL);
+	ck_assert_int_eq(lstat(pidlock_lock_path(lock), &st), 0);
+	ck_assert(S_ISFIFO(st.st_mode));
+	pidlock_lock_free(lock);
+}
+END_TEST
+
+START_TEST(lock_directory_is_refused)
+{
+	struct pidlock_lock *lock = new_lock("x", 0);
+
+	ck_assert_int_eq(mkdir(pidlock_lock_path(lock), 0700), 0);
+	ck_assert_int_eq(pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE, 0, NULL),
+			 -EISDIR);
+	ck_assert_int_eq(rmdir(pidlock_lock_path(lock)), 0);
+	pidlock_lock_free(lock);
+}
+END_TEST
+
+START_TEST(lock_hard_link_is_refused)
+{
+	struct pidlock_lock *lock = new_lock("x", 0);
+	const char *target = test_path(dir, "target");
+	char buf[64];
+
+	test_write_file(target, "precious\n");
+	ck_assert_int_eq(link(target, pidlock_lock_path(lock)), 0);
+	ck_assert_int_eq(pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE, 0, NULL),
+			 -EMLINK);
+	test_read_file(target, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "precious\n");
+	ck_assert_int_eq(access(pidlock_lock_path(lock), F_OK), 0);
+	pidlock_lock_free(lock);
+}
+END_TEST
+
+/* Run as root only (the meson test exits 77 otherwise): a file planted by
+ * another user in a shared directory must not be adopted. */
+START_TEST(lock_foreign_owner_is_refused)
+{
+	struct passwd *nobody = getpwnam("nobody");
+	struct pidlock_lock *lock;
+	char buf[64];
+	pid_t child;
+	int status;
+
+	ck_assert_ptr_nonnull(nobody);
+	ck_assert_int_eq(chmod(dir, 01777), 0);
+	lock = new_lock("x", 0);
+	child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		int fd;
+
+		if (setgid(nobody->pw_gid) < 0 || setuid(nobody->pw_uid) < 0)
+			_exit(2);
+		fd = open(pidlock_lock_path(lock), O_CREAT | O_WRONLY, 0666);
+		if (fd < 0 || write(fd, "planted\n", 8) != 8)
+			_exit(3);
+		_exit(0);
+	}
+	status = test_wait(child, 10);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_int_eq(pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE, 0, NULL),
+			 -EPERM);
+	test_read_file(pidlock_lock_path(lock), buf, sizeof(buf));
+	ck_assert_str_eq(buf, "planted\n");
+	pidlock_lock_free(lock);
+}
+END_TEST
+
+/* ---- waiting and sharing ----------------------------------------------- */
+
+START_TEST(lock_timeout_is_honoured)
+{
+	struct pidlock_lock *a = new_lock("x", 0), *b = new_lock("x", 0);
+	struct timespec start;
+	pid_t holder = 0;
+	long ms;
+
+	ck_assert_int_eq(pidlock_lock_acquire(a, PIDLOCK_EXCLUSIVE, 0, NULL), 0);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	ck_assert_int_eq(pidlock_lock_acquire(b, PIDLOCK_EXCLUSIVE, 300, &holder),
+			 -ETIMEDOUT);
+	ms = elapsed_ms(&start);
+	ck_assert_int_eq(holder, getpid());
+	ck_assert_msg(ms >= 290 && ms < 5000, "waited %ld ms for 300", ms);
+	pidlock_lock_free(a);
+	pidlock_lock_free(b);
+}
+END_TEST
+
+static int release_after_100ms(void *arg)
+{
+	struct test_signal *ready = arg;
+	struct pidlock_lock *lock = new_lock("x", 0);
+
+	if (pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE, 0, NULL) != 0)
+		return 1;
+	test_signal_post(ready);
+	usleep(100 * 1000);
+	pidlock_lock_free(lock);
+	return 0;
+}
+
+START_TEST(lock_timeout_succeeds_when_released_in_time)
+{
+	struct pidlock_lock *lock = new_lock("x", 0);
+	struct test_signal ready;
+	pid_t child;
+
+	test_signal_init(&ready);
+	child = test_fork(release_after_100ms, &ready);
+	test_signal_wait(&ready, 10);
+	ck_assert_int_eq(pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE, 10000,
+					      NULL), 0);
+	test_wait(child, 10);
+	test_signal_close(&ready);
+	pidlock_lock_free(lock);
+}
+END_TEST
+
+START_TEST(lock_shared_holders_coexist_exclusive_excludes)
+{
+	struct pidlock_lock *r1 = new_lock("x", 0), *r2 = new_lock("x", 0);
+	struct pidlock_lock *w = new_lock("x", 0);
+
+	ck_assert_int_eq(pidlock_lock_acquire(r1, PIDLOCK_SHARED, 0, NULL), 0);
+	ck_assert_int_eq(pidlock_lock_acquire(r2, PIDLOCK_SHARED, 0, NULL), 0);
+	ck_assert_int_eq(pidlock_lock_acquire(w, PIDLOCK_EXCLUSIVE, 0, NULL),
+			 -EAGAIN);
+	ck_assert_int_eq(pidlock_lock_query(w, NULL), PIDLOCK_HELD);
+	/* the first reader out must not remove the file under the second */
+	ck_assert_int_eq(pidlock_lock_release(r1), 0);
+	ck_assert_int_eq(access(pidlock_lock_path(w), F_OK), 0);
+	ck_assert_int_eq(pidlock_lock_acquire(w, PIDLOCK_EXCLUSIVE, 0, NULL),
+			 -EAGAIN);
+	ck_assert_int_eq(pidlock_lock_release(r2), 0);
+	ck_assert_int_eq(access(pidlock_lock_path(w), F_OK), -1);
+	ck_assert_int_eq(pidlock_lock_acquire(w, PIDLOCK_EXCLUSIVE, 0, NULL), 0);
+	ck_assert_int_eq(pidlock_lock_acquire(r1, PIDLOCK_SHARED, 0, NULL),
+			 -EAGAIN);
+	pidlock_lock_free(r1);
+	pidlock_lock_free(r2);
+	pidlock_lock_free(w);
+}
+END_TEST
+
+/* ---- fork ---------------------------------------------------------------- */
+
+START_TEST(lock_forked_child_exit_keeps_parent_lock)
+{
+	struct pidlock_lock *lock = new_lock("x", 0);
+	pid_t child;
+	int status;
+
+	ck_assert_int_eq(pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE, 0, NULL), 0);
+	child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		/* the child inherited the object; freeing it must not remove
+		 * the parent's file */
+		pidlock_lock_free(lock);
+		exit(0);
+	}
+	status = test_wait(child, 10);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_int_eq(access(pidlock_lock_path(lock), F_OK), 0);
+	ck_assert(test_is_flocked(pidlock_lock_path(lock)));
+	ck_assert_int_eq(pidlock_lock_release(lock), 0);
+	ck_assert_int_eq(access(pidlock_lock_path(lock), F_OK), -1);
+	pidlock_lock_free(lock);
+}
+END_TEST
+
+/* ---- remove on SIGINT ---------------------------------------------------- */
+
+static int hold_with_remove_on_sigint(void *arg)
+{
+	struct test_signal *ready = arg;
+	struct pidlock_lock *lock = new_lock("x", PIDLOCK_REMOVE_ON_SIGINT);
+
+	if (pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE, 0, NULL) != 0)
+		return 1;
+	test_signal_post(ready);
+	for (;;)
+		pause();
+}
+
+START_TEST(lock_remove_on_sigint_removes_and_dies)
+{
+	struct test_signal ready;
+	pid_t child;
+	int status;
+
+	test_signal_init(&ready);
+	child = test_fork(hold_with_remove_on_sigint, &ready);
+	test_signal_wait(&ready, 10);
+	ck_assert_int_eq(access(test_path(dir, "x.lock"), F_OK), 0);
+	kill(child, SIGINT);
+	status = test_wait(child, 10);
+	ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGINT,
+		      "status %#x", status);
+	ck_assert_int_eq(access(test_path(dir, "x.lock"), F_OK), -1);
+	test_signal_close(&ready);
+}
+END_TEST
+
+START_TEST(lock_without_remove_flag_leaves_file_on_sigint)
+{
+	struct test_signal ready;
+	pid_t child;
+	int status;
+
+	test_signal_init(&ready);
+	child = test_fork(hold_until_killed, &ready);
+	test_signal_wait(&ready, 10);
+	kill(child, SIGINT);
+	status = test_wait(child, 10);
+	ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGINT);
+	ck_assert_int_eq(access(test_path(dir, "x.lock"), F_OK), 0);
+	test_signal_close(&ready);
+}
+END_TEST
+
+/* ---- scoped block and wrapped call ------------------------------------- */
+
+static int scoped_return(struct pidlock_lock *lock)
+{
+	int err;
+
+	PIDLOCK_SCOPED(lock, PIDLOCK_EXCLUSIVE, 0, &err)
+	{
+		if (pidlock_lock_is_held(lock))
+			return 42;
+	}
+	return -1;
+}
+
+START_TEST(lock_scoped_block_releases_on_every_exit)
+{
+	struct pidlock_lock *lock = new_lock("x", 0);
+	bool ran = false;
+	int err = -1;
+
+	PIDLOCK_SCOPED(lock, PIDLOCK_EXCLUSIVE, 0, &err)
+	{
+		ran = pidlock_lock_is_held(lock);
+	}
+	ck_assert_int_eq(err, 0);
+	ck_assert(ran);
+	ck_assert(!pidlock_lock_is_held(lock));
+
+	for (int i = 0; i < 3; i++) {
+		PIDLOCK_SCOPED(lock, PIDLOCK_EXCLUSIVE, 0, &err)
+		{
+			if (i == 1)
+				break;
+		}
+		ck_assert(!pidlock_lock_is_held(lock));
+	}
+
+	ck_assert_int_eq(scoped_return(lock), 42);
+	ck_assert(!pidlock_lock_is_held(lock));
+	ck_assert_int_eq(access(pidlock_lock_path(lock), F_OK), -1);
+	pidlock_lock_free(lock);
+}
+END_TEST
+
+START_TEST(lock_scoped_block_skipped_when_busy)
+{
+	struct pidlock_lock *a = new_lock("x", 0), *b = new_lock("x", 0);
+	bool ran = false;
+	int err = 0;
+
+	ck_assert_int_eq(pidlock_lock_acquire(a, PIDLOCK_EXCLUSIVE, 0, NULL), 0);
+	PIDLOCK_SCOPED(b, PIDLOCK_EXCLUSIVE, 0, &err)
+	{
+		ran = true;
+	}
+	ck_assert(!ran);
+	ck_assert_int_eq(err, -EAGAIN);
+	ck_assert(pidlock_lock_is_held(a));
+	pidlock_lock_free(a);
+	pidlock_lock_free(b);
+}
+END_TEST
+
+static void *critical_function(void *arg)
+{
+	struct pidlock_lock *lock = arg;
+
+	return pidlock_lock_is_held(lock) ? (void *)"held" : (void *)"free";
+}
+
+START_TEST(lock_wrapped_call_returns_result_and_releases)
+{
+	struct pidlock_lock *lock = new_lock("critical_function", 0);
+	void *result = NULL;
+
+	ck_assert_int_eq(pidlock_lock_call(lock, PIDLOCK_EXCLUSIVE, 0,
+					   critical_function, lock, &result), 0);
+	ck_assert_str_eq(result, "held");
+	ck_assert(!pidlock_lock_is_held(lock));
+	ck_assert_int_eq(access(pidlock_lock_path(lock), F_OK), -1);
+	pidlock_lock_free(lock);
+}
+END_TEST
+
+START_TEST(lock_wrapped_call_busy_does_not_run)
+{
+	struct pidlock_lock *a = new_lock("x", 0), *b = new_lock("x", 0);
+	void *result = NULL;
+
+	ck_assert_int_eq(pidlock_lock_acquire(a, PIDLOCK_EXCLUSIVE, 0, NULL), 0);
+	ck_assert_int_eq(pidlock_lock_call(b, PIDLOCK_EXCLUSIVE, 0,
+					   critical_function, b, &result),
+			 -EAGAIN);
+	ck_assert_ptr_null(result);
+	pidlock_lock_free(a);
+	pidlock_lock_free(b);
+}
+END_TEST
+
+static TCase *tcase(Suite *s, const char *name, const TTest *test, int timeout)
+{
+	TCase *tc = tcase_create(name);
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test);
+	tcase_set_timeout(tc, timeout);
+	suite_add_tcase(s, tc);
+	return tc;
+}
+
+int main(void)
+{
+	Suite *s = suite_create("lockfile");
+	const char *only = getenv("CK_RUN_CASE");
+
+	if (only && strcmp(only, "foreign_owner") == 0 && geteuid() != 0) {
+		printf("skip: needs root to plant a file owned by nobody\n");
+		return EXIT_SKIP;
+	}
+	tcase(s, "name_suffix", lock_name_gets_lock_suffix, 10);
+	tcase(s, "random_name", lock_without_name_is_random, 10);
+	tcase(s, "default_dir", lock_default_dir_is_cwd, 10);
+	tcase(s, "bad_arguments", lock_bad_arguments_are_refused, 10);
+	tcase(s, "acquire_release", lock_acquire_writes_pid_and_release_removes, 10);
+	tcase(s, "second_acquire", lock_second_acquire_reports_holder, 10);
+	tcase(s, "conflict_holder", lock_conflict_reports_other_process, 20);
+	tcase(s, "release_unheld", lock_release_unheld_is_error, 10);
+	tcase(s, "query", lock_query_without_acquiring, 10);
+	tcase(s, "race", lock_race_never_two_holders, 240);
+	tcase(s, "sigkill_stale", lock_sigkilled_holder_frees_lock_at_once, 20);
+	tcase(s, "stale_live_pid", lock_stale_file_naming_live_pid_is_taken_over, 10);
+	tcase(s, "remove_while_waiting", lock_remove_while_waiting_never_two_holders, 600);
+	tcase(s, "symlink", lock_symlink_is_refused, 10);
+	tcase(s, "fifo", lock_fifo_is_refused, 10);
+	tcase(s, "directory", lock_directory_is_refused, 10);
+	tcase(s, "hard_link", lock_hard_link_is_refused, 10);
+	if (only && strcmp(only, "foreign_owner") == 0)
+		tcase(s, "foreign_owner", lock_foreign_owner_is_refused, 20);
+	tcase(s, "timeout", lock_timeout_is_honoured, 20);
+	tcase(s, "timeout_success", lock_timeout_succeeds_when_released_in_time, 20);
+	tcase(s, "shared", lock_shared_holders_coexist_exclusive_excludes, 10);
+	tcase(s, "fork_child", lock_forked_child_exit_keeps_parent_lock, 20);
+	tcase(s, "remove_on_sigint", lock_remove_on_sigint_removes_and_dies, 20);
+	tcase(s, "no_remove_flag", lock_without_remove_flag_leaves_file_on_sigint, 20);
+	tcase(s, "scoped_block", lock_scoped_block_releases_on_every_exit, 10);
+	tcase(s, "scoped_busy", lock_scoped_block_skipped_when_busy, 10);
+	tcase(s, "wrapped_call", lock_wrapped_call_returns_result_and_releases, 10);
+	tcase(s, "wrapped_busy", lock_wrapped_call_busy_does_not_run, 10);
+	return test_run_suite(s);
+}
