@@ -15,6 +15,15 @@
 /* Longest content we ever parse: a PID file is a number and a newline. */
 #define PID_TEXT_MAX 32
 
+static lockfd_open_fn sys_open = open;
+static lockfd_close_fn sys_close = close;
+
+void lockfd_use_syscalls(lockfd_open_fn open_fn, lockfd_close_fn close_fn)
+{
+	sys_open = open_fn;
+	sys_close = close_fn;
+}
+
 static long long monotonic_ms(void)
 {
 	struct timespec ts;
@@ -185,7 +194,7 @@ int lockfd_acquire(struct lockfd *lk, const char *path, mode_t mode,
 
 		/* Step 1: never O_TRUNC before the lock is held. O_NONBLOCK
 		 * keeps a FIFO planted at the path from hanging us. */
-		fd = open(path,
+		fd = sys_open(path,
 			  O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
 				  O_NONBLOCK,
 			  mode);
@@ -220,7 +229,7 @@ int lockfd_acquire(struct lockfd *lk, const char *path, mode_t mode,
 		 * we waited; then our lock is on an orphan inode. */
 		if (lstat(path, &now) < 0 || now.st_dev != st.st_dev ||
 		    now.st_ino != st.st_ino) {
-			close(fd);
+			sys_close(fd);
 			continue;
 		}
 		/* Step 4 once more, now that nobody else can be writing it. */
@@ -245,7 +254,7 @@ int lockfd_acquire(struct lockfd *lk, const char *path, mode_t mode,
 		}
 		return 0;
 fail:
-		close(fd);
+		sys_close(fd);
 		return err;
 	}
 }
@@ -301,7 +310,7 @@ bool lockfd_release(struct lockfd *lk, const char *path, bool remove)
 		remove = false;
 	if (remove)
 		removed = lockfd_unlink_if_ours(lk, path);
-	close(lk->fd);
+	sys_close(lk->fd);
 	lk->fd = -1;
 	errno = saved;
 	return removed;
@@ -314,7 +323,7 @@ int lockfd_check(const char *path, pid_t *holder)
 
 	if (holder)
 		*holder = 0;
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
+	fd = sys_open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
 				O_NONBLOCK);
 	if (fd < 0)
 		return errno == ENOENT ? 0 /* PIDLOCK_ABSENT */ : -errno;
@@ -342,6 +351,6 @@ int lockfd_check(const char *path, pid_t *holder)
 		err = -errno;
 	}
 out:
-	close(fd);
+	sys_close(fd);
 	return err;
 }

@@ -70,6 +70,13 @@ PIDLOCK_HIDDEN int lockfd_parse_pid(const char *buf, size_t len);
  * WAIT_FOR_WRITER (its holder is between create and write). */
 PIDLOCK_HIDDEN pid_t lockfd_read_pid(int fd, bool wait_for_writer);
 
+/* The shim interposes open() and close(); its copy of the core must reach
+ * libc's, not the shim's own wrappers. */
+typedef int (*lockfd_open_fn)(const char *path, int flags, ...);
+typedef int (*lockfd_close_fn)(int fd);
+PIDLOCK_HIDDEN void lockfd_use_syscalls(lockfd_open_fn open_fn,
+					lockfd_close_fn close_fn);
+
 /* pidlock_check() for internal callers. */
 PIDLOCK_HIDDEN int lockfd_check(const char *path, pid_t *holder);
 

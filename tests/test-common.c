@@ -191,6 +191,135 @@ bool test_is_flocked(const char *path)
 	return locked;
 }
 
+const char *test_shim_preload(void)
+{
+	static char preload[8192];
+	const char *shim = getenv("PIDSHIM_TEST_SHIM");
+	const char *first = getenv("PIDSHIM_TEST_PRELOAD");
+
+	ck_assert_msg(shim, "PIDSHIM_TEST_SHIM is not set (run through meson)");
+	if (first && *first)
+		snprintf(preload, sizeof(preload), "%s:%s", first, shim);
+	else
+		snprintf(preload, sizeof(preload), "%s", shim);
+	return preload;
+}
+
+const char *test_helper(const char *name)
+{
+	static char path[4][4096];
+	static int next;
+	const char *dir = getenv("PIDSHIM_TEST_HELPERS");
+	char *p = path[next++ % 4];
+
+	ck_assert_msg(dir, "PIDSHIM_TEST_HELPERS is not set (run through meson)");
+	snprintf(p, sizeof(path[0]), "%s/%s", dir, name);
+	return p;
+}
+
+static void clean_environment(void)
+{
+	extern char **environ;
+	bool again = true;
+
+	while (again) {
+		again = false;
+		for (char **env = environ; env && *env; env++) {
+			char name[256];
+			const char *eq = strchr(*env, '=');
+			size_t len = eq ? (size_t)(eq - *env) : strlen(*env);
+
+			if (strncmp(*env, "PIDSHIM_", 8) != 0 ||
+			    len >= sizeof(name))
+				continue;
+			memcpy(name, *env, len);
+			name[len] = '\0';
+			unsetenv(name);
+			again = true;
+			break;
+		}
+	}
+}
+
+pid_t test_spawn(const char *const *env, const char *const *argv,
+		 const char *out_path, int stdin_fd)
+{
+	const char *preload = test_shim_preload();
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int out, in;
+
+		test_reset_signals();
+		clean_environment();
+		setenv("LD_PRELOAD", preload, 1);
+		for (; env && *env; env++)
+			putenv((char *)*env);
+		out = open(out_path ? out_path : "/dev/null",
+			   O_WRONLY | O_CREAT | O_APPEND, 0644);
+		in = stdin_fd >= 0 ? stdin_fd : open("/dev/null", O_RDONLY);
+		if (out < 0 || in < 0)
+			_exit(126);
+		dup2(in, 0);
+		dup2(out, 1);
+		dup2(out, 2);
+		execvp(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+int test_run(const char *const *env, const char *const *argv,
+	     const char *out_path, int timeout_s)
+{
+	return test_wait(test_spawn(env, argv, out_path, -1), timeout_s);
+}
+
+pid_t test_read_pid(const char *path)
+{
+	char buf[64];
+	char *end;
+	long v;
+
+	if (test_read_file(path, buf, sizeof(buf)) <= 0)
+		return 0;
+	v = strtol(buf, &end, 10);
+	return (*end == '\n' || *end == '\0') && v > 0 ? (pid_t)v : 0;
+}
+
+bool test_wait_for_pid(const char *path, pid_t pid, int timeout_s)
+{
+	struct timespec tick = { 0, 2 * 1000 * 1000 };
+
+	for (long i = 0; i < timeout_s * 500L; i++) {
+		if (test_read_pid(path) == pid)
+			return true;
+		nanosleep(&tick, NULL);
+	}
+	return false;
+}
+
+bool test_wait_gone(const char *path, int timeout_s)
+{
+	struct timespec tick = { 0, 2 * 1000 * 1000 };
+
+	for (long i = 0; i < timeout_s * 500L; i++) {
+		if (access(path, F_OK) < 0)
+			return true;
+		nanosleep(&tick, NULL);
+	}
+	return false;
+}
+
+bool test_file_contains(const char *path, const char *needle)
+{
+	static char buf[65536];
+
+	return test_read_file(path, buf, sizeof(buf)) >= 0 &&
+	       strstr(buf, needle) != NULL;
+}
+
 int test_run_suite(Suite *suite)
 {
 	SRunner *runner = srunner_create(suite);

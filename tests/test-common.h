@@ -49,6 +49,41 @@ bool test_wait_for_lock_waiter(const char *path, int timeout_s);
 /* Whether flock(1)-style probing finds PATH locked. */
 bool test_is_flocked(const char *path);
 
+/* ---- running real programs under the shim --------------------------- */
+
+/* LD_PRELOAD for the shim under test: PIDSHIM_TEST_PRELOAD (a sanitizer
+ * runtime, in sanitizer builds) first, then PIDSHIM_TEST_SHIM. */
+const char *test_shim_preload(void);
+
+/* A helper program built with the tests (PIDSHIM_TEST_HELPERS/NAME). */
+const char *test_helper(const char *name);
+
+/*
+ * Start ARGV (searched in PATH) under the shim. ENV holds "NAME=VALUE"
+ * strings added after every inherited PIDSHIM_* (the harness's own
+ * PIDSHIM_TEST_* too) is removed (NULL: none;
+ * "LD_PRELOAD=" runs without the shim). Output and errors go to OUT_PATH
+ * (NULL: /dev/null); standard input comes from STDIN_FD (-1: /dev/null).
+ */
+pid_t test_spawn(const char *const *env, const char *const *argv,
+		 const char *out_path, int stdin_fd);
+
+/* test_spawn, then wait (at most TIMEOUT_S): the wait status. */
+int test_run(const char *const *env, const char *const *argv,
+	     const char *out_path, int timeout_s);
+
+/* The PID a PID file names, 0 when absent or unparseable. */
+pid_t test_read_pid(const char *path);
+
+/* Wait until PATH names PID (true), or TIMEOUT_S passes (false). */
+bool test_wait_for_pid(const char *path, pid_t pid, int timeout_s);
+
+/* Wait until PATH no longer exists. */
+bool test_wait_gone(const char *path, int timeout_s);
+
+/* Whether the file at PATH contains NEEDLE. */
+bool test_file_contains(const char *path, const char *needle);
+
 /* Run the suite; honours CK_RUN_CASE. Returns the exit status. */
 int test_run_suite(Suite *suite);
 

@@ -1,0 +1,363 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The shim's life in a process: the constructor (owner or descendant, the
+ * PID file taken before main), fork, daemon follow, and every way the
+ * owner ends (return from main, exit, _exit, _Exit; signals in signal.c).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lockfd.h"
+#include "shim.h"
+
+enum shim_role {
+	ROLE_INERT,	 /* secure execution, or CHILDREN=none below the owner */
+	ROLE_OWNER,	 /* the process the shim first started in */
+	ROLE_DESCENDANT, /* forked or exec'd below the owner */
+};
+
+static struct {
+	enum shim_role role;
+	struct lockfd pidfile; /* fd -1: no PID file held here */
+	pid_t last_child;      /* for daemon follow: the newest fork child */
+} shim = { .pidfile = { .fd = -1 } };
+
+bool shim_active(void)
+{
+	shim_init();
+	return shim.role != ROLE_INERT;
+}
+
+/* ---- the PID file -------------------------------------------------------- */
+
+/* After the owner's exec the lock is already ours, on the descriptor the
+ * previous image kept open for us: find it. */
+static bool adopt_inherited_pidfile(void)
+{
+	struct stat want, st;
+	DIR *fds;
+	struct dirent *entry;
+	bool found = false;
+
+	if (lstat(shim_config.pidfile, &want) < 0)
+		return false;
+	fds = opendir("/proc/self/fd");
+	if (!fds)
+		return false;
+	while (!found && (entry = readdir(fds))) {
+		int fd = atoi(entry->d_name);
+
+		if (entry->d_name[0] < '0' || entry->d_name[0] > '9' ||
+		    fd == dirfd(fds) || fstat(fd, &st) < 0 ||
+		    st.st_dev != want.st_dev || st.st_ino != want.st_ino)
+			continue;
+		/* The file must name us: a descriptor of the same file opened
+		 * by the program itself is no proof of the lock. */
+		if (lockfd_read_pid(fd, false) != getpid())
+			continue;
+		shim.pidfile.fd = fd;
+		shim.pidfile.dev = st.st_dev;
+		shim.pidfile.ino = st.st_ino;
+		shim.pidfile.owner = getpid();
+		shim.pidfile.shared = false;
+		shim.pidfile.names_owner = true;
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+		found = true;
+	}
+	closedir(fds);
+	return found;
+}
+
+static const char *unsafe_reason(int err)
+{
+	switch (err) {
+	case -ELOOP:
+		return "it is a symbolic link";
+	case -EISDIR:
+		return "it is a directory";
+	case -EINVAL:
+		return "it is not a regular file";
+	case -EMLINK:
+		return "it has more than one hard link";
+	case -EPERM:
+		return "it belongs to another user";
+	default:
+		return NULL;
+	}
+}
+
+static void take_pidfile(void)
+{
+	const char *path = shim_config.pidfile;
+	int timeout = shim_config.on_conflict == CONFLICT_EXIT
+			      ? 0
+			      : shim_config.conflict_timeout_ms;
+	pid_t holder = 0;
+	const char *why;
+	int err;
+
+	if (shim_config.owner_from_env == getpid() && adopt_inherited_pidfile()) {
+		log_debug("%s: kept across exec", path);
+		return;
+	}
+	if (timeout != 0)
+		log_debug("%s: waiting for the running instance", path);
+	err = lockfd_acquire(&shim.pidfile, path, shim_config.mode, false,
+			     timeout, LOCKFD_PID_LINE, &holder);
+	if (err == 0) {
+		log_debug("%s: created and locked", path);
+		return;
+	}
+	if ((err == -EAGAIN || err == -ETIMEDOUT) && holder == getpid() &&
+	    adopt_inherited_pidfile())
+		return;
+	if (err == -EAGAIN || err == -ETIMEDOUT) {
+		if (holder > 0)
+			shim_die(shim_config.conflict_exit_code,
+				 "%s: another instance is running as PID %d",
+				 path, holder);
+		shim_die(shim_config.conflict_exit_code,
+			 "%s: another instance holds it", path);
+	}
+	why = unsafe_reason(err);
+	if (why)
+		shim_die(SHIM_EXIT_CANTCREATE,
+			 "%s: refusing to use the PID file: %s", path, why);
+	shim_die(SHIM_EXIT_CANTCREATE, "%s: cannot create the PID file: %s",
+		 path, strerror(-err));
+}
+
+/* The file names this process: it owns it (after a daemon hand-over the
+ * owner is not the process that created it). */
+static bool pidfile_names_me(void)
+{
+	return shim.pidfile.fd >= 0 &&
+	       lockfd_read_pid(shim.pidfile.fd, false) == getpid();
+}
+
+bool pidfile_keep_across_exec(void)
+{
+	if (shim.role != ROLE_OWNER || !pidfile_names_me())
+		return false;
+	/* The lock must outlive this image with no gap: keep the descriptor
+	 * (the new image's shim finds it), no new open, no window. */
+	return fcntl(shim.pidfile.fd, F_SETFD, 0) == 0;
+}
+
+void pidfile_exec_failed(void)
+{
+	fcntl(shim.pidfile.fd, F_SETFD, FD_CLOEXEC);
+}
+
+void shim_cleanup_for_exit(void)
+{
+	int saved = errno;
+
+	/* Nothing that allocates or locks: this runs in signal handlers and
+	 * in vfork children, whose memory is their parent's. */
+	if (shim.pidfile.fd >= 0 && pidfile_names_me()) {
+		struct lockfd mine = shim.pidfile;
+
+		mine.owner = getpid();
+		lockfd_unlink_if_ours(&mine, shim_config.pidfile);
+	}
+	errno = saved;
+}
+
+/* An orderly end (exit, _exit): with daemon follow, a parent leaving a
+ * live child hands the PID file to that child instead of removing it. */
+static void end_of_process(void)
+{
+	if (shim.pidfile.fd >= 0 && shim_config.daemon_follow &&
+	    shim.last_child > 0 && pidfile_names_me() &&
+	    waitpid(shim.last_child, NULL, WNOHANG) == 0) {
+		struct lockfd heir = shim.pidfile;
+		char text[16];
+		int len = snprintf(text, sizeof(text), "%d\n", shim.last_child);
+
+		/* We still hold the lock (the child shares it): rewrite. */
+		if (ftruncate(heir.fd, 0) == 0 &&
+		    pwrite(heir.fd, text, (size_t)len, 0) == len) {
+			log_debug("%s: handed over to PID %d",
+				  shim_config.pidfile, shim.last_child);
+			return;
+		}
+	}
+	if (shim.pidfile.fd >= 0 && pidfile_names_me()) {
+		shim_cleanup_for_exit();
+		log_debug("%s: removed at exit", shim_config.pidfile);
+	}
+}
+
+/* ---- fork and daemon follow ------------------------------------------- */
+
+static void after_fork_in_child(void)
+{
+	if (shim.role == ROLE_OWNER)
+		shim.role = ROLE_DESCENDANT;
+	shim.last_child = 0;
+	/* A child must not keep the owner's lock alive after the owner is
+	 * gone — unless the PID file is to follow a daemonizing program. */
+	if (shim.pidfile.fd >= 0 && !shim_config.daemon_follow) {
+		libc_close(shim.pidfile.fd);
+		shim.pidfile.fd = -1;
+	}
+}
+
+static pid_t shim_fork(void)
+{
+	pid_t pid;
+
+	shim_init();
+	pid = libc_fork();
+	if (pid > 0)
+		shim.last_child = pid;
+	return pid;
+}
+
+static int shim_daemon(int nochdir, int noclose)
+{
+	pid_t pid;
+
+	shim_init();
+	/* glibc's daemon() forks and _exits inside libc, out of our reach:
+	 * do its steps here so the hand-over happens. */
+	pid = libc_fork();
+	if (pid < 0)
+		return -1;
+	if (pid > 0) {
+		shim.last_child = pid;
+		end_of_process();
+		libc__exit(0);
+	}
+	if (setsid() < 0)
+		return -1;
+	if (!nochdir && chdir("/") < 0)
+		return -1;
+	if (!noclose) {
+		int fd = libc_open("/dev/null", O_RDWR);
+
+		if (fd < 0)
+			return -1;
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			libc_close(fd);
+	}
+	/* The parent handed over when it left; say so ourselves too, so that
+	 * the file never names a process that is gone. */
+	if (shim.pidfile.fd >= 0 && shim_config.daemon_follow) {
+		shim.pidfile.owner = getpid();
+		lockfd_write_pid(&shim.pidfile, LOCKFD_PID_LINE);
+	}
+	return 0;
+}
+
+/* ---- start ---------------------------------------------------------------- */
+
+static void publish_owner(void)
+{
+	const char *template = getenv("PIDSHIM_PIDFILE");
+	char value[PATH_MAX + 32];
+
+	/* Descendants inherit this and know the PID file is not theirs; a
+	 * nested run with another PIDSHIM_PIDFILE is an owner of its own. */
+	snprintf(value, sizeof(value), "%d:%s", getpid(),
+		 template ? template : "");
+	setenv(SHIM_OWNER_VAR, value, 1);
+}
+
+static bool is_descendant(void)
+{
+	const char *value = getenv(SHIM_OWNER_VAR);
+	const char *template = getenv("PIDSHIM_PIDFILE");
+	const char *colon;
+
+	if (!value || shim_config.owner_from_env <= 0 ||
+	    shim_config.owner_from_env == getpid())
+		return false;
+	colon = strchr(value, ':');
+	return colon && strcmp(colon + 1, template ? template : "") == 0;
+}
+
+static void init_once(void)
+{
+	libc_init();
+	lockfd_use_syscalls(libc_open, libc_close);
+	if (getauxval(AT_SECURE)) {
+		static const char msg[] =
+			"pidshim: secure execution (setuid/setgid): the "
+			"environment is not trusted, pidshim does nothing\n";
+
+		if (write(2, msg, sizeof(msg) - 1) < 0) {
+			/* nowhere else to say it */
+		}
+		shim.role = ROLE_INERT;
+		return;
+	}
+	config_load();
+	if (is_descendant()) {
+		shim.role = shim_config.children == CHILDREN_NONE
+				    ? ROLE_INERT
+				    : ROLE_DESCENDANT;
+	} else {
+		shim.role = ROLE_OWNER;
+		if (shim_config.pidfile_enabled)
+			take_pidfile();
+		publish_owner();
+	}
+	if (shim.role == ROLE_INERT)
+		return;
+	signals_init();
+	pthread_atfork(NULL, NULL, after_fork_in_child);
+}
+
+void shim_init(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, init_once);
+}
+
+__attribute__((constructor)) static void shim_constructor(void)
+{
+	shim_init();
+}
+
+__attribute__((destructor)) static void shim_destructor(void)
+{
+	end_of_process();
+}
+
+/* ---- exported libc names ------------------------------------------------ */
+
+SHIM_EXPORT void _exit(int status)
+{
+	end_of_process();
+	libc__exit(status);
+}
+
+SHIM_EXPORT void _Exit(int status)
+{
+	end_of_process();
+	libc__Exit(status);
+}
+
+SHIM_EXPORT pid_t fork(void)
+{
+	return shim_fork();
+}
+
+SHIM_EXPORT int daemon(int nochdir, int noclose)
+{
+	return shim_daemon(nochdir, noclose);
+}

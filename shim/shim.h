@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+/* libpidshim internals: one header for the shim's modules. */
+#ifndef PIDSHIM_SHIM_H
+#define PIDSHIM_SHIM_H
+
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#define SHIM_HIDDEN __attribute__((visibility("hidden")))
+/* The exported libc names: the only symbols the shim shows the world. */
+#define SHIM_EXPORT __attribute__((visibility("default")))
+
+/* Exit statuses of the shim itself (DESIGN.md). */
+#define SHIM_EXIT_CONFLICT 75 /* default; PIDSHIM_EXIT_CODE */
+#define SHIM_EXIT_CANTCREATE 73
+#define SHIM_EXIT_CONFIG 78
+
+/* The variable by which a process learns it is a descendant of the owner
+ * (or the owner after exec): the owner's PID. */
+#define SHIM_OWNER_VAR "PIDSHIM_OWNER"
+
+/* ---- libc trampolines (libc.c): the real functions ------------------- */
+
+SHIM_HIDDEN void libc_init(void);
+SHIM_HIDDEN int libc_open(const char *path, int flags, ...);
+SHIM_HIDDEN int libc_close(int fd);
+SHIM_HIDDEN int libc_sigaction(int signo, const struct sigaction *act,
+			       struct sigaction *oldact);
+SHIM_HIDDEN __attribute__((noreturn)) void libc__exit(int status);
+SHIM_HIDDEN __attribute__((noreturn)) void libc__Exit(int status);
+SHIM_HIDDEN int libc_execve(const char *path, char *const argv[],
+			    char *const envp[]);
+SHIM_HIDDEN int libc_execv(const char *path, char *const argv[]);
+SHIM_HIDDEN int libc_execvp(const char *file, char *const argv[]);
+SHIM_HIDDEN int libc_execvpe(const char *file, char *const argv[],
+			     char *const envp[]);
+SHIM_HIDDEN int libc_fexecve(int fd, char *const argv[], char *const envp[]);
+SHIM_HIDDEN int libc_execveat(int dirfd, const char *path, char *const argv[],
+			      char *const envp[], int flags);
+SHIM_HIDDEN pid_t libc_fork(void);
+
+/* ---- configuration (config.c) ------------------------------------------ */
+
+enum shim_conflict { CONFLICT_EXIT, CONFLICT_WAIT };
+enum shim_guard_wait { GUARD_WAIT_BLOCK, GUARD_WAIT_FAIL, GUARD_WAIT_TIMEOUT };
+enum shim_guard_scope { GUARD_SCOPE_OPEN, GUARD_SCOPE_PROCESS };
+enum shim_guard_mode { GUARD_MODE_EXCLUSIVE, GUARD_MODE_SHARED_READ };
+enum shim_lock_style { LOCK_STYLE_SUFFIX, LOCK_STYLE_UUCP };
+enum shim_children { CHILDREN_TREE, CHILDREN_NONE };
+enum shim_log_level { LOG_QUIET, LOG_WARN, LOG_DEBUG };
+
+struct shim_config {
+	bool pidfile_enabled;
+	char pidfile[PATH_MAX]; /* expanded, absolute */
+	enum shim_conflict on_conflict;
+	int conflict_timeout_ms; /* -1: wait forever */
+	int conflict_exit_code;
+	char **guards; /* NULL-terminated absolute fnmatch patterns */
+	size_t guard_count;
+	enum shim_guard_wait guard_wait;
+	int guard_timeout_ms;
+	enum shim_guard_scope guard_scope;
+	enum shim_guard_mode guard_mode;
+	enum shim_lock_style lock_style;
+	char lock_dir[PATH_MAX]; /* empty: beside the resource */
+	enum shim_children children;
+	bool daemon_follow;
+	mode_t mode;
+	enum shim_log_level log_level;
+	char log_file[PATH_MAX];
+	pid_t owner_from_env; /* PIDSHIM_OWNER, 0 when unset */
+};
+
+SHIM_HIDDEN extern struct shim_config shim_config;
+
+/* Parse every PIDSHIM_* variable; a bad value is reported and exits 78. */
+SHIM_HIDDEN void config_load(void);
+
+/* ---- logging (log.c) ---------------------------------------------------- */
+
+SHIM_HIDDEN void log_init(void);
+SHIM_HIDDEN void shim_log(enum shim_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+#define log_warn(...) shim_log(LOG_WARN, __VA_ARGS__)
+#define log_debug(...) shim_log(LOG_DEBUG, __VA_ARGS__)
+
+/* Report, then end the process before main with STATUS. */
+SHIM_HIDDEN __attribute__((noreturn)) void shim_die(int status,
+						    const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* ---- lifecycle (lifecycle.c) ------------------------------------------- */
+
+/* Everything the shim does before main; idempotent, and safe to call from
+ * any interposed function (another library's constructor may come first). */
+SHIM_HIDDEN void shim_init(void);
+
+/* Whether the shim acts in this process (false: secure execution, or a
+ * descendant under PIDSHIM_CHILDREN=none). */
+SHIM_HIDDEN bool shim_active(void);
+
+/* Remove the PID file (owner only) and our lock files: the process ends.
+ * Async-signal-safe. */
+SHIM_HIDDEN void shim_cleanup_for_exit(void);
+
+/* The PID file's descriptor must survive the owner's exec; these clear and
+ * restore its close-on-exec flag around one. */
+SHIM_HIDDEN bool pidfile_keep_across_exec(void);
+SHIM_HIDDEN void pidfile_exec_failed(void);
+
+/* ---- signals (signal.c) ------------------------------------------------ */
+
+/* glibc exports these but its headers no longer declare them. */
+int __sigaction(int signo, const struct sigaction *act,
+		struct sigaction *oldact);
+sighandler_t bsd_signal(int signo, sighandler_t handler);
+
+/* Take over the terminating signals left at their default. */
+SHIM_HIDDEN void signals_init(void);
+
+#endif

@@ -1,0 +1,751 @@
+/* SPDX-License-Identifier: MIT */
+/* The shim's PID file, on real programs under LD_PRELOAD: created before
+ * main, one instance, removed at every end, kept across the owner's exec,
+ * left alone by descendants, following a daemon; configuration and logs. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "test-common.h"
+
+static char *dir;
+static char pidfile[4096];
+static char pidfile_env[4200];
+static char out[4096];
+
+static void setup(void)
+{
+	dir = test_dir_make();
+	snprintf(pidfile, sizeof(pidfile), "%s/app.pid", dir);
+	snprintf(pidfile_env, sizeof(pidfile_env), "PIDSHIM_PIDFILE=%s", pidfile);
+	snprintf(out, sizeof(out), "%s/out", dir);
+}
+
+static void teardown(void)
+{
+	test_dir_remove(dir);
+	dir = NULL;
+}
+
+static const char *const sleep30[] = { "sleep", "30", NULL };
+
+static pid_t start_sleeper(void)
+{
+	const char *env[] = { pidfile_env, NULL };
+	pid_t pid = test_spawn(env, sleep30, out, -1);
+
+	ck_assert_msg(test_wait_for_pid(pidfile, pid, 10),
+		      "the PID file never named sleep (%d)", pid);
+	return pid;
+}
+
+static void stop(pid_t pid)
+{
+	kill(pid, SIGTERM);
+	test_wait(pid, 10);
+}
+
+/* flock(1), run without the shim: the peers must see our lock. */
+static bool flock_says_locked(const char *path)
+{
+	const char *env[] = { "LD_PRELOAD=", NULL };
+	const char *argv[] = { "flock", "-n", path, "true", NULL };
+	int status = test_run(env, argv, NULL, 10);
+
+	ck_assert(WIFEXITED(status));
+	return WEXITSTATUS(status) != 0;
+}
+
+static bool still_running(pid_t pid)
+{
+	int status;
+
+	return waitpid(pid, &status, WNOHANG) == 0;
+}
+
+static long ms_since(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - start->tv_sec) * 1000 +
+	       (now.tv_nsec - start->tv_nsec) / 1000000;
+}
+
+/* ---- the PID file ------------------------------------------------------- */
+
+START_TEST(sleep_has_locked_pidfile_removed_at_exit)
+{
+	const char *env[] = { pidfile_env, NULL };
+	const char *argv[] = { "sleep", "1", NULL };
+	pid_t pid = test_spawn(env, argv, out, -1);
+	int status;
+
+	ck_assert(test_wait_for_pid(pidfile, pid, 10));
+	ck_assert(flock_says_locked(pidfile));
+	status = test_wait(pid, 20);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_int_eq(access(pidfile, F_OK), -1);
+}
+END_TEST
+
+START_TEST(template_names_program_and_uid)
+{
+	char path[4200], env_var[4300];
+	const char *env[] = { env_var, NULL };
+	pid_t pid;
+
+	snprintf(env_var, sizeof(env_var), "PIDSHIM_PIDFILE=%s/%%n-%%u.pid", dir);
+	snprintf(path, sizeof(path), "%s/sleep-%u.pid", dir, getuid());
+	pid = test_spawn(env, sleep30, out, -1);
+	ck_assert(test_wait_for_pid(path, pid, 10));
+	stop(pid);
+	ck_assert_int_eq(access(path, F_OK), -1);
+}
+END_TEST
+
+START_TEST(relative_pidfile_is_anchored_at_start)
+{
+	const char *env[] = { "PIDSHIM_PIDFILE=rel.pid", NULL };
+	/* the program changes directory; the file must still be removed */
+	const char *argv[] = { "sh", "-c", "cd /; sleep 0.3", NULL };
+	char cwd[4096];
+	int status;
+
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
+	ck_assert_int_eq(chdir(dir), 0);
+	status = test_run(env, argv, out, 20);
+	ck_assert_int_eq(chdir(cwd), 0);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_int_eq(access(test_path(dir, "rel.pid"), F_OK), -1);
+}
+END_TEST
+
+START_TEST(second_instance_exits_75_naming_holder)
+{
+	const char *env[] = { pidfile_env, NULL };
+	const char *env9[] = { pidfile_env, "PIDSHIM_EXIT_CODE=9", NULL };
+	const char *marker = test_path(dir, "ran");
+	char cmd[4200], want[64];
+	const char *argv[] = { "sh", "-c", cmd, NULL };
+	pid_t first = start_sleeper();
+	int status;
+
+	snprintf(cmd, sizeof(cmd), "touch %s", marker);
+	status = test_run(env, argv, out, 20);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 75,
+		      "status %#x", status);
+	snprintf(want, sizeof(want), "running as PID %d", first);
+	ck_assert(test_file_contains(out, want));
+	ck_assert(test_file_contains(out, pidfile));
+	ck_assert(test_file_contains(out, "pidshim["));
+	ck_assert_msg(access(marker, F_OK) < 0, "the refused program ran");
+
+	status = test_run(env9, argv, out, 20);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 9);
+	/* the refusals did not touch the holder's file */
+	ck_assert_int_eq(test_read_pid(pidfile), first);
+	stop(first);
+}
+END_TEST
+
+START_TEST(on_conflict_wait_runs_after_holder)
+{
+	const char *env[] = { pidfile_env, "PIDSHIM_ON_CONFLICT=wait", NULL };
+	pid_t first = start_sleeper();
+	pid_t second = test_spawn(env, sleep30, out, -1);
+
+	usleep(300 * 1000);
+	ck_assert_msg(still_running(second), "the waiter did not wait");
+	ck_assert_int_eq(test_read_pid(pidfile), first);
+	stop(first);
+	ck_assert_msg(test_wait_for_pid(pidfile, second, 10),
+		      "the waiter did not take over");
+	stop(second);
+	ck_assert_int_eq(access(pidfile, F_OK), -1);
+}
+END_TEST
+
+START_TEST(on_conflict_wait_seconds_gives_up)
+{
+	const char *env[] = { pidfile_env, "PIDSHIM_ON_CONFLICT=wait:0.3", NULL };
+	const char *argv[] = { "true", NULL };
+	pid_t first = start_sleeper();
+	struct timespec start;
+	int status;
+	long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	status = test_run(env, argv, out, 20);
+	ms = ms_since(&start);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 75);
+	ck_assert_msg(ms >= 250 && ms < 10000, "gave up after %ld ms", ms);
+	stop(first);
+}
+END_TEST
+
+/* 8 programs started at once, 50 times: exactly one runs each time. The
+ * winner (cat) blocks on its input until all the others are done. */
+START_TEST(concurrent_starts_exactly_one_runs)
+{
+	const char *env[] = { pidfile_env, NULL };
+	const char *argv[] = { "cat", NULL };
+
+	for (int round = 0; round < 50; round++) {
+		pid_t pids[8];
+		int fds[2], ran = 0, refused = 0;
+
+		/* close-on-exec: no program may hold the pipe's write end */
+		ck_assert_int_eq(pipe2(fds, O_CLOEXEC), 0);
+		for (int i = 0; i < 8; i++)
+			pids[i] = test_spawn(env, argv, NULL, fds[0]);
+		for (int done = 0; done < 7;) {
+			for (int i = 0; i < 8; i++) {
+				int status;
+
+				if (pids[i] > 0 &&
+				    waitpid(pids[i], &status, WNOHANG) == pids[i]) {
+					ck_assert_msg(WIFEXITED(status) &&
+							      WEXITSTATUS(status) == 75,
+						      "round %d: status %#x",
+						      round, status);
+					refused++;
+					done++;
+					pids[i] = 0;
+				}
+			}
+			usleep(1000);
+		}
+		close(fds[0]);
+		close(fds[1]);
+		for (int i = 0; i < 8; i++) {
+			if (pids[i] > 0) {
+				int status = test_wait(pids[i], 20);
+
+				ck_assert(WIFEXITED(status) &&
+					  WEXITSTATUS(status) == 0);
+				ran++;
+			}
+		}
+		ck_assert_msg(ran == 1 && refused == 7, "round %d: %d ran",
+			      round, ran);
+		ck_assert(test_wait_gone(pidfile, 10));
+	}
+}
+END_TEST
+
+/* ---- stale files ---------------------------------------------------------- */
+
+START_TEST(sigkill_then_new_start_takes_over)
+{
+	pid_t first = start_sleeper(), second;
+
+	kill(first, SIGKILL);
+	test_wait(first, 10);
+	/* kill -9 leaves the file, but not the lock */
+	ck_assert_int_eq(test_read_pid(pidfile), first);
+	ck_assert(!flock_says_locked(pidfile));
+	second = start_sleeper();
+	ck_assert_int_ne(second, first);
+	stop(second);
+}
+END_TEST
+
+START_TEST(stale_file_naming_live_pid_is_taken_over)
+{
+	pid_t pid;
+
+	test_write_file(pidfile, "1\n");
+	pid = start_sleeper();
+	ck_assert(flock_says_locked(pidfile));
+	stop(pid);
+	ck_assert_int_eq(access(pidfile, F_OK), -1);
+}
+END_TEST
+
+/* ---- descendants ---------------------------------------------------------- */
+
+static void run_child_helper(const char *mode, int want_status)
+{
+	const char *env[] = { pidfile_env, NULL };
+	const char *argv[] = { test_helper("child-helper"), mode, pidfile, NULL };
+	int status = test_run(env, argv, out, 30);
+	char log[4096] = "";
+
+	test_read_file(out, log, sizeof(log));
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == want_status,
+		      "child-helper %s: status %#x: %s", mode, status, log);
+	ck_assert_msg(access(pidfile, F_OK) < 0,
+		      "child-helper %s: PID file left behind", mode);
+}
+
+START_TEST(children_leave_pidfile_alone)
+{
+	run_child_helper("fork", 0);
+	run_child_helper("vfork", 0);
+	run_child_helper("system", 0);
+	run_child_helper("popen", 0);
+	run_child_helper("spawn", 0);
+}
+END_TEST
+
+START_TEST(every_end_removes_pidfile)
+{
+	const char *env[] = { pidfile_env, NULL };
+	const char *py[] = { "/usr/bin/python3", "-c",
+			     "import os; os._exit(5)", NULL };
+	int status;
+
+	run_child_helper("_exit", 7);
+	run_child_helper("_Exit", 7);
+	run_child_helper("exit", 7);
+	run_child_helper("return", 7);
+	status = test_run(env, py, out, 30);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 5);
+	ck_assert_int_eq(access(pidfile, F_OK), -1);
+}
+END_TEST
+
+START_TEST(orphaned_child_does_not_keep_lock)
+{
+	const char *env[] = { pidfile_env, NULL };
+	const char *report = test_path(dir, "orphan");
+	const char *argv[] = { test_helper("child-helper"), "orphan", pidfile,
+			       report, NULL };
+	pid_t orphan, next, owner;
+	int status = test_run(env, argv, out, 30);
+
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	orphan = test_read_pid(report);
+	ck_assert_int_gt(orphan, 0);
+	ck_assert_int_eq(kill(orphan, 0), 0);
+	/* the owner is gone: its file with it, and a new instance starts
+	 * at once although its forked child still runs */
+	ck_assert_int_eq(access(pidfile, F_OK), -1);
+	next = start_sleeper();
+	stop(next);
+	kill(orphan, SIGKILL);
+	unlink(report);
+
+	/* kill -9 leaves the file: the child must not hold its lock either,
+	 * or no instance could start until the child ends */
+	argv[1] = "orphan-wait";
+	owner = test_spawn(env, argv, out, -1);
+	ck_assert(test_wait_for_pid(pidfile, owner, 10));
+	for (int i = 0; i < 5000 && !test_read_pid(report); i++)
+		usleep(1000);
+	orphan = test_read_pid(report);
+	ck_assert_int_gt(orphan, 0);
+	kill(owner, SIGKILL);
+	test_wait(owner, 10);
+	ck_assert_int_eq(test_read_pid(pidfile), owner);
+	ck_assert_msg(!flock_says_locked(pidfile),
+		      "the owner's forked child keeps its lock");
+	next = start_sleeper();
+	stop(next);
+	kill(orphan, SIGKILL);
+}
+END_TEST
+
+START_TEST(descendants_never_create_pidfile)
+{
+	const char *env[] = { pidfile_env, NULL };
+	/* each sleep loads the shim too; as a descendant it must neither
+	 * refuse to start nor touch the file */
+	const char *argv[] = { "sh", "-c", "sleep 0.2; sleep 0.2; sleep 0.2",
+			       NULL };
+	pid_t sh = test_spawn(env, argv, out, -1);
+	int status;
+
+	ck_assert(test_wait_for_pid(pidfile, sh, 10));
+	usleep(300 * 1000);
+	ck_assert_int_eq(test_read_pid(pidfile), sh);
+	status = test_wait(sh, 20);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_int_eq(access(pidfile, F_OK), -1);
+}
+END_TEST
+
+START_TEST(nested_run_with_other_pidfile_is_an_owner)
+{
+	char inner[4200], cmd[4400];
+	const char *env[] = { pidfile_env, NULL };
+	const char *argv[] = { "sh", "-c", cmd, NULL };
+	pid_t sh;
+
+	snprintf(inner, sizeof(inner), "%s/inner.pid", dir);
+	snprintf(cmd, sizeof(cmd), "PIDSHIM_PIDFILE=%s sleep 30", inner);
+	sh = test_spawn(env, argv, out, -1);
+	ck_assert(test_wait_for_pid(pidfile, sh, 10));
+	for (int i = 0; i < 5000 && test_read_pid(inner) == 0; i++)
+		usleep(1000);
+	ck_assert_int_gt(test_read_pid(inner), 0);
+	ck_assert_int_ne(test_read_pid(inner), sh);
+	kill(test_read_pid(inner), SIGTERM);
+	test_wait(sh, 20);
+	ck_assert(test_wait_gone(inner, 10));
+	ck_assert(test_wait_gone(pidfile, 10));
+}
+END_TEST
+
+/* ---- exec ------------------------------------------------------------------ */
+
+static bool comm_is(pid_t pid, const char *name)
+{
+	char path[64], buf[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	if (test_read_file(path, buf, sizeof(buf)) <= 0)
+		return false;
+	buf[strcspn(buf, "\n")] = '\0';
+	return strcmp(buf, name) == 0;
+}
+
+START_TEST(exec_keeps_pidfile_and_lock)
+{
+	const char *env[] = { pidfile_env, NULL };
+	const char *argv[] = { "sh", "-c", "read x; exec sleep 30", NULL };
+	const char *refused_env[] = { pidfile_env, NULL };
+	const char *true_argv[] = { "true", NULL };
+	struct stat before, after;
+	int fds[2], status;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe2(fds, O_CLOEXEC), 0);
+	pid = test_spawn(env, argv, out, fds[0]);
+	close(fds[0]);
+	ck_assert(test_wait_for_pid(pidfile, pid, 10));
+	ck_assert_int_eq(stat(pidfile, &before), 0);
+	ck_assert_int_eq(write(fds[1], "go\n", 3), 3);
+	for (int i = 0; i < 5000 && !comm_is(pid, "sleep"); i++)
+		usleep(1000);
+	ck_assert_msg(comm_is(pid, "sleep"), "sh never exec'd sleep");
+	/* the same file, the same PID, still locked: no gap, no new file */
+	ck_assert_int_eq(stat(pidfile, &after), 0);
+	ck_assert(before.st_ino == after.st_ino);
+	ck_assert_int_eq(test_read_pid(pidfile), pid);
+	ck_assert(flock_says_locked(pidfile));
+	status = test_run(refused_env, true_argv, NULL, 20);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 75);
+	close(fds[1]);
+	stop(pid);
+	ck_assert_int_eq(access(pidfile, F_OK), -1);
+}
+END_TEST
+
+/* ---- daemon follow ---------------------------------------------------------- */
+
+static void check_daemon_follow(const char *mode)
+{
+	const char *env[] = { pidfile_env, "PIDSHIM_DAEMON=follow", NULL };
+	const char *report = test_path(dir, "daemon");
+	const char *argv[] = { test_helper("daemon-helper"), mode, report, NULL };
+	int status = test_run(env, argv, out, 30);
+	pid_t daemon_pid = 0;
+
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "%s: launcher status %#x", mode, status);
+	for (int i = 0; i < 10000 && !daemon_pid; i++) {
+		daemon_pid = test_read_pid(report);
+		usleep(1000);
+	}
+	ck_assert_msg(daemon_pid > 0, "%s: the daemon never reported", mode);
+	ck_assert_msg(test_wait_for_pid(pidfile, daemon_pid, 10),
+		      "%s: the PID file names %d, not the daemon %d", mode,
+		      test_read_pid(pidfile), daemon_pid);
+	ck_assert(flock_says_locked(pidfile));
+	kill(daemon_pid, SIGTERM);
+	ck_assert_msg(test_wait_gone(pidfile, 10),
+		      "%s: the PID file outlived the daemon", mode);
+	unlink(report);
+}
+
+START_TEST(daemon_follow_daemon3)
+{
+	check_daemon_follow("daemon");
+}
+END_TEST
+
+START_TEST(daemon_follow_double_fork)
+{
+	check_daemon_follow("double-fork");
+}
+END_TEST
+
+/* ---- unsafe PID file paths -------------------------------------------------- */
+
+static void assert_refused_73(const char *why)
+{
+	const char *env[] = { pidfile_env, NULL };
+	const char *argv[] = { "true", NULL };
+	int status = test_run(env, argv, out, 20);
+
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 73,
+		      "%s: status %#x", why, status);
+	ck_assert(test_file_contains(out, pidfile));
+}
+
+START_TEST(unsafe_pidfile_paths_exit_73)
+{
+	const char *target = test_path(dir, "target");
+	char buf[64];
+	struct stat st;
+
+	test_write_file(target, "precious\n");
+	ck_assert_int_eq(symlink(target, pidfile), 0);
+	assert_refused_73("symlink");
+	ck_assert(test_file_contains(out, "symbolic link"));
+	test_read_file(target, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "precious\n");
+	unlink(pidfile);
+
+	ck_assert_int_eq(link(target, pidfile), 0);
+	assert_refused_73("hard link");
+	test_read_file(target, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "precious\n");
+	unlink(pidfile);
+
+	ck_assert_int_eq(mkfifo(pidfile, 0600), 0);
+	assert_refused_73("fifo");
+	ck_assert_int_eq(lstat(pidfile, &st), 0);
+	ck_assert(S_ISFIFO(st.st_mode));
+	unlink(pidfile);
+
+	ck_assert_int_eq(mkdir(pidfile, 0700), 0);
+	assert_refused_73("directory");
+	rmdir(pidfile);
+
+	if (geteuid() == 0) {
+		test_write_file(pidfile, "12345\n");
+		ck_assert_int_eq(chown(pidfile, 65534, 65534), 0);
+		assert_refused_73("foreign owner");
+		ck_assert(test_file_contains(out, "another user"));
+		test_read_file(pidfile, buf, sizeof(buf));
+		ck_assert_str_eq(buf, "12345\n");
+		unlink(pidfile);
+	}
+
+	/* a directory that does not exist: cannot create */
+	snprintf(pidfile_env, sizeof(pidfile_env),
+		 "PIDSHIM_PIDFILE=%s/missing/app.pid", dir);
+	assert_refused_73("missing directory");
+}
+END_TEST
+
+/* ---- configuration ------------------------------------------------------------ */
+
+START_TEST(bad_values_exit_78_before_main)
+{
+	static const char *const bad[][2] = {
+		{ "PIDSHIM_PIDFILE=/x/%q", "PIDSHIM_PIDFILE" },
+		{ "PIDSHIM_ON_CONFLICT=sometimes", "PIDSHIM_ON_CONFLICT" },
+		{ "PIDSHIM_ON_CONFLICT=wait:soon", "PIDSHIM_ON_CONFLICT" },
+		{ "PIDSHIM_EXIT_CODE=0", "PIDSHIM_EXIT_CODE" },
+		{ "PIDSHIM_EXIT_CODE=256", "PIDSHIM_EXIT_CODE" },
+		{ "PIDSHIM_EXIT_CODE=abc", "PIDSHIM_EXIT_CODE" },
+		{ "PIDSHIM_GUARD=relative/path", "PIDSHIM_GUARD" },
+		{ "PIDSHIM_GUARD_WAIT=forever", "PIDSHIM_GUARD_WAIT" },
+		{ "PIDSHIM_GUARD_WAIT=-1", "PIDSHIM_GUARD_WAIT" },
+		{ "PIDSHIM_GUARD_SCOPE=thread", "PIDSHIM_GUARD_SCOPE" },
+		{ "PIDSHIM_GUARD_MODE=shared", "PIDSHIM_GUARD_MODE" },
+		{ "PIDSHIM_LOCK_STYLE=dotlock", "PIDSHIM_LOCK_STYLE" },
+		{ "PIDSHIM_LOCK_DIR=var/lock", "PIDSHIM_LOCK_DIR" },
+		{ "PIDSHIM_CHILDREN=some", "PIDSHIM_CHILDREN" },
+		{ "PIDSHIM_DAEMON=on", "PIDSHIM_DAEMON" },
+		{ "PIDSHIM_MODE=0999", "PIDSHIM_MODE" },
+		{ "PIDSHIM_MODE=rw-r--r--", "PIDSHIM_MODE" },
+		{ "PIDSHIM_LOG=loud", "PIDSHIM_LOG" },
+		{ "PIDSHIM_LOG_FILE=", "PIDSHIM_LOG_FILE" },
+	};
+	const char *marker = test_path(dir, "ran");
+	char cmd[4200];
+	const char *argv[] = { "sh", "-c", cmd, NULL };
+
+	snprintf(cmd, sizeof(cmd), "touch %s", marker);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *env[] = { pidfile_env, bad[i][0], NULL };
+		int status;
+
+		unlink(out);
+		status = test_run(env, argv, out, 20);
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 78,
+			      "%s: status %#x", bad[i][0], status);
+		ck_assert_msg(test_file_contains(out, bad[i][1]) &&
+				      test_file_contains(out, "expected"),
+			      "%s: the message does not name the variable "
+			      "and what it takes",
+			      bad[i][0]);
+		ck_assert_msg(access(marker, F_OK) < 0, "%s: the program ran",
+			      bad[i][0]);
+		ck_assert_msg(access(pidfile, F_OK) < 0,
+			      "%s: a PID file was made", bad[i][0]);
+	}
+}
+END_TEST
+
+START_TEST(good_values_are_accepted)
+{
+	const char *env[] = { pidfile_env,
+			      "PIDSHIM_ON_CONFLICT=wait:1.5",
+			      "PIDSHIM_EXIT_CODE=255",
+			      "PIDSHIM_GUARD=/nonexistent/a:/nonexistent/b*",
+			      "PIDSHIM_GUARD_WAIT=0.25",
+			      "PIDSHIM_GUARD_SCOPE=process",
+			      "PIDSHIM_GUARD_MODE=shared-read",
+			      "PIDSHIM_LOCK_STYLE=uucp",
+			      "PIDSHIM_LOCK_DIR=/tmp",
+			      "PIDSHIM_CHILDREN=none",
+			      "PIDSHIM_DAEMON=off",
+			      "PIDSHIM_MODE=0600",
+			      "PIDSHIM_LOG=warn",
+			      NULL };
+	const char *argv[] = { "sh", "-c", "exit 0", NULL };
+	int status = test_run(env, argv, out, 20);
+	char log[4096] = "";
+
+	test_read_file(out, log, sizeof(log));
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "status %#x: %s", status, log);
+	ck_assert_str_eq(log, "");
+}
+END_TEST
+
+START_TEST(mode_sets_pidfile_permissions)
+{
+	const char *env[] = { pidfile_env, "PIDSHIM_MODE=0600", NULL };
+	pid_t pid = test_spawn(env, sleep30, out, -1);
+	struct stat st;
+
+	ck_assert(test_wait_for_pid(pidfile, pid, 10));
+	ck_assert_int_eq(stat(pidfile, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	stop(pid);
+}
+END_TEST
+
+START_TEST(unknown_variable_warns_with_nearest_name)
+{
+	const char *env[] = { pidfile_env, "PIDSHIM_PIDFLE=/tmp/x.pid", NULL };
+	const char *argv[] = { "true", NULL };
+	int status = test_run(env, argv, out, 20);
+
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert(test_file_contains(out, "PIDSHIM_PIDFLE"));
+	ck_assert(test_file_contains(out, "did you mean PIDSHIM_PIDFILE"));
+}
+END_TEST
+
+START_TEST(pidfile_none_makes_no_file)
+{
+	const char *env[] = { "PIDSHIM_PIDFILE=none", NULL };
+	const char *argv[] = { "sh", "-c", "ls -A", NULL };
+	char cwd[4096], log[4096] = "";
+	int status;
+
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
+	ck_assert_int_eq(chdir(dir), 0);
+	status = test_run(env, argv, out, 20);
+	ck_assert_int_eq(chdir(cwd), 0);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	test_read_file(out, log, sizeof(log));
+	ck_assert_str_eq(log, "out\n");
+}
+END_TEST
+
+/* ---- logging ------------------------------------------------------------------ */
+
+START_TEST(log_never_writes_into_reused_fd2)
+{
+	const char *env[] = { pidfile_env, "PIDSHIM_LOG=debug", NULL };
+	const char *data = test_path(dir, "data");
+	const char *keep[] = { test_helper("log-helper"), "keep", data, NULL };
+	const char *reuse[] = { test_helper("log-helper"), "reuse", data, NULL };
+	int status;
+
+	/* control: with fd 2 untouched the exit message reaches stderr */
+	status = test_run(env, keep, out, 20);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert(test_file_contains(out, "removed at exit"));
+
+	status = test_run(env, reuse, out, 20);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert(test_file_contains(data, "program data"));
+	ck_assert_msg(!test_file_contains(data, "pidshim["),
+		      "a message went into the program's own file");
+	ck_assert_int_eq(access(pidfile, F_OK), -1);
+}
+END_TEST
+
+START_TEST(log_file_and_quiet)
+{
+	char log_env[4200];
+	const char *log = test_path(dir, "shim.log");
+	const char *to_file[] = { pidfile_env, log_env, NULL };
+	const char *quiet[] = { pidfile_env, "PIDSHIM_LOG=quiet", NULL };
+	const char *argv[] = { "true", NULL };
+	pid_t first = start_sleeper();
+	int status;
+
+	snprintf(log_env, sizeof(log_env), "PIDSHIM_LOG_FILE=%s", log);
+	unlink(out);
+	status = test_run(to_file, argv, out, 20);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 75);
+	ck_assert(test_file_contains(log, "another instance"));
+	ck_assert(!test_file_contains(out, "another instance"));
+
+	unlink(out);
+	status = test_run(quiet, argv, out, 20);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 75);
+	ck_assert(!test_file_contains(out, "pidshim"));
+	stop(first);
+}
+END_TEST
+
+static void add(Suite *s, const char *name, const TTest *test, int timeout)
+{
+	TCase *tc = tcase_create(name);
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test);
+	tcase_set_timeout(tc, timeout);
+	suite_add_tcase(s, tc);
+}
+
+int main(void)
+{
+	Suite *s = suite_create("shim-pidfile");
+
+	add(s, "lifecycle", sleep_has_locked_pidfile_removed_at_exit, 30);
+	add(s, "template", template_names_program_and_uid, 30);
+	add(s, "relative_path", relative_pidfile_is_anchored_at_start, 30);
+	add(s, "second_instance", second_instance_exits_75_naming_holder, 30);
+	add(s, "conflict_wait", on_conflict_wait_runs_after_holder, 30);
+	add(s, "conflict_wait_seconds", on_conflict_wait_seconds_gives_up, 30);
+	add(s, "concurrent_starts", concurrent_starts_exactly_one_runs, 300);
+	add(s, "sigkill_takeover", sigkill_then_new_start_takes_over, 30);
+	add(s, "stale_live_pid", stale_file_naming_live_pid_is_taken_over, 30);
+	add(s, "children", children_leave_pidfile_alone, 60);
+	add(s, "every_end", every_end_removes_pidfile, 60);
+	add(s, "orphan", orphaned_child_does_not_keep_lock, 60);
+	add(s, "descendants", descendants_never_create_pidfile, 30);
+	add(s, "nested", nested_run_with_other_pidfile_is_an_owner, 30);
+	add(s, "exec", exec_keeps_pidfile_and_lock, 30);
+	add(s, "daemon_follow_daemon3", daemon_follow_daemon3, 60);
+	add(s, "daemon_follow_double_fork", daemon_follow_double_fork, 60);
+	add(s, "unsafe_paths", unsafe_pidfile_paths_exit_73, 60);
+	add(s, "bad_values", bad_values_exit_78_before_main, 120);
+	add(s, "good_values", good_values_are_accepted, 30);
+	add(s, "mode", mode_sets_pidfile_permissions, 30);
+	add(s, "unknown_variable", unknown_variable_warns_with_nearest_name, 30);
+	add(s, "pidfile_none", pidfile_none_makes_no_file, 30);
+	add(s, "log_fd2", log_never_writes_into_reused_fd2, 30);
+	add(s, "log_file_quiet", log_file_and_quiet, 30);
+	return test_run_suite(s);
+}
