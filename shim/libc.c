@@ -26,6 +26,26 @@ static struct {
 	int (*fexecve)(int, char *const[], char *const[]);
 	int (*execveat)(int, const char *, char *const[], char *const[], int);
 	pid_t (*fork)(void);
+	int (*open64)(const char *, int, ...);
+	int (*openat)(int, const char *, int, ...);
+	int (*openat64)(int, const char *, int, ...);
+	int (*creat)(const char *, mode_t);
+	int (*creat64)(const char *, mode_t);
+	int (*open_2)(const char *, int);
+	int (*open64_2)(const char *, int);
+	int (*openat_2)(int, const char *, int);
+	int (*openat64_2)(int, const char *, int);
+	FILE *(*fopen)(const char *, const char *);
+	FILE *(*fopen64)(const char *, const char *);
+	FILE *(*freopen)(const char *, const char *, FILE *);
+	FILE *(*freopen64)(const char *, const char *, FILE *);
+	int (*fclose)(FILE *);
+	int (*dup)(int);
+	int (*dup2)(int, int);
+	int (*dup3)(int, int, int);
+	int (*fcntl)(int, int, ...);
+	int (*close_range)(unsigned, unsigned, int);
+	void (*closefrom)(int);
 } real;
 
 static void *bind(const char *name)
@@ -57,6 +77,26 @@ static void bind_all(void)
 	real.fexecve = bind("fexecve");
 	real.execveat = bind("execveat");
 	real.fork = bind("fork");
+	real.open64 = bind("open64");
+	real.openat = bind("openat");
+	real.openat64 = bind("openat64");
+	real.creat = bind("creat");
+	real.creat64 = bind("creat64");
+	real.open_2 = bind("__open_2");
+	real.open64_2 = bind("__open64_2");
+	real.openat_2 = bind("__openat_2");
+	real.openat64_2 = bind("__openat64_2");
+	real.fopen = bind("fopen");
+	real.fopen64 = bind("fopen64");
+	real.freopen = bind("freopen");
+	real.freopen64 = bind("freopen64");
+	real.fclose = bind("fclose");
+	real.dup = bind("dup");
+	real.dup2 = bind("dup2");
+	real.dup3 = bind("dup3");
+	real.fcntl = bind("fcntl");
+	real.close_range = bind("close_range");
+	real.closefrom = bind("closefrom");
 }
 
 void libc_init(void)
@@ -151,4 +191,124 @@ pid_t libc_fork(void)
 {
 	libc_init();
 	return real.fork();
+}
+
+int libc_open64(const char *path, int flags, mode_t mode)
+{
+	libc_init();
+	return real.open64(path, flags, mode);
+}
+
+int libc_openat(int dirfd, const char *path, int flags, mode_t mode)
+{
+	libc_init();
+	return real.openat(dirfd, path, flags, mode);
+}
+
+int libc_openat64(int dirfd, const char *path, int flags, mode_t mode)
+{
+	libc_init();
+	return real.openat64(dirfd, path, flags, mode);
+}
+
+int libc_creat(const char *path, mode_t mode)
+{
+	libc_init();
+	return real.creat(path, mode);
+}
+
+int libc_creat64(const char *path, mode_t mode)
+{
+	libc_init();
+	return real.creat64(path, mode);
+}
+
+int libc___open_2(const char *path, int flags)
+{
+	libc_init();
+	return real.open_2(path, flags);
+}
+
+int libc___open64_2(const char *path, int flags)
+{
+	libc_init();
+	return real.open64_2(path, flags);
+}
+
+int libc___openat_2(int dirfd, const char *path, int flags)
+{
+	libc_init();
+	return real.openat_2(dirfd, path, flags);
+}
+
+int libc___openat64_2(int dirfd, const char *path, int flags)
+{
+	libc_init();
+	return real.openat64_2(dirfd, path, flags);
+}
+
+FILE *libc_fopen(const char *path, const char *mode)
+{
+	libc_init();
+	return real.fopen(path, mode);
+}
+
+FILE *libc_fopen64(const char *path, const char *mode)
+{
+	libc_init();
+	return real.fopen64(path, mode);
+}
+
+FILE *libc_freopen(const char *path, const char *mode, FILE *stream)
+{
+	libc_init();
+	return real.freopen(path, mode, stream);
+}
+
+FILE *libc_freopen64(const char *path, const char *mode, FILE *stream)
+{
+	libc_init();
+	return real.freopen64(path, mode, stream);
+}
+
+int libc_fclose(FILE *stream)
+{
+	libc_init();
+	return real.fclose(stream);
+}
+
+int libc_dup(int fd)
+{
+	libc_init();
+	return real.dup(fd);
+}
+
+int libc_dup2(int fd, int newfd)
+{
+	libc_init();
+	return real.dup2(fd, newfd);
+}
+
+int libc_dup3(int fd, int newfd, int flags)
+{
+	libc_init();
+	return real.dup3(fd, newfd, flags);
+}
+
+int libc_fcntl(int fd, int cmd, void *arg)
+{
+	libc_init();
+	return real.fcntl(fd, cmd, arg);
+}
+
+int libc_close_range(unsigned first, unsigned last, int flags)
+{
+	libc_init();
+	return real.close_range(first, last, flags);
+}
+
+void libc_closefrom(int lowfd)
+{
+	libc_init();
+	real.closefrom(lowfd);
 }

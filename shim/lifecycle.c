@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "guard.h"
 #include "lockfd.h"
 #include "shim.h"
 
@@ -34,6 +35,12 @@ bool shim_active(void)
 {
 	shim_init();
 	return shim.role != ROLE_INERT;
+}
+
+bool guards_active(void)
+{
+	shim_init();
+	return shim.role != ROLE_INERT && shim_config.guard_count > 0;
 }
 
 /* ---- the PID file -------------------------------------------------------- */
@@ -69,7 +76,7 @@ static bool adopt_inherited_pidfile(void)
 		shim.pidfile.owner = getpid();
 		shim.pidfile.shared = false;
 		shim.pidfile.names_owner = true;
-		fcntl(fd, F_SETFD, FD_CLOEXEC);
+		libc_fcntl(fd, F_SETFD, (void *)(long)FD_CLOEXEC);
 		found = true;
 	}
 	closedir(fds);
@@ -149,12 +156,12 @@ bool pidfile_keep_across_exec(void)
 		return false;
 	/* The lock must outlive this image with no gap: keep the descriptor
 	 * (the new image's shim finds it), no new open, no window. */
-	return fcntl(shim.pidfile.fd, F_SETFD, 0) == 0;
+	return libc_fcntl(shim.pidfile.fd, F_SETFD, (void *)0L) == 0;
 }
 
 void pidfile_exec_failed(void)
 {
-	fcntl(shim.pidfile.fd, F_SETFD, FD_CLOEXEC);
+	libc_fcntl(shim.pidfile.fd, F_SETFD, (void *)(long)FD_CLOEXEC);
 }
 
 void shim_cleanup_for_exit(void)
@@ -169,6 +176,8 @@ void shim_cleanup_for_exit(void)
 		mine.owner = getpid();
 		lockfd_unlink_if_ours(&mine, shim_config.pidfile);
 	}
+	if (shim.role != ROLE_INERT && shim_config.guard_count > 0)
+		guard_release_all_for_exit();
 	errno = saved;
 }
 
@@ -191,16 +200,30 @@ static void end_of_process(void)
 			return;
 		}
 	}
-	if (shim.pidfile.fd >= 0 && pidfile_names_me()) {
-		shim_cleanup_for_exit();
-		log_debug("%s: removed at exit", shim_config.pidfile);
-	}
+	if (shim.pidfile.fd >= 0 && pidfile_names_me())
+		log_debug("%s: removing at exit", shim_config.pidfile);
+	shim_cleanup_for_exit();
 }
 
 /* ---- fork and daemon follow ------------------------------------------- */
 
+/* Every pthread_atfork handler of the shim, in one place. */
+static void before_fork(void)
+{
+	if (shim_config.guard_count > 0)
+		guard_before_fork();
+}
+
+static void after_fork_in_parent(void)
+{
+	if (shim_config.guard_count > 0)
+		guard_after_fork_in_parent();
+}
+
 static void after_fork_in_child(void)
 {
+	if (shim_config.guard_count > 0)
+		guard_after_fork_in_child();
 	if (shim.role == ROLE_OWNER)
 		shim.role = ROLE_DESCENDANT;
 	shim.last_child = 0;
@@ -247,9 +270,9 @@ static int shim_daemon(int nochdir, int noclose)
 
 		if (fd < 0)
 			return -1;
-		dup2(fd, 0);
-		dup2(fd, 1);
-		dup2(fd, 2);
+		libc_dup2(fd, 0);
+		libc_dup2(fd, 1);
+		libc_dup2(fd, 2);
 		if (fd > 2)
 			libc_close(fd);
 	}
@@ -318,7 +341,7 @@ static void init_once(void)
 	if (shim.role == ROLE_INERT)
 		return;
 	signals_init();
-	pthread_atfork(NULL, NULL, after_fork_in_child);
+	pthread_atfork(before_fork, after_fork_in_parent, after_fork_in_child);
 }
 
 void shim_init(void)

@@ -42,6 +42,30 @@ SHIM_HIDDEN int libc_fexecve(int fd, char *const argv[], char *const envp[]);
 SHIM_HIDDEN int libc_execveat(int dirfd, const char *path, char *const argv[],
 			      char *const envp[], int flags);
 SHIM_HIDDEN pid_t libc_fork(void);
+SHIM_HIDDEN int libc_open64(const char *path, int flags, mode_t mode);
+SHIM_HIDDEN int libc_openat(int dirfd, const char *path, int flags,
+			    mode_t mode);
+SHIM_HIDDEN int libc_openat64(int dirfd, const char *path, int flags,
+			      mode_t mode);
+SHIM_HIDDEN int libc_creat(const char *path, mode_t mode);
+SHIM_HIDDEN int libc_creat64(const char *path, mode_t mode);
+SHIM_HIDDEN int libc___open_2(const char *path, int flags);
+SHIM_HIDDEN int libc___open64_2(const char *path, int flags);
+SHIM_HIDDEN int libc___openat_2(int dirfd, const char *path, int flags);
+SHIM_HIDDEN int libc___openat64_2(int dirfd, const char *path, int flags);
+SHIM_HIDDEN FILE *libc_fopen(const char *path, const char *mode);
+SHIM_HIDDEN FILE *libc_fopen64(const char *path, const char *mode);
+SHIM_HIDDEN FILE *libc_freopen(const char *path, const char *mode,
+			       FILE *stream);
+SHIM_HIDDEN FILE *libc_freopen64(const char *path, const char *mode,
+				 FILE *stream);
+SHIM_HIDDEN int libc_fclose(FILE *stream);
+SHIM_HIDDEN int libc_dup(int fd);
+SHIM_HIDDEN int libc_dup2(int fd, int newfd);
+SHIM_HIDDEN int libc_dup3(int fd, int newfd, int flags);
+SHIM_HIDDEN int libc_fcntl(int fd, int cmd, void *arg);
+SHIM_HIDDEN int libc_close_range(unsigned first, unsigned last, int flags);
+SHIM_HIDDEN void libc_closefrom(int lowfd);
 
 /* ---- configuration (config.c) ------------------------------------------ */
 
@@ -102,6 +126,10 @@ SHIM_HIDDEN void shim_init(void);
 /* Whether the shim acts in this process (false: secure execution, or a
  * descendant under PIDSHIM_CHILDREN=none). */
 SHIM_HIDDEN bool shim_active(void);
+
+/* Whether opens and closes must be looked at (guards configured and the
+ * shim active): the one test on open()'s and close()'s fast path. */
+SHIM_HIDDEN bool guards_active(void);
 
 /* Remove the PID file (owner only) and our lock files: the process ends.
  * Async-signal-safe. */

@@ -672,7 +672,7 @@ START_TEST(log_never_writes_into_reused_fd2)
 	/* control: with fd 2 untouched the exit message reaches stderr */
 	status = test_run(env, keep, out, 20);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	ck_assert(test_file_contains(out, "removed at exit"));
+	ck_assert(test_file_contains(out, "removing at exit"));
 
 	status = test_run(env, reuse, out, 20);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);

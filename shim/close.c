@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Every way a descriptor ends or multiplies: a guard is released when the
+ * last descriptor of its open is closed, whichever call closes it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <linux/close_range.h>
+
+#include "guard.h"
+#include "shim.h"
+
+/* Descriptors above this are never tracked (guard.c). */
+#define FD_TRACKED 65536
+
+static int shim_close(int fd)
+{
+	int ret, saved;
+
+	if (!guards_active() || !guard_tracks(fd))
+		return libc_close(fd);
+	ret = libc_close(fd);
+	saved = errno;
+	/* Linux closes the descriptor even when close reports EINTR. */
+	if (ret == 0 || errno != EBADF)
+		guard_closed(fd);
+	errno = saved;
+	return ret;
+}
+
+static int after_dup(int oldfd, int newfd)
+{
+	int saved = errno;
+
+	if (newfd >= 0 && newfd != oldfd) {
+		/* dup2 onto a guarded descriptor closed that one first */
+		guard_closed(newfd);
+		guard_duplicated(oldfd, newfd);
+	}
+	errno = saved;
+	return newfd;
+}
+
+static void closed_range(unsigned first, unsigned last)
+{
+	int saved = errno;
+
+	if (last >= FD_TRACKED)
+		last = FD_TRACKED - 1;
+	for (unsigned fd = first; fd <= last && first < FD_TRACKED; fd++)
+		if (guard_tracks((int)fd))
+			guard_closed((int)fd);
+	errno = saved;
+}
+
+SHIM_EXPORT int close(int fd)
+{
+	return shim_close(fd);
+}
+
+SHIM_EXPORT int fclose(FILE *stream)
+{
+	int fd, ret, saved;
+
+	if (!guards_active() || !stream)
+		return libc_fclose(stream);
+	fd = fileno(stream);
+	ret = libc_fclose(stream);
+	saved = errno;
+	if (guard_tracks(fd))
+		guard_closed(fd);
+	errno = saved;
+	return ret;
+}
+
+SHIM_EXPORT int dup(int fd)
+{
+	if (!guards_active())
+		return libc_dup(fd);
+	return after_dup(fd, libc_dup(fd));
+}
+
+SHIM_EXPORT int dup2(int fd, int newfd)
+{
+	if (!guards_active())
+		return libc_dup2(fd, newfd);
+	return after_dup(fd, libc_dup2(fd, newfd));
+}
+
+SHIM_EXPORT int dup3(int fd, int newfd, int flags)
+{
+	if (!guards_active())
+		return libc_dup3(fd, newfd, flags);
+	return after_dup(fd, libc_dup3(fd, newfd, flags));
+}
+
+static int shim_fcntl(int fd, int cmd, void *arg)
+{
+	if ((cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC) || !guards_active())
+		return libc_fcntl(fd, cmd, arg);
+	return after_dup(fd, libc_fcntl(fd, cmd, arg));
+}
+
+/* The third argument is an int or a pointer: passed on as it came, the
+ * way glibc's own fcntl reads it. */
+SHIM_EXPORT int fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return shim_fcntl(fd, cmd, arg);
+}
+
+SHIM_EXPORT int fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return shim_fcntl(fd, cmd, arg);
+}
+
+SHIM_EXPORT int close_range(unsigned first, unsigned last, int flags)
+{
+	int ret;
+
+	if (!guards_active())
+		return libc_close_range(first, last, flags);
+	ret = libc_close_range(first, last, flags);
+	if (ret == 0 && !(flags & CLOSE_RANGE_CLOEXEC))
+		closed_range(first, last);
+	return ret;
+}
+
+SHIM_EXPORT void closefrom(int lowfd)
+{
+	libc_closefrom(lowfd);
+	if (guards_active() && lowfd >= 0)
+		closed_range((unsigned)lowfd, ~0U);
+}

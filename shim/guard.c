@@ -1,0 +1,487 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Guarded resources: a path matching PIDSHIM_GUARD is opened only while
+ * this process holds the resource's lock file, taken *before* the real
+ * open (so O_TRUNC and O_CREAT happen under the lock) and released when the
+ * last descriptor of that open is closed (scope open) or at exit (scope
+ * process).
+ *
+ * One guard per resource per process, counted: two opens of one resource
+ * in one process (or from two threads) share the lock instead of waiting
+ * for each other. The table is a fixed array so that the signal path can
+ * walk it without allocating or locking.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "guard.h"
+#include "lockfd.h"
+#include "shim.h"
+
+#define MAX_GUARDS 64
+/* Descriptors below this are tracked in a flat array of bytes; a guarded
+ * open landing higher keeps its guard until exit. */
+#define FD_TRACKED 65536
+
+enum guard_state { GUARD_FREE, GUARD_ACQUIRING, GUARD_HELD };
+
+struct guard {
+	_Atomic int state; /* enum guard_state; read by the signal path */
+	char resource[PATH_MAX];
+	char lockpath[PATH_MAX];
+	struct lockfd lk;
+	bool shared;
+	int refs; /* descriptors open on it */
+};
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t changed; /* a guard left GUARD_ACQUIRING */
+	struct guard guards[MAX_GUARDS];
+	/* guard index + 1 for each tracked descriptor, 0 for none */
+	_Atomic unsigned char fd_guard[FD_TRACKED];
+} table = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.changed = PTHREAD_COND_INITIALIZER,
+};
+
+/* ---- paths ---------------------------------------------------------------- */
+
+/* Lexically normalize an absolute path in place: no "//", ".", "..". */
+static void normalize(char *path)
+{
+	char *out = path;
+	const char *in = path;
+
+	while (*in) {
+		const char *end;
+		size_t len;
+
+		while (*in == '/')
+			in++;
+		end = strchrnul(in, '/');
+		len = (size_t)(end - in);
+		if (len == 0 || (len == 1 && in[0] == '.')) {
+			/* nothing */
+		} else if (len == 2 && in[0] == '.' && in[1] == '.') {
+			while (out > path && *--out != '/')
+				;
+		} else {
+			*out++ = '/';
+			memmove(out, in, len);
+			out += len;
+		}
+		in = end;
+	}
+	if (out == path)
+		*out++ = '/';
+	*out = '\0';
+}
+
+static bool directory_of(int dirfd, char *buf, size_t size)
+{
+	char link[64];
+	ssize_t n;
+
+	if (dirfd == AT_FDCWD)
+		return getcwd(buf, size) != NULL;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", dirfd);
+	n = readlink(link, buf, size - 1);
+	if (n <= 0 || buf[0] != '/')
+		return false;
+	buf[n] = '\0';
+	return true;
+}
+
+static bool absolute_form(int dirfd, const char *path, char *out)
+{
+	char base[PATH_MAX];
+
+	if (path[0] == '/') {
+		if (strlen(path) >= PATH_MAX)
+			return false;
+		strcpy(out, path);
+	} else {
+		if (!directory_of(dirfd, base, sizeof(base)) ||
+		    (size_t)snprintf(out, PATH_MAX, "%s/%s", base, path) >=
+			    PATH_MAX)
+			return false;
+	}
+	normalize(out);
+	return true;
+}
+
+/* What the kernel resolves PATH to (symlinks followed); for a file that
+ * does not exist yet, its directory's real path and its name. */
+static bool real_form(const char *abs, char *out)
+{
+	char link[64], dir[PATH_MAX];
+	const char *slash;
+	ssize_t n;
+	int fd = libc_open(abs, O_PATH | O_CLOEXEC);
+
+	if (fd >= 0) {
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		n = readlink(link, out, PATH_MAX - 1);
+		libc_close(fd);
+		if (n > 0 && out[0] == '/') {
+			out[n] = '\0';
+			return true;
+		}
+		return realpath(abs, out) != NULL;
+	}
+	slash = strrchr(abs, '/');
+	if (errno != ENOENT || !slash || slash == abs)
+		return false;
+	memcpy(dir, abs, (size_t)(slash - abs));
+	dir[slash - abs] = '\0';
+	if (!real_form(dir, out) ||
+	    strlen(out) + strlen(slash) >= PATH_MAX)
+		return false;
+	strcat(out, slash);
+	return true;
+}
+
+static bool matches(const char *path)
+{
+	for (size_t i = 0; i < shim_config.guard_count; i++)
+		if (fnmatch(shim_config.guards[i], path, FNM_PATHNAME) == 0)
+			return true;
+	return false;
+}
+
+static bool lock_path_for(const char *resource, char *out)
+{
+	const char *base = strrchr(resource, '/') + 1;
+	int n;
+
+	if (shim_config.lock_style == LOCK_STYLE_UUCP)
+		n = snprintf(out, PATH_MAX, "%s/LCK..%s", shim_config.lock_dir,
+			     base);
+	else if (shim_config.lock_dir[0])
+		n = snprintf(out, PATH_MAX, "%s/%s.lock", shim_config.lock_dir,
+			     base);
+	else
+		n = snprintf(out, PATH_MAX, "%s.lock", resource);
+	return n > 0 && n < PATH_MAX;
+}
+
+/* ---- the table ------------------------------------------------------------- */
+
+static struct guard *find(const char *resource)
+{
+	for (int i = 0; i < MAX_GUARDS; i++) {
+		struct guard *g = &table.guards[i];
+
+		if (atomic_load(&g->state) != GUARD_FREE &&
+		    strcmp(g->resource, resource) == 0)
+			return g;
+	}
+	return NULL;
+}
+
+static struct guard *new_guard(void)
+{
+	for (int i = 0; i < MAX_GUARDS; i++)
+		if (atomic_load(&table.guards[i].state) == GUARD_FREE)
+			return &table.guards[i];
+	return NULL;
+}
+
+static int wait_ms(void)
+{
+	switch (shim_config.guard_wait) {
+	case GUARD_WAIT_FAIL:
+		return 0;
+	case GUARD_WAIT_TIMEOUT:
+		return shim_config.guard_timeout_ms;
+	default:
+		return -1;
+	}
+}
+
+static void deadline_after(int ms, struct timespec *ts)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/* errno for a lock that could not be taken: busy is EBUSY (DESIGN.md);
+ * an unsafe or impossible lock file refuses the open with the reason. */
+static int open_errno(int err)
+{
+	switch (err) {
+	case -EAGAIN:
+	case -ETIMEDOUT:
+		return EBUSY;
+	case -ELOOP:
+	case -EISDIR:
+	case -EINVAL:
+	case -EMLINK:
+	case -EPERM:
+		return ENOLCK;
+	default:
+		return -err;
+	}
+}
+
+/* A reader holding the shared lock that opens for writing: convert. */
+static int upgrade(struct guard *g)
+{
+	int ms = wait_ms();
+	long waited = 0;
+
+	if (flock(g->lk.fd, LOCK_EX | LOCK_NB) == 0)
+		goto done;
+	if (errno != EWOULDBLOCK)
+		return -errno;
+	if (ms < 0) {
+		while (flock(g->lk.fd, LOCK_EX) < 0)
+			if (errno != EINTR)
+				return -errno;
+		goto done;
+	}
+	while (waited < ms) {
+		struct timespec tick = { 0, 5 * 1000000L };
+
+		nanosleep(&tick, NULL);
+		waited += 5;
+		if (flock(g->lk.fd, LOCK_EX | LOCK_NB) == 0)
+			goto done;
+	}
+	return -EAGAIN;
+done:
+	g->shared = false;
+	lockfd_write_pid(&g->lk, shim_config.lock_style == LOCK_STYLE_UUCP
+					 ? LOCKFD_PID_UUCP
+					 : LOCKFD_PID_LINE);
+	return 0;
+}
+
+int guard_claim(int dirfd, const char *path, int flags, struct guard_claim *claim)
+{
+	char abs[PATH_MAX], real[PATH_MAX];
+	bool shared = shim_config.guard_mode == GUARD_MODE_SHARED_READ &&
+		      (flags & O_ACCMODE) == O_RDONLY &&
+		      !(flags & (O_TRUNC | O_CREAT));
+	struct timespec deadline;
+	struct guard *g;
+	int ms = wait_ms(), err, saved = errno;
+
+	claim->guard = NULL;
+	if (!path || (flags & O_PATH) || !absolute_form(dirfd, path, abs))
+		goto unguarded;
+	if (!real_form(abs, real))
+		strcpy(real, abs);
+	if (!matches(abs) && !matches(real))
+		goto unguarded;
+	if (ms > 0)
+		deadline_after(ms, &deadline);
+
+	pthread_mutex_lock(&table.lock);
+	while ((g = find(real)) && atomic_load(&g->state) == GUARD_ACQUIRING) {
+		/* another thread is taking this very lock: wait for it and
+		 * share, never compete with ourselves */
+		if (ms == 0 ||
+		    (ms > 0 && pthread_cond_timedwait(&table.changed, &table.lock,
+						      &deadline) == ETIMEDOUT)) {
+			pthread_mutex_unlock(&table.lock);
+			errno = EBUSY;
+			return -1;
+		}
+		if (ms < 0)
+			pthread_cond_wait(&table.changed, &table.lock);
+	}
+	if (g) {
+		/* held already: share it (upgrading a reader to a writer) */
+		err = g->shared && !shared ? upgrade(g) : 0;
+		if (err == 0)
+			g->refs++;
+		pthread_mutex_unlock(&table.lock);
+		if (err < 0) {
+			errno = open_errno(err);
+			return -1;
+		}
+		claim->guard = g;
+		errno = saved;
+		return 1;
+	}
+	g = new_guard();
+	if (!g) {
+		pthread_mutex_unlock(&table.lock);
+		log_warn("%s: more than %d guarded resources open at once; "
+			 "open refused", real, MAX_GUARDS);
+		errno = ENOLCK;
+		return -1;
+	}
+	strcpy(g->resource, real);
+	if (!lock_path_for(real, g->lockpath)) {
+		pthread_mutex_unlock(&table.lock);
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	g->refs = 1;
+	g->shared = shared;
+	g->lk.fd = -1;
+	atomic_store(&g->state, GUARD_ACQUIRING);
+	pthread_mutex_unlock(&table.lock);
+
+	if (ms > 0) {
+		struct timespec now;
+
+		clock_gettime(CLOCK_REALTIME, &now);
+		ms = (int)((deadline.tv_sec - now.tv_sec) * 1000 +
+			   (deadline.tv_nsec - now.tv_nsec) / 1000000);
+		if (ms < 1)
+			ms = 1;
+	}
+	log_debug("%s: taking %s", real, g->lockpath);
+	err = lockfd_acquire(&g->lk, g->lockpath, shim_config.mode, shared, ms,
+			     shim_config.lock_style == LOCK_STYLE_UUCP
+				     ? LOCKFD_PID_UUCP
+				     : LOCKFD_PID_LINE,
+			     NULL);
+
+	pthread_mutex_lock(&table.lock);
+	atomic_store(&g->state, err == 0 ? GUARD_HELD : GUARD_FREE);
+	pthread_cond_broadcast(&table.changed);
+	pthread_mutex_unlock(&table.lock);
+	if (err < 0) {
+		if (err != -EAGAIN && err != -ETIMEDOUT)
+			log_warn("%s: cannot take the guard lock %s: %s; open "
+				 "refused",
+				 real, g->lockpath, strerror(-err));
+		errno = open_errno(err);
+		return -1;
+	}
+	claim->guard = g;
+	errno = saved;
+	return 1;
+
+unguarded:
+	errno = saved;
+	return 0;
+}
+
+/* Drop one reference; the last one releases (scope open). Table locked. */
+static void put_locked(struct guard *g)
+{
+	if (--g->refs > 0 || shim_config.guard_scope == GUARD_SCOPE_PROCESS)
+		return;
+	if (g->refs < 0)
+		g->refs = 0;
+	log_debug("%s: releasing %s", g->resource, g->lockpath);
+	atomic_store(&g->state, GUARD_FREE);
+	lockfd_release(&g->lk, g->lockpath, true);
+}
+
+void guard_attach(struct guard_claim *claim, int fd)
+{
+	struct guard *g = claim->guard;
+
+	if (!g)
+		return;
+	if (fd >= 0 && fd < FD_TRACKED) {
+		atomic_store(&table.fd_guard[fd],
+			     (unsigned char)(g - table.guards + 1));
+		return;
+	}
+	if (fd < 0) {
+		pthread_mutex_lock(&table.lock);
+		put_locked(g);
+		pthread_mutex_unlock(&table.lock);
+	}
+	/* untracked descriptor: the guard stays until exit */
+}
+
+bool guard_tracks(int fd)
+{
+	return fd >= 0 && fd < FD_TRACKED && atomic_load(&table.fd_guard[fd]);
+}
+
+void guard_closed(int fd)
+{
+	unsigned char index;
+
+	if (fd < 0 || fd >= FD_TRACKED)
+		return;
+	index = atomic_exchange(&table.fd_guard[fd], 0);
+	if (!index)
+		return;
+	pthread_mutex_lock(&table.lock);
+	put_locked(&table.guards[index - 1]);
+	pthread_mutex_unlock(&table.lock);
+}
+
+void guard_duplicated(int oldfd, int newfd)
+{
+	unsigned char index;
+
+	if (oldfd < 0 || oldfd >= FD_TRACKED || newfd < 0 ||
+	    newfd >= FD_TRACKED)
+		return;
+	index = atomic_load(&table.fd_guard[oldfd]);
+	if (!index)
+		return;
+	pthread_mutex_lock(&table.lock);
+	table.guards[index - 1].refs++;
+	atomic_store(&table.fd_guard[newfd], index);
+	pthread_mutex_unlock(&table.lock);
+}
+
+void guard_release_all_for_exit(void)
+{
+	/* Signal path too: no lock, no allocation. The process is ending, so
+	 * copies are released and the table is left as it is. */
+	for (int i = 0; i < MAX_GUARDS; i++) {
+		struct guard *g = &table.guards[i];
+
+		if (atomic_load(&g->state) == GUARD_HELD && g->lk.fd >= 0) {
+			struct lockfd mine = g->lk;
+
+			lockfd_release(&mine, g->lockpath, true);
+		}
+	}
+}
+
+void guard_after_fork_in_child(void)
+{
+	/* The parent's guards stay the parent's: a child must not keep a
+	 * lock alive, nor remove a lock file, that its parent holds. Its
+	 * inherited descriptors are unguarded; its own opens take guards. */
+	pthread_mutex_init(&table.lock, NULL);
+	pthread_cond_init(&table.changed, NULL);
+	for (int i = 0; i < MAX_GUARDS; i++) {
+		struct guard *g = &table.guards[i];
+
+		if (atomic_load(&g->state) != GUARD_FREE && g->lk.fd >= 0)
+			libc_close(g->lk.fd);
+		g->lk.fd = -1;
+		g->refs = 0;
+		atomic_store(&g->state, GUARD_FREE);
+	}
+	memset((void *)table.fd_guard, 0, sizeof(table.fd_guard));
+}
+
+void guard_before_fork(void)
+{
+	pthread_mutex_lock(&table.lock);
+}
+
+void guard_after_fork_in_parent(void)
+{
+	pthread_mutex_unlock(&table.lock);
+}

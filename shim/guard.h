@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/* Guarded resources (guard.c), used by the open and close wrappers. */
+#ifndef PIDSHIM_GUARD_H
+#define PIDSHIM_GUARD_H
+
+#include <stdbool.h>
+
+#include "shim.h"
+
+struct guard;
+
+/* glibc's _FORTIFY_SOURCE entry points: exported, declared only inside
+ * its fortify headers. */
+int __open_2(const char *path, int flags);
+int __open64_2(const char *path, int flags);
+int __openat_2(int dirfd, const char *path, int flags);
+int __openat64_2(int dirfd, const char *path, int flags);
+
+/* The guard an open is about to use (NULL: the path is not guarded). */
+struct guard_claim {
+	struct guard *guard;
+};
+
+/*
+ * Before the real open of PATH (relative to DIRFD) with FLAGS: take the
+ * resource's guard when the path matches. Returns 0 (not guarded), 1
+ * (claimed: call guard_attach with the open's result), or -1 with errno
+ * set (EBUSY when busy): the open must fail without being attempted.
+ */
+SHIM_HIDDEN int guard_claim(int dirfd, const char *path, int flags,
+			    struct guard_claim *claim);
+
+/* After the real open: FD >= 0 now holds the claim; FD < 0 gives it up. */
+SHIM_HIDDEN void guard_attach(struct guard_claim *claim, int fd);
+
+/* Whether FD is a guarded descriptor (cheap: one atomic load). */
+SHIM_HIDDEN bool guard_tracks(int fd);
+
+/* FD was closed; NEWFD now refers to what OLDFD does. */
+SHIM_HIDDEN void guard_closed(int fd);
+SHIM_HIDDEN void guard_duplicated(int oldfd, int newfd);
+
+/* The process ends: remove our guard lock files. Async-signal-safe. */
+SHIM_HIDDEN void guard_release_all_for_exit(void);
+
+SHIM_HIDDEN void guard_before_fork(void);
+SHIM_HIDDEN void guard_after_fork_in_parent(void);
+SHIM_HIDDEN void guard_after_fork_in_child(void);
+
+#endif
