@@ -106,11 +106,11 @@ static void load_pidfile(void)
 		return;
 	}
 	len = pidlock_path_expand(value, expanded, sizeof(expanded));
-	if (len < 0)
+	if (len <= 0)
 		bad_value("PIDSHIM_PIDFILE", value,
 			  "a path template (%p pid, %n program, %u uid, "
 			  "%h host, %% percent), empty or 'none'");
-	if (expanded[len - 1] == '/')
+	else if (expanded[len - 1] == '/')
 		bad_value("PIDSHIM_PIDFILE", value, "a file name, not a directory");
 	/* Relative to where the program started: it may chdir later, and the
 	 * file must still be removed by its right name. */

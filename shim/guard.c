@@ -123,12 +123,14 @@ static bool absolute_form(int dirfd, const char *path, char *out)
  * does not exist yet, its directory's real path and its name. */
 static bool real_form(const char *abs, char *out)
 {
-	char link[64], dir[PATH_MAX];
+	char dir[PATH_MAX];
 	const char *slash;
-	ssize_t n;
 	int fd = libc_open(abs, O_PATH | O_CLOEXEC);
 
 	if (fd >= 0) {
+		char link[64];
+		ssize_t n;
+
 		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 		n = readlink(link, out, PATH_MAX - 1);
 		libc_close(fd);

@@ -54,7 +54,8 @@ static bool stderr_is_original(void)
 	       st.st_ino == sink.ino;
 }
 
-static void emit(const char *fmt, va_list ap)
+static __attribute__((format(printf, 1, 0))) void emit(const char *fmt,
+						      va_list ap)
 {
 	char buf[1024];
 	int saved = errno;
@@ -85,9 +86,9 @@ void shim_log(enum shim_log_level level, const char *fmt, ...)
 
 void shim_die(int status, const char *fmt, ...)
 {
-	va_list ap;
-
 	if (shim_config.log_level != LOG_QUIET) {
+		va_list ap;
+
 		va_start(ap, fmt);
 		emit(fmt, ap);
 		va_end(ap);
