@@ -21,7 +21,7 @@ extern char **environ;
 		bool kept;                                                     \
 		int ret, saved;                                                \
                                                                                \
-		shim_init();                                                   \
+		shim_ready();                                                  \
 		kept = pidfile_keep_across_exec();                             \
 		ret = (call);                                                  \
 		saved = errno;                                                 \

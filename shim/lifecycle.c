@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
@@ -31,16 +32,31 @@ static struct {
 	pid_t last_child;      /* for daemon follow: the newest fork child */
 } shim = { .pidfile = { .fd = -1 } };
 
+/* Set when our constructor starts. Calls that come earlier — from the
+ * sanitizer runtime's or another preloaded library's constructor — pass
+ * straight to libc: nothing is virtualized yet, so the kernel's view is the
+ * program's, and the constructor later takes over from what it finds.
+ * Initializing for them instead would allocate inside a runtime that is
+ * itself still starting. */
+static atomic_bool constructor_started;
+
+bool shim_ready(void)
+{
+	if (!atomic_load_explicit(&constructor_started, memory_order_acquire))
+		return false;
+	shim_init();
+	return true;
+}
+
 bool shim_active(void)
 {
-	shim_init();
-	return shim.role != ROLE_INERT;
+	return shim_ready() && shim.role != ROLE_INERT;
 }
 
 bool guards_active(void)
 {
-	shim_init();
-	return shim.role != ROLE_INERT && shim_config.guard_count > 0;
+	return shim_ready() && shim.role != ROLE_INERT &&
+	       shim_config.guard_count > 0;
 }
 
 /* ---- the PID file -------------------------------------------------------- */
@@ -239,7 +255,7 @@ static pid_t shim_fork(void)
 {
 	pid_t pid;
 
-	shim_init();
+	shim_ready();
 	pid = libc_fork();
 	if (pid > 0)
 		shim.last_child = pid;
@@ -250,7 +266,7 @@ static int shim_daemon(int nochdir, int noclose)
 {
 	pid_t pid;
 
-	shim_init();
+	shim_ready();
 	/* glibc's daemon() forks and _exits inside libc, out of our reach:
 	 * do its steps here so the hand-over happens. */
 	pid = libc_fork();
@@ -353,6 +369,7 @@ void shim_init(void)
 
 __attribute__((constructor)) static void shim_constructor(void)
 {
+	atomic_store_explicit(&constructor_started, true, memory_order_release);
 	shim_init();
 }
 

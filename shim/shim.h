@@ -119,9 +119,12 @@ SHIM_HIDDEN __attribute__((noreturn)) void shim_die(int status,
 
 /* ---- lifecycle (lifecycle.c) ------------------------------------------- */
 
-/* Everything the shim does before main; idempotent, and safe to call from
- * any interposed function (another library's constructor may come first). */
+/* Everything the shim does before main, once (the constructor). */
 SHIM_HIDDEN void shim_init(void);
+
+/* shim_init() once our constructor has started; false (and nothing done)
+ * before it. Every interposed call starts with this. */
+SHIM_HIDDEN bool shim_ready(void);
 
 /* Whether the shim acts in this process (false: secure execution, or a
  * descendant under PIDSHIM_CHILDREN=none). */

@@ -154,8 +154,7 @@ static int virtual_sigaction(int signo, const struct sigaction *act,
 	sigset_t all, mask;
 	int ret = 0;
 
-	shim_init();
-	if (!is_managed(signo))
+	if (!shim_ready() || !is_managed(signo))
 		return libc_sigaction(signo, act, oldact);
 
 	sigfillset(&all);
