@@ -333,11 +333,16 @@ static void init_once(void)
 	libc_init();
 	lockfd_use_syscalls(libc_open, libc_close);
 	if (getauxval(AT_SECURE)) {
-		static const char msg[] =
-			"pidshim: secure execution (setuid/setgid): the "
-			"environment is not trusted, pidshim does nothing\n";
+		/* PIDSHIM_LOG* are not to be trusted either: say it to
+		 * stderr, once, and stand aside. */
+		char msg[160];
+		int len = snprintf(msg, sizeof(msg),
+				   "pidshim[%d]: secure execution (setuid or "
+				   "setgid): the environment is not trusted, "
+				   "pidshim does nothing\n",
+				   getpid());
 
-		if (write(2, msg, sizeof(msg) - 1) < 0) {
+		if (write(2, msg, (size_t)len) < 0) {
 			/* nowhere else to say it */
 		}
 		shim.role = ROLE_INERT;
