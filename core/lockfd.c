@@ -127,6 +127,7 @@ int lockfd_write_pid(struct lockfd *lk, enum lockfd_format format)
 	char buf[PID_TEXT_MAX];
 	pid_t self = getpid();
 	size_t len;
+	ssize_t n;
 
 	lk->owner = self;
 	lk->names_owner = format != LOCKFD_NO_PID;
@@ -136,8 +137,13 @@ int lockfd_write_pid(struct lockfd *lk, enum lockfd_format format)
 	/* Step 5: truncate only now that the lock is ours. */
 	if (ftruncate(lk->fd, 0) < 0)
 		return -errno;
-	if (pwrite(lk->fd, buf, len, 0) != (ssize_t)len)
-		return errno ? -errno : -EIO;
+	n = pwrite(lk->fd, buf, len, 0);
+	if (n < 0)
+		return -errno;
+	/* A short write sets no errno: what errno holds is left over from an
+	 * earlier step (EWOULDBLOCK after a wait would read as "busy"). */
+	if ((size_t)n != len)
+		return -EIO;
 	return 0;
 }
 

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,6 +18,13 @@ struct pidlock_pidfile {
 	struct lockfd lk;
 	struct sigcleanup cleanup;
 };
+
+/* SinglePidFile: the process-wide object, NULL until opened. single_lock
+ * serialises opening and closing it; single itself is atomic so that
+ * pidlock_pidfile_close() can forget it without that lock, which an open
+ * holds for as long as it waits. */
+static pthread_mutex_t single_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic(struct pidlock_pidfile *) single;
 
 PIDLOCK_EXPORT int pidlock_pidfile_open(struct pidlock_pidfile **pfp,
 					const char *path_template,
@@ -64,16 +72,26 @@ PIDLOCK_EXPORT int pidlock_pidfile_open(struct pidlock_pidfile **pfp,
 	return 0;
 }
 
-PIDLOCK_EXPORT int pidlock_pidfile_close(struct pidlock_pidfile *pf)
+static void pidfile_free(struct pidlock_pidfile *pf)
 {
-	if (!pf)
-		return -EINVAL;
 	sigcleanup_disarm(&pf->cleanup);
 	/* lockfd_release removes only from the owner: a forked child that
 	 * closes its copy leaves the parent's file alone. */
 	lockfd_release(&pf->lk, pf->path, true);
 	free(pf->path);
 	free(pf);
+}
+
+PIDLOCK_EXPORT int pidlock_pidfile_close(struct pidlock_pidfile *pf)
+{
+	struct pidlock_pidfile *expected = pf;
+
+	if (!pf)
+		return -EINVAL;
+	/* The SinglePidFile closed this way must not be handed out again
+	 * once freed. */
+	atomic_compare_exchange_strong(&single, &expected, NULL);
+	pidfile_free(pf);
 	return 0;
 }
 
@@ -111,14 +129,12 @@ PIDLOCK_EXPORT int pidlock_check(const char *path, pid_t *holder)
 
 /* ---- SinglePidFile ----------------------------------------------------- */
 
-static pthread_mutex_t single_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct pidlock_pidfile *single;
-
 PIDLOCK_EXPORT int pidlock_single_pidfile(struct pidlock_pidfile **pfp,
 					  const char *path_template,
 					  const struct pidlock_pidfile_options *opts,
 					  pid_t *holder)
 {
+	struct pidlock_pidfile *pf;
 	int err = 0;
 
 	if (holder)
@@ -126,24 +142,26 @@ PIDLOCK_EXPORT int pidlock_single_pidfile(struct pidlock_pidfile **pfp,
 	if (!pfp)
 		return -EINVAL;
 	pthread_mutex_lock(&single_lock);
-	if (single) {
-		char path[PATH_MAX];
-
+	pf = atomic_load(&single);
+	if (pf) {
 		if (path_template) {
+			char path[PATH_MAX];
+
 			err = pidlock_path_expand(path_template, path,
 						  sizeof(path));
 			if (err >= 0)
-				err = strcmp(path, single->path) ? -EEXIST : 0;
+				err = strcmp(path, pf->path) ? -EEXIST : 0;
 		}
 		if (err == 0)
-			*pfp = single;
+			*pfp = pf;
 	} else if (!path_template) {
 		err = -EINVAL;
 	} else {
-		err = pidlock_pidfile_open(&single, path_template, opts,
-					   holder);
-		if (err == 0)
-			*pfp = single;
+		err = pidlock_pidfile_open(&pf, path_template, opts, holder);
+		if (err == 0) {
+			atomic_store(&single, pf);
+			*pfp = pf;
+		}
 	}
 	pthread_mutex_unlock(&single_lock);
 	return err;
@@ -151,12 +169,14 @@ PIDLOCK_EXPORT int pidlock_single_pidfile(struct pidlock_pidfile **pfp,
 
 PIDLOCK_EXPORT int pidlock_single_pidfile_close(void)
 {
+	struct pidlock_pidfile *pf;
 	int err = -ENOLCK;
 
 	pthread_mutex_lock(&single_lock);
-	if (single) {
-		err = pidlock_pidfile_close(single);
-		single = NULL;
+	pf = atomic_exchange(&single, NULL);
+	if (pf) {
+		pidfile_free(pf);
+		err = 0;
 	}
 	pthread_mutex_unlock(&single_lock);
 	return err;

@@ -59,5 +59,7 @@ void sigdefault_reraise(int signo, sigdefault_setter set_action)
 	 * handler runs: unblock it first or it would stay pending. */
 	pthread_sigmask(SIG_UNBLOCK, &unblock, NULL);
 	raise(signo);
+	/* cppcheck-suppress unreachableCode ; false positive: raise()
+	 * returns after a stop (cppcheck's std.cfg has it "maybe noreturn") */
 	errno = saved;
 }

@@ -69,15 +69,33 @@ static void snapshot(int signo, struct sig_snapshot *snap)
 
 static void dispatch(int signo, siginfo_t *info, void *ucontext);
 
-static void install_dispatcher(int signo)
+/* Put the dispatcher in the kernel over PREVIOUS, the disposition it
+ * chains to. */
+static void install_dispatcher(int signo, const struct sigaction *previous)
 {
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = dispatch;
-	sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+	/* A program handler without SA_RESTART wants its blocking calls to
+	 * fail with EINTR: chaining it must not take that away. Over SIG_DFL
+	 * or SIG_IGN, our handlers stay invisible: restart. */
+	if (previous->sa_handler == SIG_DFL ||
+	    previous->sa_handler == SIG_IGN ||
+	    (previous->sa_flags & SA_RESTART))
+		sa.sa_flags |= SA_RESTART;
 	sigemptyset(&sa.sa_mask);
 	sigaction(signo, &sa, NULL);
+}
+
+/* Whether the kernel still runs the dispatcher for SIGNO. */
+static bool dispatcher_installed(int signo)
+{
+	struct sigaction now;
+
+	return sigaction(signo, NULL, &now) == 0 &&
+	       (now.sa_flags & SA_SIGINFO) && now.sa_sigaction == dispatch;
 }
 
 static void run_previous(int signo, siginfo_t *info, void *ucontext,
@@ -94,7 +112,7 @@ static void run_previous(int signo, siginfo_t *info, void *ucontext,
 			return;
 		sigdefault_reraise(signo, sigaction);
 		/* Still here: it was a stop and we were continued. */
-		install_dispatcher(signo);
+		install_dispatcher(signo, previous);
 		return;
 	}
 	if (previous->sa_flags & SA_RESETHAND)
@@ -184,7 +202,7 @@ struct push_args {
 
 static int push_entry(int signo, struct sig_chain *chain, void *arg)
 {
-	const struct push_args *push = arg;
+	const struct push_args *args = arg;
 	struct sig_entry *entry;
 
 	if (chain->count == PIDLOCK_SIG_MAX_HANDLERS)
@@ -195,15 +213,15 @@ static int push_entry(int signo, struct sig_chain *chain, void *arg)
 		atomic_store(&chain->previous_reset, false);
 	}
 	entry = &chain->entries[chain->count];
-	entry->fn = push->fn;
-	entry->data = push->data;
-	entry->replaces = push->replaces;
+	entry->fn = args->fn;
+	entry->data = args->data;
+	entry->replaces = args->replaces;
 	if (++last_id <= 0)
 		last_id = 1;
 	entry->id = last_id;
 	chain->count++;
 	if (chain->count == 1)
-		install_dispatcher(signo);
+		install_dispatcher(signo, &chain->previous);
 	return entry->id;
 }
 
@@ -244,7 +262,10 @@ static int remove_entry(int signo, struct sig_chain *chain, void *arg)
 
 		if (atomic_load(&chain->previous_reset))
 			previous.sa_handler = SIG_DFL;
-		sigaction(signo, &previous, NULL);
+		/* A handler the program installed over the dispatcher since is
+		 * its own: putting the older disposition back would undo it. */
+		if (dispatcher_installed(signo))
+			sigaction(signo, &previous, NULL);
 	}
 	return 0;
 }

@@ -5,10 +5,11 @@
 
 int main(void)
 {
-	struct pidlock_lock *lock = 0;
 	int err = 0;
 
 	if (0) {
+		struct pidlock_lock *lock = 0;
+
 		PIDLOCK_SCOPED(lock, PIDLOCK_EXCLUSIVE, PIDLOCK_NOWAIT, &err)
 		{
 			err = 1;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -18,6 +19,8 @@
 #include "test-common.h"
 
 static char *dir;
+/* A lock the test process holds while a forked child works. */
+static struct pidlock_lock *held_by_parent;
 
 static void setup(void)
 {
@@ -136,11 +139,21 @@ START_TEST(lock_second_acquire_reports_holder)
 }
 END_TEST
 
+/*
+ * The lock a child holds when a signal ends it: it dies with the object in
+ * use, which is not a leak. valgrind checks a process that a signal kills
+ * for leaks too, and does not find the pointer in the dead thread's
+ * registers: keep it in a global (volatile, or the compiler drops a store
+ * that nothing reads).
+ */
+static struct pidlock_lock *volatile held_at_death;
+
 static int hold_until_killed(void *arg)
 {
 	struct test_signal *ready = arg;
 	struct pidlock_lock *lock = new_lock("x", 0);
 
+	held_at_death = lock;
 	if (pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE, 0, NULL) != 0)
 		return 1;
 	test_signal_post(ready);
@@ -346,6 +359,52 @@ START_TEST(lock_remove_while_waiting_never_two_holders)
 }
 END_TEST
 
+/* ---- errors ------------------------------------------------------------ */
+
+static int acquire_with_short_write(void *arg)
+{
+	struct test_signal *ready = arg;
+	struct rlimit one_byte = { 1, 1 };
+	struct pidlock_lock *lock = new_lock("x", 0);
+	int err;
+
+	/* the parent's lock is ours too since fork: drop our copy */
+	pidlock_lock_free(held_by_parent);
+	signal(SIGXFSZ, SIG_IGN);
+	if (setrlimit(RLIMIT_FSIZE, &one_byte) < 0)
+		return 100;
+	test_signal_post(ready);
+	err = pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE, 10000, NULL);
+	pidlock_lock_free(lock);
+	return -err;
+}
+
+/* A PID that does not fit (a short write, here under RLIMIT_FSIZE) is an
+ * I/O error, not whatever errno an earlier, successful step left behind:
+ * after a wait that is ENOENT, or EWOULDBLOCK, which reads as "busy". */
+START_TEST(lock_short_pid_write_is_eio)
+{
+	struct test_signal ready;
+	pid_t child;
+	int status;
+
+	held_by_parent = new_lock("x", 0);
+	ck_assert_int_eq(pidlock_lock_acquire(held_by_parent, PIDLOCK_EXCLUSIVE,
+					      0, NULL), 0);
+	test_signal_init(&ready);
+	child = test_fork(acquire_with_short_write, &ready);
+	test_signal_wait(&ready, 10);
+	/* let it wait on the lock, then release (and remove) under it */
+	usleep(100 * 1000);
+	pidlock_lock_free(held_by_parent);
+	held_by_parent = NULL;
+	status = test_wait(child, 30);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == EIO,
+		      "acquire: status %#x, want exit %d (-EIO)", status, EIO);
+	test_signal_close(&ready);
+}
+END_TEST
+
 /* ---- unsafe files at the path ------------------------------------------ */
 
 START_TEST(lock_symlink_is_refused)
@@ -418,21 +477,25 @@ START_TEST(lock_foreign_owner_is_refused)
 {
 	struct passwd *nobody = getpwnam("nobody");
 	struct pidlock_lock *lock;
-	char buf[64];
+	char buf[64], path[4096];
 	pid_t child;
 	int status;
 
 	ck_assert_ptr_nonnull(nobody);
 	ck_assert_int_eq(chmod(dir, 01777), 0);
 	lock = new_lock("x", 0);
+	snprintf(path, sizeof(path), "%s", pidlock_lock_path(lock));
 	child = fork();
 	ck_assert_int_ge(child, 0);
 	if (child == 0) {
 		int fd;
 
+		/* the child's copy of the object: with CK_FORK=no valgrind
+		 * checks this child for leaks too */
+		pidlock_lock_free(lock);
 		if (setgid(nobody->pw_gid) < 0 || setuid(nobody->pw_uid) < 0)
 			_exit(2);
-		fd = open(pidlock_lock_path(lock), O_CREAT | O_WRONLY, 0666);
+		fd = open(path, O_CREAT | O_WRONLY, 0666);
 		if (fd < 0 || write(fd, "planted\n", 8) != 8)
 			_exit(3);
 		_exit(0);
@@ -537,9 +600,10 @@ START_TEST(lock_forked_child_exit_keeps_parent_lock)
 	ck_assert_int_ge(child, 0);
 	if (child == 0) {
 		/* the child inherited the object; freeing it must not remove
-		 * the parent's file */
+		 * the parent's file. _exit: with CK_FORK=no this child is a
+		 * copy of the runner, whose stdio and atexit are not its own */
 		pidlock_lock_free(lock);
-		exit(0);
+		_exit(0);
 	}
 	status = test_wait(child, 10);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
@@ -558,6 +622,7 @@ static int hold_with_remove_on_sigint(void *arg)
 	struct test_signal *ready = arg;
 	struct pidlock_lock *lock = new_lock("x", PIDLOCK_REMOVE_ON_SIGINT);
 
+	held_at_death = lock;
 	if (pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE, 0, NULL) != 0)
 		return 1;
 	test_signal_post(ready);
@@ -733,6 +798,7 @@ int main(void)
 	tcase(s, "sigkill_stale", lock_sigkilled_holder_frees_lock_at_once, 20);
 	tcase(s, "stale_live_pid", lock_stale_file_naming_live_pid_is_taken_over, 10);
 	tcase(s, "remove_while_waiting", lock_remove_while_waiting_never_two_holders, 600);
+	tcase(s, "short_pid_write", lock_short_pid_write_is_eio, 40);
 	tcase(s, "symlink", lock_symlink_is_refused, 10);
 	tcase(s, "fifo", lock_fifo_is_refused, 10);
 	tcase(s, "directory", lock_directory_is_refused, 10);

@@ -235,6 +235,24 @@ START_TEST(single_pidfile_is_one_object)
 }
 END_TEST
 
+START_TEST(single_pidfile_closed_directly_is_forgotten)
+{
+	struct pidlock_pidfile *a = NULL, *b = NULL;
+
+	ck_assert_int_eq(pidlock_single_pidfile(&a, test_path(dir, "s.pid"), NULL,
+						NULL), 0);
+	/* closed (and freed) through the general call: the process-wide
+	 * object must not be handed out again */
+	ck_assert_int_eq(pidlock_pidfile_close(a), 0);
+	ck_assert_int_eq(pidlock_single_pidfile(&b, NULL, NULL, NULL), -EINVAL);
+	ck_assert_ptr_null(b);
+	ck_assert_int_eq(pidlock_single_pidfile_close(), -ENOLCK);
+	ck_assert_int_eq(pidlock_single_pidfile(&b, test_path(dir, "s.pid"), NULL,
+						NULL), 0);
+	ck_assert_int_eq(pidlock_single_pidfile_close(), 0);
+}
+END_TEST
+
 static int hold_pidfile_with_sigterm_removal(void *arg)
 {
 	struct pidlock_pidfile_options opts = {
@@ -293,6 +311,7 @@ int main(void)
 	tcase(s, "check", pidfile_check_states);
 	tcase(s, "wait", pidfile_wait_for_holder);
 	tcase(s, "single", single_pidfile_is_one_object);
+	tcase(s, "single_closed_directly", single_pidfile_closed_directly_is_forgotten);
 	tcase(s, "remove_on_sigterm", pidfile_remove_on_sigterm);
 	return test_run_suite(s);
 }
