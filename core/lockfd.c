@@ -147,6 +147,18 @@ int lockfd_write_pid(struct lockfd *lk, enum lockfd_format format)
 	return 0;
 }
 
+/* The PID of the process holding FD's file exclusively, 0 when it is held
+ * shared: shared holders write none, and the file may still name a dead
+ * exclusive holder from before. */
+static pid_t exclusive_holder(int fd)
+{
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+		flock(fd, LOCK_UN);
+		return 0;
+	}
+	return lockfd_read_pid(fd, true);
+}
+
 /* Wait for the lock on FD: 0 got it, -EAGAIN/-ETIMEDOUT busy. */
 static int wait_for_lock(int fd, int op, int timeout_ms)
 {
@@ -225,7 +237,8 @@ int lockfd_acquire(struct lockfd *lk, const char *path, mode_t mode,
 			err = -ETIMEDOUT;
 		if (err == -EAGAIN || err == -ETIMEDOUT) {
 			if (holder)
-				*holder = lockfd_read_pid(fd, !shared);
+				*holder = shared ? lockfd_read_pid(fd, true)
+						 : exclusive_holder(fd);
 			goto fail;
 		}
 		if (err < 0)
@@ -254,6 +267,9 @@ int lockfd_acquire(struct lockfd *lk, const char *path, mode_t mode,
 		if (!shared) {
 			err = lockfd_write_pid(lk, format);
 			if (err < 0) {
+				/* the file names nobody now, but it is ours:
+				 * remove it by the lock alone */
+				lk->names_owner = false;
 				lockfd_release(lk, path, true);
 				return err;
 			}
@@ -352,7 +368,7 @@ int lockfd_check(const char *path, pid_t *holder)
 	} else if (errno == EWOULDBLOCK) {
 		err = 2; /* PIDLOCK_HELD */
 		if (holder)
-			*holder = lockfd_read_pid(fd, true);
+			*holder = exclusive_holder(fd);
 	} else {
 		err = -errno;
 	}

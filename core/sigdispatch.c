@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -34,6 +35,10 @@ struct sig_chain {
 	struct sig_entry entries[PIDLOCK_SIG_MAX_HANDLERS];
 	struct sigaction previous;
 	atomic_bool previous_reset; /* SA_RESETHAND of the previous fired */
+	/* Handlers running our entries right now, on any thread: a writer
+	 * waits for them, so that after pidlock_sig_restore() returns no
+	 * handler still uses the data it was registered with. */
+	atomic_int in_flight;
 };
 
 static struct sig_chain chains[NSIG];
@@ -77,7 +82,12 @@ static void install_dispatcher(int signo, const struct sigaction *previous)
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = dispatch;
-	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+	sa.sa_flags = SA_SIGINFO;
+	/* Over the default action, the alternate stack (when the program
+	 * has one) lets the cleanup run after a stack overflow; a program
+	 * handler runs on the stack it asked for. */
+	if (previous->sa_handler == SIG_DFL || (previous->sa_flags & SA_ONSTACK))
+		sa.sa_flags |= SA_ONSTACK;
 	/* A program handler without SA_RESTART wants its blocking calls to
 	 * fail with EINTR: chaining it must not take that away. Over SIG_DFL
 	 * or SIG_IGN, our handlers stay invisible: restart. */
@@ -134,14 +144,17 @@ static void dispatch(int signo, siginfo_t *info, void *ucontext)
 	struct sig_snapshot snap;
 	int saved = errno;
 
+	bool stop = false;
+
+	atomic_fetch_add(&chains[signo].in_flight, 1);
 	snapshot(signo, &snap);
-	for (int i = snap.count - 1; i >= 0; i--) {
+	for (int i = snap.count - 1; i >= 0 && !stop; i--) {
 		snap.entries[i].fn(signo, info, ucontext, snap.entries[i].data);
-		if (snap.entries[i].replaces)
-			goto out;
+		stop = snap.entries[i].replaces;
 	}
-	run_previous(signo, info, ucontext, &snap.previous);
-out:
+	atomic_fetch_sub(&chains[signo].in_flight, 1);
+	if (!stop)
+		run_previous(signo, info, ucontext, &snap.previous);
 	errno = saved;
 }
 
@@ -189,6 +202,9 @@ static int change_chain(int signo, int (*change)(int signo,
 	atomic_fetch_add_explicit(&chain->seq, 1, memory_order_acq_rel);
 	ret = change(signo, chain, arg);
 	atomic_fetch_add_explicit(&chain->seq, 1, memory_order_release);
+	/* Signals are blocked here, so none of them is ours. */
+	while (atomic_load(&chain->in_flight) > 0)
+		sched_yield();
 	pthread_mutex_unlock(&config_lock);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return ret;

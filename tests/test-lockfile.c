@@ -401,6 +401,8 @@ START_TEST(lock_short_pid_write_is_eio)
 	status = test_wait(child, 30);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == EIO,
 		      "acquire: status %#x, want exit %d (-EIO)", status, EIO);
+	/* the half-written file was ours: it is not left behind */
+	ck_assert_int_eq(access(test_path(dir, "x.lock"), F_OK), -1);
 	test_signal_close(&ready);
 }
 END_TEST
@@ -583,6 +585,25 @@ START_TEST(lock_shared_holders_coexist_exclusive_excludes)
 			 -EAGAIN);
 	pidlock_lock_free(r1);
 	pidlock_lock_free(r2);
+	pidlock_lock_free(w);
+}
+END_TEST
+
+START_TEST(lock_shared_holders_report_no_stale_pid)
+{
+	struct pidlock_lock *r = new_lock("x", 0), *w = new_lock("x", 0);
+	pid_t holder = -1;
+
+	/* a dead exclusive holder's PID is still in the file */
+	test_write_file(pidlock_lock_path(r), "1\n");
+	ck_assert_int_eq(pidlock_lock_acquire(r, PIDLOCK_SHARED, 0, NULL), 0);
+	ck_assert_int_eq(pidlock_lock_query(w, &holder), PIDLOCK_HELD);
+	ck_assert_int_eq(holder, 0);
+	holder = -1;
+	ck_assert_int_eq(pidlock_lock_acquire(w, PIDLOCK_EXCLUSIVE, 0, &holder),
+			 -EAGAIN);
+	ck_assert_int_eq(holder, 0);
+	pidlock_lock_free(r);
 	pidlock_lock_free(w);
 }
 END_TEST
@@ -808,6 +829,7 @@ int main(void)
 	tcase(s, "timeout", lock_timeout_is_honoured, 20);
 	tcase(s, "timeout_success", lock_timeout_succeeds_when_released_in_time, 20);
 	tcase(s, "shared", lock_shared_holders_coexist_exclusive_excludes, 10);
+	tcase(s, "shared_no_stale_pid", lock_shared_holders_report_no_stale_pid, 10);
 	tcase(s, "fork_child", lock_forked_child_exit_keeps_parent_lock, 20);
 	tcase(s, "remove_on_sigint", lock_remove_on_sigint_removes_and_dies, 20);
 	tcase(s, "no_remove_flag", lock_without_remove_flag_leaves_file_on_sigint, 20);
