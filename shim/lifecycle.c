@@ -349,19 +349,22 @@ static void init_once(void)
 		return;
 	}
 	config_load();
-	if (is_descendant()) {
+	if (is_descendant())
 		shim.role = shim_config.children == CHILDREN_NONE
 				    ? ROLE_INERT
 				    : ROLE_DESCENDANT;
-	} else {
+	else
 		shim.role = ROLE_OWNER;
+	if (shim.role == ROLE_INERT)
+		return;
+	/* Cleanup on signals first: a supervisor may signal the moment the
+	 * PID file names us, and the file must go with the process then. */
+	signals_init();
+	if (shim.role == ROLE_OWNER) {
 		if (shim_config.pidfile_enabled)
 			take_pidfile();
 		publish_owner();
 	}
-	if (shim.role == ROLE_INERT)
-		return;
-	signals_init();
 	pthread_atfork(before_fork, after_fork_in_parent, after_fork_in_child);
 }
 
