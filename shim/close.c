@@ -18,15 +18,18 @@
 
 static int shim_close(int fd)
 {
-	int ret, saved;
+	int handle, ret, saved;
 
 	if (!guards_active() || !guard_tracks(fd))
 		return libc_close(fd);
+	/* Detach before the real close: the moment it returns, another
+	 * thread's open may be given this number and attach its guard. */
+	handle = guard_detach(fd);
 	ret = libc_close(fd);
 	saved = errno;
-	/* Linux closes the descriptor even when close reports EINTR. */
-	if (ret == 0 || errno != EBADF)
-		guard_closed(fd);
+	/* Linux closes the descriptor even when close reports EINTR; EBADF
+	 * means it was closed behind our back: the reference is dead too. */
+	guard_put(handle);
 	errno = saved;
 	return ret;
 }
@@ -63,15 +66,16 @@ SHIM_EXPORT int close(int fd)
 
 SHIM_EXPORT int fclose(FILE *stream)
 {
-	int fd, ret, saved;
+	int fd, handle, ret, saved;
 
 	if (!guards_active() || !stream)
 		return libc_fclose(stream);
 	fd = fileno(stream);
+	/* as in shim_close; fclose closes the descriptor even on error */
+	handle = guard_tracks(fd) ? guard_detach(fd) : 0;
 	ret = libc_fclose(stream);
 	saved = errno;
-	if (guard_tracks(fd))
-		guard_closed(fd);
+	guard_put(handle);
 	errno = saved;
 	return ret;
 }

@@ -414,18 +414,25 @@ bool guard_tracks(int fd)
 	return fd >= 0 && fd < FD_TRACKED && atomic_load(&table.fd_guard[fd]);
 }
 
-void guard_closed(int fd)
+int guard_detach(int fd)
 {
-	unsigned char index;
-
 	if (fd < 0 || fd >= FD_TRACKED)
-		return;
-	index = atomic_exchange(&table.fd_guard[fd], 0);
-	if (!index)
+		return 0;
+	return atomic_exchange(&table.fd_guard[fd], 0);
+}
+
+void guard_put(int handle)
+{
+	if (handle <= 0 || handle > MAX_GUARDS)
 		return;
 	pthread_mutex_lock(&table.lock);
-	put_locked(&table.guards[index - 1]);
+	put_locked(&table.guards[handle - 1]);
 	pthread_mutex_unlock(&table.lock);
+}
+
+void guard_closed(int fd)
+{
+	guard_put(guard_detach(fd));
 }
 
 void guard_duplicated(int oldfd, int newfd)

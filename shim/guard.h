@@ -40,6 +40,16 @@ SHIM_HIDDEN bool guard_tracks(int fd);
 SHIM_HIDDEN void guard_closed(int fd);
 SHIM_HIDDEN void guard_duplicated(int oldfd, int newfd);
 
+/*
+ * guard_closed in two halves, for close and fclose: detach FD from its
+ * guard *before* the real close, while the number is still ours (once the
+ * close returns, another thread's open may get that number and attach its
+ * own guard to it); put the reference after the close, so that the lock
+ * is released only once the file is closed. 0: FD was not guarded.
+ */
+SHIM_HIDDEN int guard_detach(int fd);
+SHIM_HIDDEN void guard_put(int handle);
+
 /* The process ends: remove our guard lock files. Async-signal-safe. */
 SHIM_HIDDEN void guard_release_all_for_exit(void);
 

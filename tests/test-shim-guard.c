@@ -1,0 +1,942 @@
+/* SPDX-License-Identifier: MIT */
+/* Guarded resources, on real programs under LD_PRELOAD: the guard is taken
+ * before every kind of open, held while the file is open (or until exit),
+ * released on every kind of close, waited for in the kernel, kept to its
+ * own process; lock styles, descendants, signals. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "test-common.h"
+
+static char *dir;
+static char data[4096];	     /* the guarded resource, "secret\n" */
+static char lock[4200];	     /* its lock file (suffix style) */
+static char guard_env[8500]; /* PIDSHIM_GUARD=<data>:<dir>/new */
+static int out_count;
+
+static const char *const no_pidfile = "PIDSHIM_PIDFILE=none";
+
+static void setup(void)
+{
+	dir = test_dir_make();
+	snprintf(data, sizeof(data), "%s/data", dir);
+	snprintf(lock, sizeof(lock), "%s.lock", data);
+	snprintf(guard_env, sizeof(guard_env), "PIDSHIM_GUARD=%s:%s/new", data,
+		 dir);
+	test_write_file(data, "secret\n");
+	test_write_file(test_path(dir, "other"), "other\n");
+	ck_assert_int_eq(mkdir(test_path(dir, "sub"), 0755), 0);
+	ck_assert_int_eq(symlink(data, test_path(dir, "link")), 0);
+	out_count = 0;
+}
+
+static void teardown(void)
+{
+	test_dir_remove(dir);
+	dir = NULL;
+}
+
+/* PATTERN with every '@' replaced by the test directory, in a pool that
+ * lives as long as the test. */
+static const char *at_dir(const char *pattern)
+{
+	static char pool[64][4400];
+	static int next;
+	char *out = pool[next++ % 64], *p = out;
+
+	for (; *pattern; pattern++) {
+		if (*pattern == '@')
+			p = stpcpy(p, dir);
+		else
+			*p++ = *pattern;
+	}
+	*p = '\0';
+	return out;
+}
+
+/* A ThreadSanitizer build of the shim crashes the system's own programs
+ * (sh, cat, sleep) at start: only our instrumented helpers can run under
+ * it, so the tests of sh and cat say so and stop there. */
+static bool system_programs_run_under_shim(const char *test)
+{
+#if defined(__SANITIZE_THREAD__)
+	fprintf(stderr,
+		"%s: skipped in a ThreadSanitizer build (sh and cat "
+		"cannot load a TSan-built shim)\n",
+		test);
+	return false;
+#else
+	(void)test;
+	return true;
+#endif
+}
+
+static long ms_since(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - start->tv_sec) * 1000 +
+	       (now.tv_nsec - start->tv_nsec) / 1000000;
+}
+
+/* ---- programs under the shim, stepped by the test ------------------------ */
+
+/* A program whose standard input the test holds: guard-helper stops at
+ * each "pause" step until the test writes a line. */
+struct proc {
+	pid_t pid;
+	int in;
+	char out[4400];
+};
+
+static void proc_start(struct proc *p, const char *const *env,
+		       const char *const *argv)
+{
+	int fds[2];
+
+	*p = (struct proc){ .pid = -1, .in = -1 };
+	snprintf(p->out, sizeof(p->out), "%s/out-%d", dir, out_count++);
+	ck_assert_int_eq(pipe2(fds, O_CLOEXEC), 0);
+	p->pid = test_spawn(env, argv, p->out, fds[0]);
+	close(fds[0]);
+	p->in = fds[1];
+}
+
+/* guard-helper STEP... (NULL-terminated, at most 30) */
+static void helper_start(struct proc *p, const char *helper,
+			 const char *const *env, const char *const *steps)
+{
+	const char *argv[32];
+	int n = 0;
+
+	argv[n++] = test_helper(helper);
+	while (*steps && n < 31)
+		argv[n++] = *steps++;
+	argv[n] = NULL;
+	proc_start(p, env, argv);
+}
+
+static const char *output_of(const struct proc *p)
+{
+	static char buf[16384];
+
+	if (test_read_file(p->out, buf, sizeof(buf)) < 0)
+		return "(no output)";
+	return buf;
+}
+
+static bool proc_says(const struct proc *p, const char *text, int timeout_s)
+{
+	struct timespec tick = { 0, 1000 * 1000 };
+
+	for (long i = 0; i < timeout_s * 1000L; i++) {
+		if (test_file_contains(p->out, text))
+			return true;
+		nanosleep(&tick, NULL);
+	}
+	return false;
+}
+
+static void expect_pause(const struct proc *p, int n, const char *what)
+{
+	char text[32];
+
+	snprintf(text, sizeof(text), "pause %d\n", n);
+	ck_assert_msg(proc_says(p, text, 20), "%s: never reached pause %d: %s",
+		      what, n, output_of(p));
+}
+
+static void proc_next(const struct proc *p)
+{
+	ck_assert_int_eq(write(p->in, "\n", 1), 1);
+}
+
+/* Let it run to its end: the wait status. */
+static int proc_end(struct proc *p, int timeout_s)
+{
+	if (p->in >= 0)
+		close(p->in);
+	p->in = -1;
+	return test_wait(p->pid, timeout_s);
+}
+
+static void expect_exit(struct proc *p, int want, const char *what)
+{
+	int status = proc_end(p, 60);
+
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == want,
+		      "%s: status %#x, expected exit %d: %s", what, status,
+		      want, output_of(p));
+}
+
+/* The ms=N a step reported on the line starting with PREFIX. */
+static long reported_ms(const struct proc *p, const char *prefix)
+{
+	const char *out = output_of(p), *line = strstr(out, prefix), *ms;
+
+	ck_assert_msg(line, "no '%s' in: %s", prefix, out);
+	ms = strstr(line, "ms=");
+	ck_assert_ptr_nonnull(ms);
+	return atol(ms + 3);
+}
+
+/* ---- what the test sees of a guard --------------------------------------- */
+
+static void assert_held_by(const char *lockpath, pid_t pid, const char *what)
+{
+	ck_assert_msg(test_is_flocked(lockpath), "%s: %s is not locked", what,
+		      lockpath);
+	ck_assert_msg(test_read_pid(lockpath) == pid,
+		      "%s: %s names %d, not the holder %d", what, lockpath,
+		      test_read_pid(lockpath), pid);
+}
+
+static void assert_released(const char *lockpath, const char *what)
+{
+	ck_assert_msg(!test_is_flocked(lockpath), "%s: %s is still locked",
+		      what, lockpath);
+	ck_assert_msg(access(lockpath, F_OK) < 0, "%s: %s was left behind",
+		      what, lockpath);
+}
+
+/* A guard-helper holding the resource: "open", pause 1, "close", pause 2. */
+static void start_holder(struct proc *p, const char *const *env)
+{
+	const char *steps[] = { at_dir("open:@/data:+"), "pause", "close:0",
+				"pause", NULL };
+
+	helper_start(p, "guard-helper", env, steps);
+	expect_pause(p, 1, "holder");
+	assert_held_by(lock, p->pid, "holder");
+}
+
+/* The holder closes: the guard must be released at once. */
+static void release_holder(struct proc *p)
+{
+	proc_next(p);
+	expect_pause(p, 2, "holder");
+}
+
+/* ---- scripts: every entry point takes the guard, every close drops it ---- */
+
+struct script {
+	const char *name;
+	const char *helper;
+	const char *steps[16]; /* '@' is the test directory */
+	const char *states;    /* at each pause: 'H' held by the helper,
+				  'R' released (no lock file) */
+	const char *lock;      /* '@' is the test directory */
+};
+
+static const struct script scripts[] = {
+	{ "entry_open", "guard-helper",
+	  { "open:@/data:+", "pause", "close:0", "pause" }, "HR", NULL },
+	{ "entry_open64", "guard-helper",
+	  { "open64:@/data:r", "pause", "close:0", "pause" }, "HR", NULL },
+	{ "entry_openat_dirfd", "guard-helper",
+	  { "openat:@:data:+", "pause", "close:0", "pause" }, "HR", NULL },
+	{ "entry_openat64_dirfd", "guard-helper",
+	  { "openat64:@/sub:../data:r", "pause", "close:0", "pause" }, "HR",
+	  NULL },
+	{ "entry_relative", "guard-helper",
+	  { "chdir:@", "open:data:+", "pause", "close:0", "pause",
+	    "chdir:@/sub", "open:./../sub/../data:r", "pause", "close:1",
+	    "pause" },
+	  "HRHR", NULL },
+	{ "entry_creat", "guard-helper",
+	  { "creat:@/data", "pause", "close:0", "pause", "creat64:@/data",
+	    "pause", "close:1", "pause" },
+	  "HRHR", NULL },
+	{ "entry_creat_new_file", "guard-helper",
+	  { "open:@/new:wcx", "pause", "close:0", "pause" }, "HR",
+	  "@/new.lock" },
+	{ "entry_fopen", "guard-helper",
+	  { "fopen:@/data:r", "pause", "fclose:0", "pause" }, "HR", NULL },
+	{ "entry_fopen64", "guard-helper",
+	  { "fopen64:@/data:a", "pause", "fclose:0", "pause" }, "HR", NULL },
+	{ "entry_freopen", "guard-helper",
+	  { "fopen:@/other:r", "pause", "freopen:@/data:r+:0", "pause",
+	    "freopen:@/other:r:0", "pause", "freopen64:@/data:r:0", "pause",
+	    "fclose:0", "pause" },
+	  "RHRHR", NULL },
+	{ "entry_symlink", "guard-helper",
+	  { "open:@/link:+", "pause", "close:0", "pause" }, "HR", NULL },
+	/* The -D_FORTIFY_SOURCE=2 build: __open_2 and friends. */
+	{ "entry_fortify_open_2", "guard-helper-fortify",
+	  { "open:@/data:+", "pause", "close:0", "pause" }, "HR", NULL },
+	{ "entry_fortify_open64_2", "guard-helper-fortify",
+	  { "open64:@/data:r", "pause", "close:0", "pause" }, "HR", NULL },
+	{ "entry_fortify_openat_2", "guard-helper-fortify",
+	  { "openat:@:data:+", "pause", "close:0", "pause" }, "HR", NULL },
+	{ "entry_fortify_openat64_2", "guard-helper-fortify",
+	  { "openat64:@:data:r", "pause", "close:0", "pause" }, "HR", NULL },
+	/* The last of several duplicates releases, whichever way it goes. */
+	{ "release_after_last_dup", "guard-helper",
+	  { "open:@/data:+", "dup:0", "dup2:0:40", "dup3:0:41", "dupfd:0",
+	    "pause", "close:0", "pause", "close:1", "pause", "close:2",
+	    "pause", "close:3", "pause", "close:4", "pause" },
+	  "HHHHHR", NULL },
+	{ "release_close_range", "guard-helper",
+	  { "open:@/data:+", "dup2:0:50", "dup2:0:51", "close:0", "pause",
+	    "close-range:50:51", "pause" },
+	  "HR", NULL },
+	{ "release_closefrom", "guard-helper",
+	  { "open:@/data:+", "dup2:0:900", "close:0", "pause",
+	    "closefrom:900", "pause" },
+	  "HR", NULL },
+	{ "release_dup2_over_guarded", "guard-helper",
+	  { "open:@/data:+", "dup2:0:70", "close:0", "pause",
+	    "open:/dev/null:r", "dup2:2:70", "pause" },
+	  "HR", NULL },
+	{ "same_thread_twice", "guard-helper",
+	  { "open:@/data:+", "open:@/data:r", "fopen:@/data:r", "pause",
+	    "close:0", "pause", "fclose:2", "pause", "close:1", "pause" },
+	  "HHHR", NULL },
+};
+
+#define SCRIPT_COUNT (int)(sizeof(scripts) / sizeof(scripts[0]))
+
+static void run_script(const struct script *s, const char *const *env)
+{
+	const char *steps[17];
+	const char *lockpath = s->lock ? at_dir(s->lock) : lock;
+	struct proc p;
+	int n = 0;
+
+	for (; n < 16 && s->steps[n]; n++)
+		steps[n] = at_dir(s->steps[n]);
+	steps[n] = NULL;
+	helper_start(&p, s->helper, env, steps);
+	for (int i = 0; s->states[i]; i++) {
+		char what[128];
+
+		snprintf(what, sizeof(what), "%s, pause %d", s->name, i + 1);
+		expect_pause(&p, i + 1, what);
+		if (s->states[i] == 'H')
+			assert_held_by(lockpath, p.pid, what);
+		else
+			assert_released(lockpath, what);
+		proc_next(&p);
+	}
+	expect_exit(&p, 0, s->name);
+	assert_released(lockpath, s->name);
+}
+
+/* Each script in "fail" mode (an open competing with its own process
+ * would say EBUSY) and in "block" mode (it would hang). */
+START_TEST(script_holds_and_releases)
+{
+	const char *fail[] = { no_pidfile, guard_env, "PIDSHIM_GUARD_WAIT=fail",
+			       NULL };
+	const char *block[] = { no_pidfile, guard_env, NULL };
+
+	run_script(&scripts[_i], fail);
+	test_write_file(data, "secret\n");
+	unlink(at_dir("@/new"));
+	run_script(&scripts[_i], block);
+}
+END_TEST
+
+/* Whether nm's output OUT lists SYMBOL as undefined (versioned, or not
+ * when a sanitizer runtime defines it). */
+static bool nm_lists_undefined(const char *out, const char *symbol)
+{
+	char versioned[128], bare[128];
+
+	snprintf(versioned, sizeof(versioned), " U %s@", symbol);
+	snprintf(bare, sizeof(bare), " U %s\n", symbol);
+	return test_file_contains(out, versioned) ||
+	       test_file_contains(out, bare);
+}
+
+/* The fortify build really calls __open_2 and friends, and the plain one
+ * open, open64, fopen, fopen64... each by its own name. */
+START_TEST(helpers_reference_every_entry_point)
+{
+	static const char *const plain[] = {
+		"open",    "open64", "openat",  "openat64", "creat",
+		"creat64", "fopen",  "fopen64", "freopen",  "freopen64", NULL,
+	};
+	static const char *const fortify[] = { "__open_2", "__open64_2",
+					       "__openat_2", "__openat64_2",
+					       NULL };
+	const char *env[] = { "LD_PRELOAD=", NULL };
+	const char *nm_out = test_path(dir, "nm");
+	const char *argv[] = { "nm", "-D", NULL, NULL };
+	int status;
+
+	argv[2] = test_helper("guard-helper");
+	status = test_run(env, argv, nm_out, 30);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+		fprintf(stderr, "nm is not installed: symbols not checked\n");
+		return;
+	}
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "nm: status %#x", status);
+	for (int i = 0; plain[i]; i++)
+		ck_assert_msg(nm_lists_undefined(nm_out, plain[i]),
+			      "guard-helper does not call %s", plain[i]);
+	unlink(nm_out);
+	argv[2] = test_helper("guard-helper-fortify");
+	status = test_run(env, argv, nm_out, 30);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	for (int i = 0; fortify[i]; i++)
+		ck_assert_msg(nm_lists_undefined(nm_out, fortify[i]),
+			      "guard-helper-fortify does not call %s",
+			      fortify[i]);
+}
+END_TEST
+
+/* ---- consistency --------------------------------------------------------- */
+
+/* Eight shell loops, each 200 times read-increment-write of one counter. */
+static long count_after_loops(const char *counter, const char *const *env,
+			      bool under_shim)
+{
+	static const char loop[] =
+		"i=0; while [ $i -lt 200 ]; do read n < \"$1\"; "
+		"echo $((n + 1)) > \"$1\"; i=$((i + 1)); done";
+	const char *argv[] = { "sh", "-c", loop, "sh", counter, NULL };
+	const char *out = test_path(dir, "loops");
+	char buf[64];
+	pid_t pids[8];
+
+	test_write_file(counter, "0\n");
+	for (int i = 0; i < 8; i++)
+		pids[i] = test_spawn(env, argv, out, -1);
+	for (int i = 0; i < 8; i++) {
+		int status = test_wait(pids[i], 240);
+
+		/* without the shim a loop may read a half-written file: its
+		 * status is not the point there */
+		ck_assert_msg(!under_shim || (WIFEXITED(status) &&
+					      WEXITSTATUS(status) == 0),
+			      "loop %d: status %#x", i, status);
+	}
+	ck_assert_int_gt(test_read_file(counter, buf, sizeof(buf)), 0);
+	return strtol(buf, NULL, 10);
+}
+
+START_TEST(scope_process_prevents_lost_updates)
+{
+	char counter[4200], env_guard[4300];
+	const char *env[] = { no_pidfile, env_guard,
+			      "PIDSHIM_GUARD_SCOPE=process", NULL };
+	const char *bare[] = { "LD_PRELOAD=", NULL };
+	long count;
+
+	if (!system_programs_run_under_shim("lost_updates"))
+		return;
+
+	snprintf(counter, sizeof(counter), "%s/counter", dir);
+	snprintf(env_guard, sizeof(env_guard), "PIDSHIM_GUARD=%s", counter);
+	count = count_after_loops(counter, env, true);
+	ck_assert_msg(count == 1600, "under the shim: %ld, not 1600", count);
+	assert_released(test_path(dir, "counter.lock"), "after the loops");
+
+	count = count_after_loops(counter, bare, false);
+	if (count == 1600)
+		fprintf(stderr, "lost_updates: this run without the shim lost "
+				"no update; that half is skipped\n");
+	else
+		ck_assert_int_lt(count, 1600);
+}
+END_TEST
+
+/* Lines of PATH that are not SIZE times one letter; COUNT gets the lines. */
+static int torn_records(const char *path, int size, int *count)
+{
+	size_t cap = 4 << 20;
+	char *buf = malloc(cap), *line, *save = NULL;
+	int torn = 0;
+
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_int_ge(test_read_file(path, buf, cap), 0);
+	*count = 0;
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		size_t len = strlen(line);
+
+		(*count)++;
+		if (len != (size_t)size ||
+		    strspn(line, (char[]){ line[0], '\0' }) != len)
+			torn++;
+	}
+	free(buf);
+	return torn;
+}
+
+static void run_appenders(const char *path, const char *const *env)
+{
+	char step[4400];
+	const char *argv[] = { test_helper("guard-helper"), step, NULL };
+	struct proc p[4];
+
+	for (int i = 0; i < 4; i++) {
+		snprintf(step, sizeof(step), "append:%s:%c:30:4096", path,
+			 'a' + i);
+		proc_start(&p[i], env, argv);
+	}
+	for (int i = 0; i < 4; i++)
+		expect_exit(&p[i], 0, "appender");
+}
+
+START_TEST(scope_open_records_never_interleave)
+{
+	char log[4200], env_guard[4300];
+	const char *env[] = { no_pidfile, env_guard, NULL };
+	const char *bare[] = { "LD_PRELOAD=", NULL };
+	int torn, count;
+
+	snprintf(log, sizeof(log), "%s/log", dir);
+	snprintf(env_guard, sizeof(env_guard), "PIDSHIM_GUARD=%s", log);
+	run_appenders(log, env);
+	torn = torn_records(log, 4096, &count);
+	ck_assert_int_eq(count, 4 * 30);
+	ck_assert_msg(torn == 0, "%d of %d records interleaved under the shim",
+		      torn, count);
+	assert_released(test_path(dir, "log.lock"), "after the appenders");
+
+	unlink(log);
+	run_appenders(log, bare);
+	torn = torn_records(log, 4096, &count);
+	if (torn == 0)
+		fprintf(stderr, "records: this run without the shim tore no "
+				"record; that half is skipped\n");
+}
+END_TEST
+
+/* A waiter's O_TRUNC (open, creat, fopen "w") happens only once the holder
+ * has released. */
+START_TEST(truncate_waits_for_holder)
+{
+	static const char *const waiters[] = { "open:@/data:wt", "creat:@/data",
+					       "fopen:@/data:w" };
+	const char *env[] = { no_pidfile, guard_env, NULL };
+	char buf[64];
+
+	for (int i = 0; i < 3; i++) {
+		const char *steps[] = { at_dir(waiters[i]), "pause", NULL };
+		struct proc holder, waiter;
+
+		test_write_file(data, "secret\n");
+		start_holder(&holder, env);
+		helper_start(&waiter, "guard-helper", env, steps);
+		ck_assert_msg(test_wait_for_lock_waiter(lock, 20),
+			      "%s: no waiter on the lock", waiters[i]);
+		ck_assert_int_eq(test_read_file(data, buf, sizeof(buf)), 7);
+		ck_assert_msg(strcmp(buf, "secret\n") == 0,
+			      "%s truncated the file before the holder "
+			      "released it",
+			      waiters[i]);
+		release_holder(&holder);
+		expect_pause(&waiter, 1, waiters[i]);
+		ck_assert_int_eq(test_read_file(data, buf, sizeof(buf)), 0);
+		expect_exit(&waiter, 0, waiters[i]);
+		expect_exit(&holder, 0, "holder");
+	}
+}
+END_TEST
+
+/* ---- descriptors across fork --------------------------------------------- */
+
+START_TEST(fork_keeps_guard_with_its_process)
+{
+	const char *env[] = { no_pidfile, guard_env, "PIDSHIM_GUARD_WAIT=fail",
+			      NULL };
+	const char *steps[] = { at_dir("fork-rules:@/data:@/data.lock"), NULL };
+	struct proc p;
+
+	helper_start(&p, "guard-helper", env, steps);
+	expect_exit(&p, 0, "fork-rules");
+	ck_assert(test_file_contains(p.out, "fork-rules ok"));
+	assert_released(lock, "after fork-rules");
+}
+END_TEST
+
+/* ---- waiting ------------------------------------------------------------- */
+
+START_TEST(wait_fail_is_ebusy_at_once)
+{
+	const char *hold_env[] = { no_pidfile, guard_env, NULL };
+	const char *env[] = { no_pidfile, guard_env, "PIDSHIM_GUARD_WAIT=fail",
+			      NULL };
+	const char *steps[] = { at_dir("open:@/data:r"), NULL };
+	const char *fsteps[] = { at_dir("fopen:@/data:r"), NULL };
+	struct proc holder, p;
+	long ms;
+
+	start_holder(&holder, hold_env);
+	helper_start(&p, "guard-helper", env, steps);
+	expect_exit(&p, 2, "fail");
+	ms = reported_ms(&p, "open fail EBUSY");
+	ck_assert_msg(ms < 1000, "EBUSY after %ld ms", ms);
+	helper_start(&p, "guard-helper", env, fsteps);
+	expect_exit(&p, 2, "fail, fopen");
+	ck_assert(test_file_contains(p.out, "fopen fail EBUSY"));
+	assert_held_by(lock, holder.pid, "after the refusals");
+	release_holder(&holder);
+	expect_exit(&holder, 0, "holder");
+}
+END_TEST
+
+START_TEST(wait_seconds_is_ebusy_after_timeout)
+{
+	const char *hold_env[] = { no_pidfile, guard_env, NULL };
+	const char *env[] = { no_pidfile, guard_env, "PIDSHIM_GUARD_WAIT=0.5",
+			      NULL };
+	const char *steps[] = { at_dir("open:@/data:+"), NULL };
+	struct proc holder, p;
+	long ms;
+
+	start_holder(&holder, hold_env);
+	helper_start(&p, "guard-helper", env, steps);
+	expect_exit(&p, 2, "0.5");
+	ms = reported_ms(&p, "open fail EBUSY");
+	ck_assert_msg(ms >= 450 && ms < 5000, "EBUSY after %ld ms", ms);
+	assert_held_by(lock, holder.pid, "after the time-out");
+	release_holder(&holder);
+	expect_exit(&holder, 0, "holder");
+}
+END_TEST
+
+/* "block" sleeps in the kernel (a waiter in /proc/locks, which a polling
+ * loop never is) and wakes on the release. */
+START_TEST(wait_block_wakes_on_release)
+{
+	const char *env[] = { no_pidfile, guard_env, "PIDSHIM_GUARD_WAIT=block",
+			      NULL };
+	const char *steps[] = { at_dir("open:@/data:+"), "pause", NULL };
+	struct proc holder, waiter;
+	struct timespec released;
+	long ms;
+
+	start_holder(&holder, env);
+	helper_start(&waiter, "guard-helper", env, steps);
+	ck_assert_msg(test_wait_for_lock_waiter(lock, 20),
+		      "the blocked open is not waiting in the kernel: %s",
+		      output_of(&waiter));
+	ck_assert(!test_file_contains(waiter.out, "open ok"));
+	clock_gettime(CLOCK_MONOTONIC, &released);
+	release_holder(&holder);
+	expect_pause(&waiter, 1, "waiter");
+	ms = ms_since(&released);
+	ck_assert_msg(ms < 2000, "woke %ld ms after the release", ms);
+	assert_held_by(lock, waiter.pid, "waiter");
+	expect_exit(&waiter, 0, "waiter");
+	expect_exit(&holder, 0, "holder");
+	assert_released(lock, "at the end");
+}
+END_TEST
+
+/* ---- sharing ------------------------------------------------------------- */
+
+START_TEST(shared_read_readers_share_writer_waits)
+{
+	const char *env[] = { no_pidfile, guard_env,
+			      "PIDSHIM_GUARD_MODE=shared-read",
+			      "PIDSHIM_GUARD_WAIT=fail", NULL };
+	const char *wenv[] = { no_pidfile, guard_env,
+			       "PIDSHIM_GUARD_MODE=shared-read", NULL };
+	const char *rsteps[] = { at_dir("open:@/data:r"), "pause", "close:0",
+				 "pause", NULL };
+	const char *wsteps[] = { at_dir("open:@/data:w"), "pause", NULL };
+	struct proc r1, r2, w;
+
+	helper_start(&r1, "guard-helper", env, rsteps);
+	expect_pause(&r1, 1, "reader 1");
+	helper_start(&r2, "guard-helper", env, rsteps);
+	expect_pause(&r2, 1, "reader 2 (while reader 1 holds)");
+	ck_assert(test_is_flocked(lock));
+
+	helper_start(&w, "guard-helper", wenv, wsteps);
+	ck_assert_msg(test_wait_for_lock_waiter(lock, 20),
+		      "the writer does not wait: %s", output_of(&w));
+	proc_next(&r1);
+	expect_pause(&r1, 2, "reader 1 closed");
+	/* one reader left: the writer still waits */
+	ck_assert(test_wait_for_lock_waiter(lock, 20));
+	ck_assert_msg(!test_file_contains(w.out, "open ok"),
+		      "the writer went in with a reader holding");
+	proc_next(&r2);
+	expect_pause(&r2, 2, "reader 2 closed");
+	expect_pause(&w, 1, "writer");
+	assert_held_by(lock, w.pid, "writer");
+	expect_exit(&w, 0, "writer");
+	expect_exit(&r1, 0, "reader 1");
+	expect_exit(&r2, 0, "reader 2");
+	assert_released(lock, "at the end");
+}
+END_TEST
+
+/* Two threads open the one file over and over (each also twice at once):
+ * they share the guard, never deadlock, and the last close releases. Then
+ * eight: a close racing another thread's open of the number it frees must
+ * not lose track of that open's guard. */
+START_TEST(threads_never_deadlock)
+{
+	const char *env[] = { no_pidfile, guard_env, NULL };
+	const char *steps[] = { at_dir("threads:@/data:2:10000"), "pause",
+				at_dir("threads:@/data:8:2500"), "pause", NULL };
+	struct proc p;
+
+	helper_start(&p, "guard-helper", env, steps);
+	ck_assert_msg(proc_says(&p, "pause 1\n", 240), "2 threads: %s",
+		      output_of(&p));
+	ck_assert(test_file_contains(p.out, "threads ok threads=2"));
+	assert_released(lock, "after 2 threads");
+	proc_next(&p);
+	ck_assert_msg(proc_says(&p, "pause 2\n", 240), "8 threads: %s",
+		      output_of(&p));
+	ck_assert(test_file_contains(p.out, "threads ok threads=8"));
+	assert_released(lock, "after 8 threads");
+	expect_exit(&p, 0, "threads");
+}
+END_TEST
+
+/* ---- lock files ---------------------------------------------------------- */
+
+START_TEST(uucp_style_lock_file)
+{
+	char env_guard[4300], env_dir[4300], want[32], got[64];
+	const char *env[] = { no_pidfile, env_guard, "PIDSHIM_LOCK_STYLE=uucp",
+			      env_dir, NULL };
+	const char *steps[] = { at_dir("open:@/ttyS9:+"), "pause", "close:0",
+				"pause", NULL };
+	const char *uucp_lock = at_dir("@/locks/LCK..ttyS9");
+	struct proc p;
+
+	ck_assert_int_eq(mkdir(test_path(dir, "locks"), 0755), 0);
+	test_write_file(test_path(dir, "ttyS9"), "");
+	snprintf(env_guard, sizeof(env_guard), "PIDSHIM_GUARD=%s/tty*", dir);
+	snprintf(env_dir, sizeof(env_dir), "PIDSHIM_LOCK_DIR=%s/locks", dir);
+
+	helper_start(&p, "guard-helper", env, steps);
+	expect_pause(&p, 1, "uucp");
+	snprintf(want, sizeof(want), "%10d\n", p.pid);
+	ck_assert_int_eq(test_read_file(uucp_lock, got, sizeof(got)), 11);
+	ck_assert_str_eq(got, want);
+	ck_assert(test_is_flocked(uucp_lock));
+	ck_assert_int_eq(access(at_dir("@/ttyS9.lock"), F_OK), -1);
+	proc_next(&p);
+	expect_pause(&p, 2, "uucp");
+	assert_released(uucp_lock, "uucp");
+	expect_exit(&p, 0, "uucp");
+}
+END_TEST
+
+/* A lock file that cannot be made refuses the open (nothing is created)
+ * and the log says why. */
+START_TEST(uncreatable_lock_file_refuses_open)
+{
+	char env_dir[4300];
+	const char *missing[] = { no_pidfile, guard_env, env_dir, NULL };
+	const char *beside[] = { no_pidfile, guard_env, NULL };
+	const char *steps[] = { at_dir("open:@/data:+"), NULL };
+	const char *create[] = { at_dir("open:@/new:wc"), NULL };
+	struct proc p;
+
+	snprintf(env_dir, sizeof(env_dir), "PIDSHIM_LOCK_DIR=%s/missing", dir);
+	helper_start(&p, "guard-helper", missing, steps);
+	expect_exit(&p, 3, "missing lock directory");
+	ck_assert_msg(test_file_contains(p.out, "open fail ENOENT") &&
+			  test_file_contains(p.out, "cannot take the guard "
+						    "lock") &&
+			  test_file_contains(p.out, "No such file"),
+		      "no reason given: %s", output_of(&p));
+
+	helper_start(&p, "guard-helper", missing, create);
+	expect_exit(&p, 3, "missing lock directory, O_CREAT");
+	ck_assert_msg(access(at_dir("@/new"), F_OK) < 0,
+		      "the refused open created the file");
+
+	/* a directory where the lock file should be */
+	ck_assert_int_eq(mkdir(lock, 0755), 0);
+	helper_start(&p, "guard-helper", beside, steps);
+	expect_exit(&p, 3, "lock path is a directory");
+	ck_assert_msg(test_file_contains(p.out, lock) &&
+			  test_file_contains(p.out, "Is a directory"),
+		      "no reason given: %s", output_of(&p));
+}
+END_TEST
+
+START_TEST(sigterm_holder_leaves_no_lock_file)
+{
+	const char *env[] = { no_pidfile, guard_env, NULL };
+	const char *steps[] = { at_dir("open:@/data:+"), "pause", NULL };
+	struct proc holder, waiter;
+	int status;
+
+	helper_start(&holder, "guard-helper", env, steps);
+	expect_pause(&holder, 1, "holder");
+	helper_start(&waiter, "guard-helper", env, steps);
+	ck_assert(test_wait_for_lock_waiter(lock, 20));
+
+	kill(holder.pid, SIGTERM);
+	status = proc_end(&holder, 20);
+	ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM,
+		      "holder: status %#x", status);
+	expect_pause(&waiter, 1, "waiter after the holder's SIGTERM");
+	assert_held_by(lock, waiter.pid, "waiter");
+
+	/* nobody waiting now: nothing may be left */
+	kill(waiter.pid, SIGTERM);
+	status = proc_end(&waiter, 20);
+	ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+	assert_released(lock, "after SIGTERM");
+}
+END_TEST
+
+/* ---- descendants and O_PATH ---------------------------------------------- */
+
+/* sh -c 'cat DATA' while another process holds DATA: status and output. */
+static int cat_under_sh(const char *children, const char *wait, const char *out)
+{
+	const char *env[] = { no_pidfile, guard_env, children, wait, NULL };
+	/* not the last command: sh forks cat instead of exec'ing it */
+	const char *argv[] = { "sh", "-c", "cat \"$1\"; st=$?; exit $st",
+			       "sh", data, NULL };
+
+	return test_run(env, argv, out, 30);
+}
+
+START_TEST(children_tree_descendant_takes_guard)
+{
+	const char *env[] = { no_pidfile, guard_env, NULL };
+	const char *out = test_path(dir, "cat");
+	const char *block[] = { no_pidfile, guard_env, "PIDSHIM_CHILDREN=tree",
+				NULL };
+	const char *argv[] = { "sh", "-c", "cat \"$1\"; st=$?; exit $st",
+			       "sh", data, NULL };
+	struct proc holder, sh;
+	int status;
+
+	if (!system_programs_run_under_shim("children_tree"))
+		return;
+
+	start_holder(&holder, env);
+	status = cat_under_sh("PIDSHIM_CHILDREN=tree",
+			      "PIDSHIM_GUARD_WAIT=fail", out);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) != 0,
+		      "cat read a guarded file another process holds");
+	ck_assert(test_file_contains(out, "Device or resource busy"));
+
+	/* blocking: the descendant waits, then reads */
+	proc_start(&sh, block, argv);
+	ck_assert(test_wait_for_lock_waiter(lock, 20));
+	ck_assert(!test_file_contains(sh.out, "secret"));
+	release_holder(&holder);
+	expect_exit(&sh, 0, "sh -c cat");
+	ck_assert(test_file_contains(sh.out, "secret"));
+	expect_exit(&holder, 0, "holder");
+	assert_released(lock, "at the end");
+}
+END_TEST
+
+START_TEST(children_none_descendant_unguarded)
+{
+	const char *env[] = { no_pidfile, guard_env, NULL };
+	const char *out = test_path(dir, "cat");
+	const char *own[] = { no_pidfile, guard_env, "PIDSHIM_CHILDREN=none",
+			      "PIDSHIM_GUARD_WAIT=fail", NULL };
+	const char *read_argv[] = { "sh", "-c", "read x < \"$1\"",
+				    "sh", data, NULL };
+	struct proc holder;
+	int status;
+
+	if (!system_programs_run_under_shim("children_none"))
+		return;
+
+	start_holder(&holder, env);
+	status = cat_under_sh("PIDSHIM_CHILDREN=none",
+			      "PIDSHIM_GUARD_WAIT=fail", out);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "cat under CHILDREN=none: status %#x", status);
+	ck_assert(test_file_contains(out, "secret"));
+	/* the program itself still takes guards */
+	status = test_run(own, read_argv, NULL, 30);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) != 0,
+		      "sh's own open was not guarded");
+	assert_held_by(lock, holder.pid, "holder");
+	release_holder(&holder);
+	expect_exit(&holder, 0, "holder");
+}
+END_TEST
+
+START_TEST(o_path_is_not_guarded)
+{
+	const char *env[] = { no_pidfile, guard_env, "PIDSHIM_GUARD_WAIT=fail",
+			      NULL };
+	const char *steps[] = { at_dir("open:@/data:p"), "pause", NULL };
+	struct proc holder, p;
+
+	/* alone: no lock file at all */
+	helper_start(&p, "guard-helper", env, steps);
+	expect_pause(&p, 1, "O_PATH");
+	assert_released(lock, "O_PATH open");
+	expect_exit(&p, 0, "O_PATH");
+
+	/* while another process holds the guard: no EBUSY */
+	start_holder(&holder, env);
+	helper_start(&p, "guard-helper", env, steps);
+	expect_pause(&p, 1, "O_PATH while held");
+	expect_exit(&p, 0, "O_PATH while held");
+	assert_held_by(lock, holder.pid, "holder");
+	release_holder(&holder);
+	expect_exit(&holder, 0, "holder");
+}
+END_TEST
+
+static TCase *add(Suite *s, const char *name, int timeout)
+{
+	TCase *tc = tcase_create(name);
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, timeout);
+	suite_add_tcase(s, tc);
+	return tc;
+}
+
+int main(void)
+{
+	Suite *s = suite_create("shim-guard");
+
+	for (int i = 0; i < SCRIPT_COUNT; i++)
+		tcase_add_loop_test(add(s, scripts[i].name, 60),
+				    script_holds_and_releases, i, i + 1);
+	tcase_add_test(add(s, "fortify_symbols", 30),
+		       helpers_reference_every_entry_point);
+	tcase_add_test(add(s, "lost_updates", 600),
+		       scope_process_prevents_lost_updates);
+	tcase_add_test(add(s, "records", 300),
+		       scope_open_records_never_interleave);
+	tcase_add_test(add(s, "truncate", 60), truncate_waits_for_holder);
+	tcase_add_test(add(s, "fork", 60), fork_keeps_guard_with_its_process);
+	tcase_add_test(add(s, "wait_fail", 60), wait_fail_is_ebusy_at_once);
+	tcase_add_test(add(s, "wait_seconds", 60),
+		       wait_seconds_is_ebusy_after_timeout);
+	tcase_add_test(add(s, "wait_block", 60), wait_block_wakes_on_release);
+	tcase_add_test(add(s, "shared_read", 60),
+		       shared_read_readers_share_writer_waits);
+	tcase_add_test(add(s, "threads", 600), threads_never_deadlock);
+	tcase_add_test(add(s, "uucp", 60), uucp_style_lock_file);
+	tcase_add_test(add(s, "lock_uncreatable", 60),
+		       uncreatable_lock_file_refuses_open);
+	tcase_add_test(add(s, "sigterm", 60),
+		       sigterm_holder_leaves_no_lock_file);
+	tcase_add_test(add(s, "children_tree", 60),
+		       children_tree_descendant_takes_guard);
+	tcase_add_test(add(s, "children_none", 60),
+		       children_none_descendant_unguarded);
+	tcase_add_test(add(s, "o_path", 60), o_path_is_not_guarded);
+	return test_run_suite(s);
+}
