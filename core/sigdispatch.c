@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "lockfd.h"
+#include "seqlock.h"
 #include "sigdefault.h"
 
 struct sig_entry {
@@ -54,20 +55,15 @@ struct sig_snapshot {
 static void snapshot(int signo, struct sig_snapshot *snap)
 {
 	struct sig_chain *chain = &chains[signo];
-	unsigned before, after;
+	unsigned begin;
 
 	do {
-		while ((before = atomic_load_explicit(
-				&chain->seq, memory_order_acquire)) &
-		       1)
-			;
+		begin = seqlock_read_begin(&chain->seq);
 		snap->count = chain->count;
 		memcpy(snap->entries, chain->entries, sizeof(snap->entries));
 		memcpy(&snap->previous, &chain->previous,
 		       sizeof(snap->previous));
-		atomic_thread_fence(memory_order_acquire);
-		after = atomic_load_explicit(&chain->seq, memory_order_relaxed);
-	} while (before != after);
+	} while (seqlock_read_retry(&chain->seq, begin));
 	if (atomic_load(&chain->previous_reset))
 		snap->previous.sa_handler = SIG_DFL;
 }
@@ -199,9 +195,9 @@ static int change_chain(int signo, int (*change)(int signo,
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	pthread_mutex_lock(&config_lock);
-	atomic_fetch_add_explicit(&chain->seq, 1, memory_order_acq_rel);
+	seqlock_write_begin(&chain->seq);
 	ret = change(signo, chain, arg);
-	atomic_fetch_add_explicit(&chain->seq, 1, memory_order_release);
+	seqlock_write_end(&chain->seq);
 	/* Signals are blocked here, so none of them is ours. */
 	while (atomic_load(&chain->in_flight) > 0)
 		sched_yield();

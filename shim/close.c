@@ -13,9 +13,6 @@
 #include "guard.h"
 #include "shim.h"
 
-/* Descriptors above this are never tracked (guard.c). */
-#define FD_TRACKED 65536
-
 static int shim_close(int fd)
 {
 	int handle, ret, saved;
@@ -45,18 +42,6 @@ static int after_dup(int oldfd, int newfd)
 	}
 	errno = saved;
 	return newfd;
-}
-
-static void closed_range(unsigned first, unsigned last)
-{
-	int saved = errno;
-
-	if (last >= FD_TRACKED)
-		last = FD_TRACKED - 1;
-	for (unsigned fd = first; fd <= last && first < FD_TRACKED; fd++)
-		if (guard_tracks((int)fd))
-			guard_closed((int)fd);
-	errno = saved;
 }
 
 SHIM_EXPORT int close(int fd)
@@ -134,19 +119,32 @@ SHIM_EXPORT int fcntl64(int fd, int cmd, ...)
 
 SHIM_EXPORT int close_range(unsigned first, unsigned last, int flags)
 {
-	int ret;
+	struct guard_range range;
+	int ret, saved;
 
-	if (!guards_active())
+	if (!guards_active() || (flags & CLOSE_RANGE_CLOEXEC))
 		return libc_close_range(first, last, flags);
+	/* detach first, as in shim_close */
+	if (guard_detach_range(first, last, &range) < 0) {
+		errno = ENOMEM;
+		return -1;
+	}
 	ret = libc_close_range(first, last, flags);
-	if (ret == 0 && !(flags & CLOSE_RANGE_CLOEXEC))
-		closed_range(first, last);
+	saved = errno;
+	guard_range_done(&range, ret == 0);
+	errno = saved;
 	return ret;
 }
 
 SHIM_EXPORT void closefrom(int lowfd)
 {
+	struct guard_range range;
+	bool tracked;
+
+	tracked = guards_active() && lowfd >= 0 &&
+		  guard_detach_range((unsigned)lowfd, ~0U, &range) == 0;
+	/* glibc's closefrom does not fail: it aborts if it cannot close */
 	libc_closefrom(lowfd);
-	if (guards_active() && lowfd >= 0)
-		closed_range((unsigned)lowfd, ~0U);
+	if (tracked)
+		guard_range_done(&range, true);
 }

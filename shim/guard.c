@@ -240,31 +240,42 @@ static int open_errno(int err)
 	}
 }
 
-/* A reader holding the shared lock that opens for writing: convert. */
+/* A reader holding the shared lock that opens for writing: convert. flock
+ * converts by dropping the old lock first, so a refused conversion has
+ * lost it; the reader takes its shared lock back before the open is
+ * refused, and between timed attempts. Table locked. */
 static int upgrade(struct guard *g)
 {
-	int ms = wait_ms();
+	int ms = wait_ms(), err = -EAGAIN;
 	long waited = 0;
 
-	if (flock(g->lk.fd, LOCK_EX | LOCK_NB) == 0)
-		goto done;
-	if (errno != EWOULDBLOCK)
-		return -errno;
-	if (ms < 0) {
-		while (flock(g->lk.fd, LOCK_EX) < 0)
-			if (errno != EINTR)
-				return -errno;
-		goto done;
-	}
-	while (waited < ms) {
-		struct timespec tick = { 0, 5 * 1000000L };
-
-		nanosleep(&tick, NULL);
-		waited += 5;
+	for (;;) {
 		if (flock(g->lk.fd, LOCK_EX | LOCK_NB) == 0)
 			goto done;
+		if (errno != EWOULDBLOCK) {
+			err = -errno;
+			break;
+		}
+		if (ms < 0) {
+			while (flock(g->lk.fd, LOCK_EX) < 0) {
+				if (errno != EINTR) {
+					err = -errno;
+					goto refused;
+				}
+			}
+			goto done;
+		}
+		if (waited >= ms)
+			break;
+		while (flock(g->lk.fd, LOCK_SH) < 0 && errno == EINTR)
+			;
+		nanosleep(&(struct timespec){ 0, 5 * 1000000L }, NULL);
+		waited += 5;
 	}
-	return -EAGAIN;
+refused:
+	while (flock(g->lk.fd, LOCK_SH) < 0 && errno == EINTR)
+		;
+	return err;
 done:
 	g->shared = false;
 	lockfd_write_pid(&g->lk, shim_config.lock_style == LOCK_STYLE_UUCP
@@ -433,6 +444,56 @@ void guard_put(int handle)
 void guard_closed(int fd)
 {
 	guard_put(guard_detach(fd));
+}
+
+int guard_detach_range(unsigned first, unsigned last,
+		       struct guard_range *range)
+{
+	int count = 0;
+
+	range->count = 0;
+	range->fds = NULL;
+	range->handles = NULL;
+	if (first >= FD_TRACKED)
+		return 0;
+	if (last >= FD_TRACKED)
+		last = FD_TRACKED - 1;
+	for (unsigned fd = first; fd <= last; fd++)
+		count += atomic_load(&table.fd_guard[fd]) != 0;
+	if (count == 0)
+		return 0;
+	range->fds = malloc((size_t)count * sizeof(int));
+	range->handles = malloc((size_t)count);
+	if (!range->fds || !range->handles) {
+		free(range->fds);
+		free(range->handles);
+		range->fds = NULL;
+		range->handles = NULL;
+		return -ENOMEM;
+	}
+	for (unsigned fd = first; fd <= last && range->count < count; fd++) {
+		unsigned char handle = atomic_exchange(&table.fd_guard[fd], 0);
+
+		if (handle) {
+			range->fds[range->count] = (int)fd;
+			range->handles[range->count++] = handle;
+		}
+	}
+	return 0;
+}
+
+void guard_range_done(struct guard_range *range, bool closed)
+{
+	for (int i = 0; i < range->count; i++) {
+		if (closed)
+			guard_put(range->handles[i]);
+		else
+			atomic_store(&table.fd_guard[range->fds[i]],
+				     range->handles[i]);
+	}
+	free(range->fds);
+	free(range->handles);
+	range->count = 0;
 }
 
 void guard_duplicated(int oldfd, int newfd)

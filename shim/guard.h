@@ -50,6 +50,18 @@ SHIM_HIDDEN void guard_duplicated(int oldfd, int newfd);
 SHIM_HIDDEN int guard_detach(int fd);
 SHIM_HIDDEN void guard_put(int handle);
 
+/* The same for close_range and closefrom: every tracked descriptor from
+ * FIRST to LAST detached before the real call; guard_range_done puts the
+ * references after it (CLOSED) or puts the descriptors back (it failed). */
+struct guard_range {
+	int count;
+	int *fds;
+	unsigned char *handles;
+};
+SHIM_HIDDEN int guard_detach_range(unsigned first, unsigned last,
+				   struct guard_range *range);
+SHIM_HIDDEN void guard_range_done(struct guard_range *range, bool closed);
+
 /* The process ends: remove our guard lock files. Async-signal-safe. */
 SHIM_HIDDEN void guard_release_all_for_exit(void);
 

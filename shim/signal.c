@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "seqlock.h"
 #include "shim.h"
 #include "sigdefault.h"
 
@@ -86,17 +87,12 @@ static void on_fatal_signal(int signo, siginfo_t *info, void *ucontext)
 
 static void read_program(int signo, struct sigaction *out)
 {
-	unsigned before, after;
+	unsigned begin;
 
 	do {
-		while ((before = atomic_load_explicit(
-				&sigs.seq, memory_order_acquire)) &
-		       1)
-			;
+		begin = seqlock_read_begin(&sigs.seq);
 		memcpy(out, &sigs.program[signo], sizeof(*out));
-		atomic_thread_fence(memory_order_acquire);
-		after = atomic_load_explicit(&sigs.seq, memory_order_relaxed);
-	} while (before != after);
+	} while (seqlock_read_retry(&sigs.seq, begin));
 }
 
 static void on_oneshot_signal(int signo, siginfo_t *info, void *ucontext)
@@ -169,12 +165,10 @@ static int virtual_sigaction(int signo, const struct sigaction *act,
 		kernel_action(act, &kernel);
 		ret = libc_sigaction(signo, &kernel, NULL);
 		if (ret == 0) {
-			atomic_fetch_add_explicit(&sigs.seq, 1,
-						  memory_order_acq_rel);
+			seqlock_write_begin(&sigs.seq);
 			sigs.program[signo] = *act;
 			atomic_store(&sigs.reset[signo], false);
-			atomic_fetch_add_explicit(&sigs.seq, 1,
-						  memory_order_release);
+			seqlock_write_end(&sigs.seq);
 		}
 	}
 	pthread_mutex_unlock(&sigs.lock);

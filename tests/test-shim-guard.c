@@ -678,6 +678,41 @@ START_TEST(shared_read_readers_share_writer_waits)
 }
 END_TEST
 
+/* A reader that is refused a write open (another reader holds) keeps its
+ * shared lock: flock drops the old lock when a conversion fails, and the
+ * shim must take it back, or a writer could get in under the reader. */
+START_TEST(shared_read_refused_upgrade_keeps_reader_lock)
+{
+	const char *env[] = { no_pidfile, guard_env,
+			      "PIDSHIM_GUARD_MODE=shared-read",
+			      "PIDSHIM_GUARD_WAIT=fail", NULL };
+	const char *r1steps[] = { at_dir("open:@/data:r"), "pause", "close:0",
+				  "pause", NULL };
+	const char *r2steps[] = { at_dir("open:@/data:r"),
+				  at_dir("try-open:@/data:w"), "pause", NULL };
+	const char *wsteps[] = { at_dir("open:@/data:w"), NULL };
+	struct proc r1, r2, w;
+
+	helper_start(&r1, "guard-helper", env, r1steps);
+	expect_pause(&r1, 1, "reader 1");
+	helper_start(&r2, "guard-helper", env, r2steps);
+	expect_pause(&r2, 1, "reader 2 after its refused write open");
+	ck_assert_msg(test_file_contains(r2.out, "open fail EBUSY"),
+		      "reader 2's write open was not refused: %s",
+		      output_of(&r2));
+	proc_next(&r1);
+	expect_pause(&r1, 2, "reader 1 closed");
+	/* reader 2 still reads: a writer must be refused */
+	helper_start(&w, "guard-helper", env, wsteps);
+	expect_exit(&w, 2, "writer while reader 2 reads");
+	proc_next(&r2);
+	expect_exit(&r2, 0, "reader 2");
+	proc_next(&r1);
+	expect_exit(&r1, 0, "reader 1");
+	assert_released(lock, "at the end");
+}
+END_TEST
+
 /* Two threads open the one file over and over (each also twice at once):
  * they share the guard, never deadlock, and the last close releases. Then
  * eight: a close racing another thread's open of the number it frees must
@@ -927,6 +962,8 @@ int main(void)
 	tcase_add_test(add(s, "wait_block", 60), wait_block_wakes_on_release);
 	tcase_add_test(add(s, "shared_read", 60),
 		       shared_read_readers_share_writer_waits);
+	tcase_add_test(add(s, "shared_read_upgrade", 60),
+		       shared_read_refused_upgrade_keeps_reader_lock);
 	tcase_add_test(add(s, "threads", 600), threads_never_deadlock);
 	tcase_add_test(add(s, "uucp", 60), uucp_style_lock_file);
 	tcase_add_test(add(s, "lock_uncreatable", 60),

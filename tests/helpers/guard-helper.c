@@ -23,7 +23,8 @@
  *   fork-rules:PATH:LOCK  threads:PATH:THREADS:ROUNDS
  *   append:PATH:LETTER:RECORDS:SIZE   (see the functions of those names)
  * The first step that fails ends the program: status 2 for EBUSY, 3 for
- * any other error, 4 for a broken rule (fork-rules, threads).
+ * any other error, 4 for a broken rule (fork-rules, threads) — except a
+ * step written "try-STEP", whose failure is reported and passed over.
  *
  * Built a second time with -O2 -D_FORTIFY_SOURCE=2 (guard-helper-fortify):
  * there every open without a mode reaches __open_2, __open64_2,
@@ -39,6 +40,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -84,10 +86,16 @@ static const char *errno_name(int err)
 	return name ? name : "E?";
 }
 
+/* Set while a "try-" step runs: its failure returns to main. */
+static bool trying;
+static jmp_buf after_try;
+
 static __attribute__((noreturn)) void fail_step(const char *verb, int err,
 						long ms)
 {
 	report("%s fail %s ms=%ld", verb, errno_name(err), ms);
+	if (trying)
+		longjmp(after_try, 1);
 	exit(err == EBUSY ? STATUS_BUSY : STATUS_ERROR);
 }
 
@@ -617,8 +625,11 @@ int main(int argc, char **argv)
 
 		if (strlen(argv[i]) >= sizeof(step))
 			usage(argv[i]);
-		strcpy(step, argv[i]);
-		run_step(step);
+		trying = strncmp(argv[i], "try-", 4) == 0;
+		strcpy(step, argv[i] + (trying ? 4 : 0));
+		if (setjmp(after_try) == 0)
+			run_step(step);
+		trying = false;
 	}
 	return 0;
 }
