@@ -318,6 +318,17 @@ bool lockfd_unlink_if_ours(const struct lockfd *lk, const char *path)
 	return removed;
 }
 
+bool lockfd_remove_at_exit(struct lockfd *lk, const char *path)
+{
+	int saved = errno;
+	bool removed = false;
+
+	if (lk->fd >= 0 && (!lk->shared || flock(lk->fd, LOCK_EX | LOCK_NB) == 0))
+		removed = lockfd_unlink_if_ours(lk, path);
+	errno = saved;
+	return removed;
+}
+
 bool lockfd_release(struct lockfd *lk, const char *path, bool remove)
 {
 	int saved = errno;

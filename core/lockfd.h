@@ -58,6 +58,12 @@ PIDLOCK_HIDDEN bool lockfd_release(struct lockfd *lk, const char *path,
 PIDLOCK_HIDDEN bool lockfd_unlink_if_ours(const struct lockfd *lk,
 					  const char *path);
 
+/* The process is ending: remove PATH as lockfd_release would (a shared
+ * holder only when it is the last), but leave the descriptor, and so the
+ * lock, to the kernel: other threads may still be writing under it.
+ * Async-signal-safe; errno is preserved. */
+PIDLOCK_HIDDEN bool lockfd_remove_at_exit(struct lockfd *lk, const char *path);
+
 /* Whether PATH still names the inode we hold. */
 PIDLOCK_HIDDEN bool lockfd_still_ours(const struct lockfd *lk,
 				      const char *path);

@@ -6,6 +6,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -41,7 +42,8 @@ static int parse_seconds_ms(const char *s)
 		return -1;
 	errno = 0;
 	seconds = strtod(s, &end);
-	if (errno || *end || seconds < 0 || seconds > 86400.0 * 365)
+	/* milliseconds in an int: up to about 24 days */
+	if (errno || *end || seconds < 0 || seconds > INT_MAX / 1000)
 		return -1;
 	return (int)(seconds * 1000 + 0.5);
 }

@@ -8,7 +8,6 @@
  */
 #include <errno.h>
 #include <stdarg.h>
-#include <stdlib.h>
 #include <unistd.h>
 
 #include "shim.h"
@@ -63,79 +62,66 @@ SHIM_EXPORT int execveat(int dirfd, const char *path, char *const argv[],
 	KEEPING_PIDFILE(libc_execveat(dirfd, path, argv, envp, flags));
 }
 
-/* execl and friends: gather the list into an argv (and, for execle, the
- * environment after the terminating NULL). */
-static char **collect_args(const char *arg0, va_list ap, char ***envp)
-{
-	va_list count;
-	size_t n = 1;
-	char **argv;
+/* execl and friends: gather the list into an argv on the stack, as glibc
+ * does (they are async-signal-safe: no malloc), and for execle the
+ * environment after the terminating NULL. */
+#define COUNT_ARGS(arg, ap, n)                                                 \
+	do {                                                                   \
+		va_list count;                                                 \
+                                                                               \
+		va_copy(count, ap);                                            \
+		for (n = 1; va_arg(count, char *); n++)                        \
+			;                                                      \
+		va_end(count);                                                 \
+	} while (0)
 
-	va_copy(count, ap);
-	while (va_arg(count, char *))
-		n++;
-	va_end(count);
-	argv = malloc((n + 1) * sizeof(char *));
-	if (!argv)
-		return NULL;
+static void fill_args(char **argv, size_t n, const char *arg0, va_list *ap)
+{
 	argv[0] = (char *)arg0;
 	for (size_t i = 1; i <= n; i++)
-		argv[i] = va_arg(ap, char *);
-	if (envp)
-		*envp = va_arg(ap, char **);
-	return argv;
+		argv[i] = va_arg(*ap, char *);
 }
 
 SHIM_EXPORT int execl(const char *path, const char *arg, ...)
 {
 	va_list ap;
-	char **argv;
-	int ret, saved;
+	size_t n;
 
 	va_start(ap, arg);
-	argv = collect_args(arg, ap, NULL);
+	COUNT_ARGS(arg, ap, n);
+	char *argv[n + 1];
+
+	fill_args(argv, n, arg, &ap);
 	va_end(ap);
-	if (!argv)
-		return -1;
-	ret = execve(path, argv, environ);
-	saved = errno;
-	free(argv);
-	errno = saved;
-	return ret;
+	return execve(path, argv, environ);
 }
 
 SHIM_EXPORT int execlp(const char *file, const char *arg, ...)
 {
 	va_list ap;
-	char **argv;
-	int ret, saved;
+	size_t n;
 
 	va_start(ap, arg);
-	argv = collect_args(arg, ap, NULL);
+	COUNT_ARGS(arg, ap, n);
+	char *argv[n + 1];
+
+	fill_args(argv, n, arg, &ap);
 	va_end(ap);
-	if (!argv)
-		return -1;
-	ret = execvp(file, argv);
-	saved = errno;
-	free(argv);
-	errno = saved;
-	return ret;
+	return execvp(file, argv);
 }
 
 SHIM_EXPORT int execle(const char *path, const char *arg, ...)
 {
 	va_list ap;
-	char **argv, **envp;
-	int ret, saved;
+	char **envp;
+	size_t n;
 
 	va_start(ap, arg);
-	argv = collect_args(arg, ap, &envp);
+	COUNT_ARGS(arg, ap, n);
+	char *argv[n + 1];
+
+	fill_args(argv, n, arg, &ap);
+	envp = va_arg(ap, char **);
 	va_end(ap);
-	if (!argv)
-		return -1;
-	ret = execve(path, argv, envp);
-	saved = errno;
-	free(argv);
-	errno = saved;
-	return ret;
+	return execve(path, argv, envp);
 }

@@ -198,6 +198,8 @@ static struct guard *new_guard(void)
 	return NULL;
 }
 
+static void put_locked(struct guard *g);
+
 static int wait_ms(void)
 {
 	switch (shim_config.guard_wait) {
@@ -243,7 +245,9 @@ static int open_errno(int err)
 /* A reader holding the shared lock that opens for writing: convert. flock
  * converts by dropping the old lock first, so a refused conversion has
  * lost it; the reader takes its shared lock back before the open is
- * refused, and between timed attempts. Table locked. */
+ * refused, and between timed attempts. (While a blocking conversion
+ * waits, the reader holds no lock: flock offers no atomic upgrade.) The
+ * guard is GUARD_ACQUIRING, the table unlocked. */
 static int upgrade(struct guard *g)
 {
 	int ms = wait_ms(), err = -EAGAIN;
@@ -319,10 +323,22 @@ int guard_claim(int dirfd, const char *path, int flags, struct guard_claim *clai
 			pthread_cond_wait(&table.changed, &table.lock);
 	}
 	if (g) {
-		/* held already: share it (upgrading a reader to a writer) */
-		err = g->shared && !shared ? upgrade(g) : 0;
-		if (err == 0)
-			g->refs++;
+		/* held already: share it */
+		g->refs++;
+		err = 0;
+		if (g->shared && !shared) {
+			/* a reader opening for writing: convert, without the
+			 * table (the wait may be long; closes and forks of
+			 * other guards go on), others of this guard wait */
+			atomic_store(&g->state, GUARD_ACQUIRING);
+			pthread_mutex_unlock(&table.lock);
+			err = upgrade(g);
+			pthread_mutex_lock(&table.lock);
+			atomic_store(&g->state, GUARD_HELD);
+			pthread_cond_broadcast(&table.changed);
+			if (err < 0)
+				put_locked(g);
+		}
 		pthread_mutex_unlock(&table.lock);
 		if (err < 0) {
 			errno = open_errno(err);
@@ -514,15 +530,16 @@ void guard_duplicated(int oldfd, int newfd)
 
 void guard_release_all_for_exit(void)
 {
-	/* Signal path too: no lock, no allocation. The process is ending, so
-	 * copies are released and the table is left as it is. */
+	/* Signal path too: no lock, no allocation. The lock files go; the
+	 * locks stay until the process is gone, so that another thread still
+	 * writing does so under its guard. */
 	for (int i = 0; i < MAX_GUARDS; i++) {
 		struct guard *g = &table.guards[i];
 
-		if (atomic_load(&g->state) == GUARD_HELD && g->lk.fd >= 0) {
+		if (atomic_load(&g->state) != GUARD_FREE && g->lk.fd >= 0) {
 			struct lockfd mine = g->lk;
 
-			lockfd_release(&mine, g->lockpath, true);
+			lockfd_remove_at_exit(&mine, g->lockpath);
 		}
 	}
 }

@@ -168,7 +168,9 @@ static bool pidfile_names_me(void)
 
 bool pidfile_keep_across_exec(void)
 {
-	if (shim.role != ROLE_OWNER || !pidfile_names_me())
+	/* the owner, or after a daemon hand-over the process the file names */
+	if ((shim.role != ROLE_OWNER && !shim_config.daemon_follow) ||
+	    !pidfile_names_me())
 		return false;
 	/* The lock must outlive this image with no gap: keep the descriptor
 	 * (the new image's shim finds it), no new open, no window. */
@@ -197,9 +199,10 @@ void shim_cleanup_for_exit(void)
 	errno = saved;
 }
 
-/* An orderly end (exit, _exit): with daemon follow, a parent leaving a
- * live child hands the PID file to that child instead of removing it. */
-static void end_of_process(void)
+/* An orderly end (exit, _exit; FLUSH_STDIO for exit): with daemon follow,
+ * a parent leaving a live child hands the PID file to that child instead
+ * of removing it. */
+static void end_of_process(bool flush_stdio)
 {
 	if (shim.pidfile.fd >= 0 && shim_config.daemon_follow &&
 	    shim.last_child > 0 && pidfile_names_me() &&
@@ -218,14 +221,21 @@ static void end_of_process(void)
 	}
 	if (shim.pidfile.fd >= 0 && pidfile_names_me())
 		log_debug("%s: removing at exit", shim_config.pidfile);
+	/* exit() flushes stdio after the destructors run: what the program
+	 * wrote to a guarded file must reach it while the guard is held. */
+	if (shim.role != ROLE_INERT && shim_config.guard_count > 0 && flush_stdio)
+		fflush(NULL);
 	shim_cleanup_for_exit();
 }
 
 /* ---- fork and daemon follow ------------------------------------------- */
 
-/* Every pthread_atfork handler of the shim, in one place. */
+/* Every pthread_atfork handler of the shim, in one place: each lock the
+ * shim takes is held across fork, so that no child starts with one of them
+ * locked by a thread that does not exist there. */
 static void before_fork(void)
 {
+	signals_before_fork();
 	if (shim_config.guard_count > 0)
 		guard_before_fork();
 }
@@ -234,10 +244,12 @@ static void after_fork_in_parent(void)
 {
 	if (shim_config.guard_count > 0)
 		guard_after_fork_in_parent();
+	signals_after_fork_in_parent();
 }
 
 static void after_fork_in_child(void)
 {
+	signals_after_fork_in_child();
 	if (shim_config.guard_count > 0)
 		guard_after_fork_in_child();
 	if (shim.role == ROLE_OWNER)
@@ -274,7 +286,7 @@ static int shim_daemon(int nochdir, int noclose)
 		return -1;
 	if (pid > 0) {
 		shim.last_child = pid;
-		end_of_process();
+		end_of_process(false);
 		libc__exit(0);
 	}
 	if (setsid() < 0)
@@ -383,20 +395,20 @@ __attribute__((constructor)) static void shim_constructor(void)
 
 __attribute__((destructor)) static void shim_destructor(void)
 {
-	end_of_process();
+	end_of_process(true);
 }
 
 /* ---- exported libc names ------------------------------------------------ */
 
 SHIM_EXPORT void _exit(int status)
 {
-	end_of_process();
+	end_of_process(false);
 	libc__exit(status);
 }
 
 SHIM_EXPORT void _Exit(int status)
 {
-	end_of_process();
+	end_of_process(false);
 	libc__Exit(status);
 }
 

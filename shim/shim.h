@@ -152,5 +152,8 @@ sighandler_t bsd_signal(int signo, sighandler_t handler);
 
 /* Take over the terminating signals left at their default. */
 SHIM_HIDDEN void signals_init(void);
+SHIM_HIDDEN void signals_before_fork(void);
+SHIM_HIDDEN void signals_after_fork_in_parent(void);
+SHIM_HIDDEN void signals_after_fork_in_child(void);
 
 #endif

@@ -326,3 +326,18 @@ SHIM_EXPORT int siginterrupt(int signo, int interrupt)
 {
 	return shim_siginterrupt(signo, interrupt);
 }
+
+void signals_before_fork(void)
+{
+	pthread_mutex_lock(&sigs.lock);
+}
+
+void signals_after_fork_in_parent(void)
+{
+	pthread_mutex_unlock(&sigs.lock);
+}
+
+void signals_after_fork_in_child(void)
+{
+	pthread_mutex_init(&sigs.lock, NULL);
+}

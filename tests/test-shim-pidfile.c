@@ -293,6 +293,8 @@ START_TEST(children_leave_pidfile_alone)
 	run_child_helper("system", 0);
 	run_child_helper("popen", 0);
 	run_child_helper("spawn", 0);
+	/* a fork while another thread is inside the shim's sigaction */
+	run_child_helper("fork-signal", 0);
 }
 END_TEST
 
@@ -547,6 +549,8 @@ START_TEST(bad_values_exit_78_before_main)
 		{ "PIDSHIM_PIDFILE=/x/%q", "PIDSHIM_PIDFILE" },
 		{ "PIDSHIM_ON_CONFLICT=sometimes", "PIDSHIM_ON_CONFLICT" },
 		{ "PIDSHIM_ON_CONFLICT=wait:soon", "PIDSHIM_ON_CONFLICT" },
+		{ "PIDSHIM_ON_CONFLICT=wait:3000000", "PIDSHIM_ON_CONFLICT" },
+		{ "PIDSHIM_GUARD_WAIT=99999999", "PIDSHIM_GUARD_WAIT" },
 		{ "PIDSHIM_EXIT_CODE=0", "PIDSHIM_EXIT_CODE" },
 		{ "PIDSHIM_EXIT_CODE=256", "PIDSHIM_EXIT_CODE" },
 		{ "PIDSHIM_EXIT_CODE=abc", "PIDSHIM_EXIT_CODE" },

@@ -9,9 +9,14 @@
  *   child-helper orphan-wait PIDFILE REPORT   the same, then wait to be
  *                                        killed
  *   child-helper _exit|_Exit|exit|return PIDFILE   end that way, status 7
+ *   child-helper fork-signal PIDFILE   fork 300 times while another thread
+ *                                        installs handlers: no child may
+ *                                        hang in the shim's signal wrapper
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,6 +101,43 @@ static int start_children(const char *mode)
 	return fail("unknown mode");
 }
 
+static volatile int stop_installing;
+
+static void ignore_signal(int signo)
+{
+	(void)signo;
+}
+
+static void *install_handlers(void *arg)
+{
+	(void)arg;
+	while (!stop_installing)
+		signal(SIGUSR1, ignore_signal);
+	return NULL;
+}
+
+static int fork_while_installing(void)
+{
+	pthread_t thread;
+	int ret = 0;
+
+	if (pthread_create(&thread, NULL, install_handlers, NULL) != 0)
+		return fail("pthread_create failed");
+	for (int i = 0; i < 300 && ret == 0; i++) {
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			/* children commonly reset handlers before exec */
+			signal(SIGUSR2, SIG_IGN);
+			_exit(0);
+		}
+		ret = wait_ok(pid);
+	}
+	stop_installing = 1;
+	pthread_join(thread, NULL);
+	return ret;
+}
+
 static int orphan(const char *report)
 {
 	pid_t pid = fork();
@@ -135,6 +177,10 @@ int main(int argc, char **argv)
 		exit(7);
 	if (strcmp(mode, "return") == 0)
 		return 7;
+	if (strcmp(mode, "fork-signal") == 0) {
+		ret = fork_while_installing();
+		return ret ? ret : check_pidfile(argv[2]);
+	}
 	if (strncmp(mode, "orphan", 6) == 0) {
 		if (argc < 4)
 			return fail("orphan needs REPORT");
