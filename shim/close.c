@@ -122,16 +122,17 @@ SHIM_EXPORT int close_range(unsigned first, unsigned last, int flags)
 	struct guard_range range;
 	int ret, saved;
 
-	if (!guards_active() || (flags & CLOSE_RANGE_CLOEXEC))
+	/* Nothing is closed with CLOEXEC, nor when the arguments are bad. */
+	if (!guards_active() || (flags & CLOSE_RANGE_CLOEXEC) || first > last ||
+	    (flags & ~(CLOSE_RANGE_CLOEXEC | CLOSE_RANGE_UNSHARE)))
 		return libc_close_range(first, last, flags);
-	/* detach first, as in shim_close */
-	if (guard_detach_range(first, last, &range) < 0) {
-		errno = ENOMEM;
-		return -1;
-	}
+	/* detach first, as in shim_close. Should the call still fail (out of
+	 * memory with CLOSE_RANGE_UNSHARE), the guards stay until exit. */
+	guard_detach_range(first, last, &range);
 	ret = libc_close_range(first, last, flags);
 	saved = errno;
-	guard_range_done(&range, ret == 0);
+	if (ret == 0)
+		guard_range_done(&range);
 	errno = saved;
 	return ret;
 }
@@ -139,12 +140,12 @@ SHIM_EXPORT int close_range(unsigned first, unsigned last, int flags)
 SHIM_EXPORT void closefrom(int lowfd)
 {
 	struct guard_range range;
-	bool tracked;
+	bool tracked = guards_active() && lowfd >= 0;
 
-	tracked = guards_active() && lowfd >= 0 &&
-		  guard_detach_range((unsigned)lowfd, ~0U, &range) == 0;
+	if (tracked)
+		guard_detach_range((unsigned)lowfd, ~0U, &range);
 	/* glibc's closefrom does not fail: it aborts if it cannot close */
 	libc_closefrom(lowfd);
 	if (tracked)
-		guard_range_done(&range, true);
+		guard_range_done(&range);
 }

@@ -16,7 +16,6 @@
 #include <fnmatch.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <time.h>
@@ -26,7 +25,7 @@
 #include "lockfd.h"
 #include "shim.h"
 
-#define MAX_GUARDS 64
+#define MAX_GUARDS GUARD_MAX
 /* Descriptors below this are tracked in a flat array of bytes; a guarded
  * open landing higher keeps its guard until exit. */
 #define FD_TRACKED 65536
@@ -462,54 +461,27 @@ void guard_closed(int fd)
 	guard_put(guard_detach(fd));
 }
 
-int guard_detach_range(unsigned first, unsigned last,
-		       struct guard_range *range)
+void guard_detach_range(unsigned first, unsigned last,
+			struct guard_range *range)
 {
-	int count = 0;
-
-	range->count = 0;
-	range->fds = NULL;
-	range->handles = NULL;
+	memset(range->puts, 0, sizeof(range->puts));
 	if (first >= FD_TRACKED)
-		return 0;
+		return;
 	if (last >= FD_TRACKED)
 		last = FD_TRACKED - 1;
-	for (unsigned fd = first; fd <= last; fd++)
-		count += atomic_load(&table.fd_guard[fd]) != 0;
-	if (count == 0)
-		return 0;
-	range->fds = malloc((size_t)count * sizeof(int));
-	range->handles = malloc((size_t)count);
-	if (!range->fds || !range->handles) {
-		free(range->fds);
-		free(range->handles);
-		range->fds = NULL;
-		range->handles = NULL;
-		return -ENOMEM;
-	}
-	for (unsigned fd = first; fd <= last && range->count < count; fd++) {
+	for (unsigned fd = first; fd <= last; fd++) {
 		unsigned char handle = atomic_exchange(&table.fd_guard[fd], 0);
 
-		if (handle) {
-			range->fds[range->count] = (int)fd;
-			range->handles[range->count++] = handle;
-		}
+		if (handle)
+			range->puts[handle - 1]++;
 	}
-	return 0;
 }
 
-void guard_range_done(struct guard_range *range, bool closed)
+void guard_range_done(struct guard_range *range)
 {
-	for (int i = 0; i < range->count; i++) {
-		if (closed)
-			guard_put(range->handles[i]);
-		else
-			atomic_store(&table.fd_guard[range->fds[i]],
-				     range->handles[i]);
-	}
-	free(range->fds);
-	free(range->handles);
-	range->count = 0;
+	for (int i = 0; i < MAX_GUARDS; i++)
+		while (range->puts[i]-- > 0)
+			guard_put(i + 1);
 }
 
 void guard_duplicated(int oldfd, int newfd)

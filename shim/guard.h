@@ -51,16 +51,15 @@ SHIM_HIDDEN int guard_detach(int fd);
 SHIM_HIDDEN void guard_put(int handle);
 
 /* The same for close_range and closefrom: every tracked descriptor from
- * FIRST to LAST detached before the real call; guard_range_done puts the
- * references after it (CLOSED) or puts the descriptors back (it failed). */
+ * FIRST to LAST detached before the real call (no allocation: these run
+ * in children about to exec), the references put after it. */
+#define GUARD_MAX 64
 struct guard_range {
-	int count;
-	int *fds;
-	unsigned char *handles;
+	int puts[GUARD_MAX]; /* references to drop, per guard */
 };
-SHIM_HIDDEN int guard_detach_range(unsigned first, unsigned last,
-				   struct guard_range *range);
-SHIM_HIDDEN void guard_range_done(struct guard_range *range, bool closed);
+SHIM_HIDDEN void guard_detach_range(unsigned first, unsigned last,
+				    struct guard_range *range);
+SHIM_HIDDEN void guard_range_done(struct guard_range *range);
 
 /* The process ends: remove our guard lock files. Async-signal-safe. */
 SHIM_HIDDEN void guard_release_all_for_exit(void);
