@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -16,6 +17,11 @@
 static int shim_close(int fd)
 {
 	int handle, ret, saved;
+
+	/* ours: the program's "close every descriptor" must not drop the
+	 * PID file's or a guard's lock */
+	if (private_fd_is(fd))
+		return 0;
 
 	if (!guards_active() || !guard_tracks(fd))
 		return libc_close(fd);
@@ -74,6 +80,7 @@ SHIM_EXPORT int dup(int fd)
 
 SHIM_EXPORT int dup2(int fd, int newfd)
 {
+	private_fd_make_room(newfd);
 	if (!guards_active())
 		return libc_dup2(fd, newfd);
 	return after_dup(fd, libc_dup2(fd, newfd));
@@ -81,6 +88,7 @@ SHIM_EXPORT int dup2(int fd, int newfd)
 
 SHIM_EXPORT int dup3(int fd, int newfd, int flags)
 {
+	private_fd_make_room(newfd);
 	if (!guards_active())
 		return libc_dup3(fd, newfd, flags);
 	return after_dup(fd, libc_dup3(fd, newfd, flags));
@@ -117,21 +125,50 @@ SHIM_EXPORT int fcntl64(int fd, int cmd, ...)
 	return shim_fcntl(fd, cmd, arg);
 }
 
+/* close_range over [FIRST, LAST] without the shim's own descriptors. */
+static int close_range_around_private(unsigned first, unsigned last,
+				      int flags)
+{
+	unsigned from = first;
+	int ret = 0;
+
+	while (from <= last) {
+		int priv = private_fd_lowest_at_or_above(
+			from > INT_MAX ? INT_MAX : (int)from);
+		unsigned to = priv < 0 || (unsigned)priv > last
+				      ? last
+				      : (unsigned)priv - 1;
+
+		if (priv >= 0 && (unsigned)priv == from) {
+			from++;
+			continue;
+		}
+		if (libc_close_range(from, to, flags) < 0)
+			ret = -1;
+		if (to == last)
+			break;
+		from = to + 2; /* past the private one */
+	}
+	return ret;
+}
+
 SHIM_EXPORT int close_range(unsigned first, unsigned last, int flags)
 {
 	struct guard_range range;
+	bool closes = !(flags & CLOSE_RANGE_CLOEXEC) && first <= last &&
+		      !(flags & ~(CLOSE_RANGE_CLOEXEC | CLOSE_RANGE_UNSHARE));
+	bool tracked = closes && guards_active();
 	int ret, saved;
 
-	/* Nothing is closed with CLOEXEC, nor when the arguments are bad. */
-	if (!guards_active() || (flags & CLOSE_RANGE_CLOEXEC) || first > last ||
-	    (flags & ~(CLOSE_RANGE_CLOEXEC | CLOSE_RANGE_UNSHARE)))
+	if (!closes)
 		return libc_close_range(first, last, flags);
 	/* detach first, as in shim_close. Should the call still fail (out of
 	 * memory with CLOSE_RANGE_UNSHARE), the guards stay until exit. */
-	guard_detach_range(first, last, &range);
-	ret = libc_close_range(first, last, flags);
+	if (tracked)
+		guard_detach_range(first, last, &range);
+	ret = close_range_around_private(first, last, flags);
 	saved = errno;
-	if (ret == 0)
+	if (tracked && ret == 0)
 		guard_range_done(&range);
 	errno = saved;
 	return ret;
@@ -144,8 +181,11 @@ SHIM_EXPORT void closefrom(int lowfd)
 
 	if (tracked)
 		guard_detach_range((unsigned)lowfd, ~0U, &range);
-	/* glibc's closefrom does not fail: it aborts if it cannot close */
-	libc_closefrom(lowfd);
+	if (lowfd >= 0 && private_fd_lowest_at_or_above(lowfd) >= 0)
+		close_range_around_private((unsigned)lowfd, ~0U, 0);
+	else
+		/* glibc's closefrom does not fail: it aborts if it cannot */
+		libc_closefrom(lowfd);
 	if (tracked)
 		guard_range_done(&range);
 }

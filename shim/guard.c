@@ -384,6 +384,8 @@ int guard_claim(int dirfd, const char *path, int flags, struct guard_claim *clai
 				     : LOCKFD_PID_LINE,
 			     NULL);
 
+	if (err == 0)
+		private_fd_adopt(&g->lk.fd);
 	pthread_mutex_lock(&table.lock);
 	atomic_store(&g->state, err == 0 ? GUARD_HELD : GUARD_FREE);
 	pthread_cond_broadcast(&table.changed);
@@ -414,6 +416,7 @@ static void put_locked(struct guard *g)
 		g->refs = 0;
 	log_debug("%s: releasing %s", g->resource, g->lockpath);
 	atomic_store(&g->state, GUARD_FREE);
+	private_fd_forget(&g->lk.fd);
 	lockfd_release(&g->lk, g->lockpath, true);
 }
 
@@ -527,8 +530,10 @@ void guard_after_fork_in_child(void)
 	for (int i = 0; i < MAX_GUARDS; i++) {
 		struct guard *g = &table.guards[i];
 
-		if (atomic_load(&g->state) != GUARD_FREE && g->lk.fd >= 0)
+		if (atomic_load(&g->state) != GUARD_FREE && g->lk.fd >= 0) {
+			private_fd_forget(&g->lk.fd);
 			libc_close(g->lk.fd);
+		}
 		g->lk.fd = -1;
 		g->refs = 0;
 		atomic_store(&g->state, GUARD_FREE);

@@ -93,6 +93,7 @@ static bool adopt_inherited_pidfile(void)
 		shim.pidfile.shared = false;
 		shim.pidfile.names_owner = true;
 		libc_fcntl(fd, F_SETFD, (void *)(long)FD_CLOEXEC);
+		private_fd_adopt(&shim.pidfile.fd);
 		found = true;
 	}
 	closedir(fds);
@@ -136,6 +137,7 @@ static void take_pidfile(void)
 	err = lockfd_acquire(&shim.pidfile, path, shim_config.mode, false,
 			     timeout, LOCKFD_PID_LINE, &holder);
 	if (err == 0) {
+		private_fd_adopt(&shim.pidfile.fd);
 		log_debug("%s: created and locked", path);
 		return;
 	}
@@ -249,6 +251,7 @@ static void after_fork_in_parent(void)
 
 static void after_fork_in_child(void)
 {
+	private_fd_after_fork_in_child();
 	signals_after_fork_in_child();
 	if (shim_config.guard_count > 0)
 		guard_after_fork_in_child();
@@ -258,6 +261,7 @@ static void after_fork_in_child(void)
 	/* A child must not keep the owner's lock alive after the owner is
 	 * gone — unless the PID file is to follow a daemonizing program. */
 	if (shim.pidfile.fd >= 0 && !shim_config.daemon_follow) {
+		private_fd_forget(&shim.pidfile.fd);
 		libc_close(shim.pidfile.fd);
 		shim.pidfile.fd = -1;
 	}
@@ -344,6 +348,7 @@ static void init_once(void)
 {
 	libc_init();
 	lockfd_use_syscalls(libc_open, libc_close);
+	private_fd_init();
 	if (getauxval(AT_SECURE)) {
 		/* PIDSHIM_LOG* are not to be trusted either: say it to
 		 * stderr, once, and stand aside. */

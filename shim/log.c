@@ -37,6 +37,7 @@ void log_init(void)
 					 O_WRONLY | O_APPEND | O_CREAT |
 						 O_CLOEXEC | O_NOCTTY,
 					 0644);
+		private_fd_adopt(&sink.file_fd);
 		if (sink.file_fd < 0)
 			log_warn("PIDSHIM_LOG_FILE=%s: cannot open: %s; "
 				 "logging to stderr",

@@ -67,6 +67,20 @@ SHIM_HIDDEN int libc_fcntl(int fd, int cmd, void *arg);
 SHIM_HIDDEN int libc_close_range(unsigned first, unsigned last, int flags);
 SHIM_HIDDEN void libc_closefrom(int lowfd);
 
+/* ---- the shim's own descriptors (private_fd.c) ------------------------- */
+
+SHIM_HIDDEN void private_fd_init(void);
+/* Move the descriptor in *FDP high and protect it; *FDP is updated. */
+SHIM_HIDDEN void private_fd_adopt(int *fdp);
+/* The shim is about to close *FDP itself. */
+SHIM_HIDDEN void private_fd_forget(const int *fdp);
+SHIM_HIDDEN bool private_fd_is(int fd);
+/* The program is about to dup2 onto FD: move ours away if it is ours. */
+SHIM_HIDDEN void private_fd_make_room(int fd);
+/* The lowest private descriptor >= FROM, -1 for none. */
+SHIM_HIDDEN int private_fd_lowest_at_or_above(int from);
+SHIM_HIDDEN void private_fd_after_fork_in_child(void);
+
 /* ---- configuration (config.c) ------------------------------------------ */
 
 enum shim_conflict { CONFLICT_EXIT, CONFLICT_WAIT };

@@ -298,6 +298,43 @@ START_TEST(children_leave_pidfile_alone)
 }
 END_TEST
 
+/* Daemons close every descriptor from 3 up, shells dup2 onto numbers of
+ * their choosing: the PID file's lock must survive both, and the file
+ * still goes at exit. */
+START_TEST(closing_every_descriptor_keeps_the_lock)
+{
+	const char *env[] = { pidfile_env, NULL };
+	const char *py[] = { "/usr/bin/python3", "-c",
+			     "import os, sys, fcntl\n"
+			     "os.closerange(3, 65536)\n"
+			     "fd = os.open(sys.argv[1], os.O_RDONLY)\n"
+			     "try:\n"
+			     "    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)\n"
+			     "    sys.exit('the PID file lost its lock')\n"
+			     "except BlockingIOError:\n"
+			     "    pass\n",
+			     pidfile, NULL };
+	const char *bash[] = { "bash", "-c",
+			       "exec 3>/dev/null 4>/dev/null; exec 3>&- 4>&-; "
+			       "flock -n \"$0\" true && exit 9; exit 0",
+			       pidfile, NULL };
+	int status;
+
+	run_child_helper("close-all", 0);
+	run_child_helper("closefrom", 0);
+	run_child_helper("close-range", 0);
+	run_child_helper("dup2-all", 0);
+	status = test_run(env, py, out, 30);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "python3 closerange: status %#x", status);
+	ck_assert_int_eq(access(pidfile, F_OK), -1);
+	status = test_run(env, bash, out, 30);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "bash exec 3>: status %#x", status);
+	ck_assert_int_eq(access(pidfile, F_OK), -1);
+}
+END_TEST
+
 START_TEST(every_end_removes_pidfile)
 {
 	const char *env[] = { pidfile_env, NULL };
@@ -737,6 +774,7 @@ int main(void)
 	add(s, "stale_live_pid", stale_file_naming_live_pid_is_taken_over, 30);
 	add(s, "children", children_leave_pidfile_alone, 60);
 	add(s, "every_end", every_end_removes_pidfile, 60);
+	add(s, "close_everything", closing_every_descriptor_keeps_the_lock, 60);
 	add(s, "orphan", orphaned_child_does_not_keep_lock, 60);
 	add(s, "descendants", descendants_never_create_pidfile, 30);
 	add(s, "nested", nested_run_with_other_pidfile_is_an_owner, 30);

@@ -9,6 +9,10 @@
  *   child-helper orphan-wait PIDFILE REPORT   the same, then wait to be
  *                                        killed
  *   child-helper _exit|_Exit|exit|return PIDFILE   end that way, status 7
+ *   child-helper close-all|closefrom|close-range|dup2-all PIDFILE
+ *                                        close (or dup2 over) every
+ *                                        descriptor from 3 up, as daemons
+ *                                        do: the PID file must stay locked
  *   child-helper fork-signal PIDFILE   fork 300 times while another thread
  *                                        installs handlers: no child may
  *                                        hang in the shim's signal wrapper
@@ -138,6 +142,25 @@ static int fork_while_installing(void)
 	return ret;
 }
 
+static int close_everything(const char *mode)
+{
+	if (strcmp(mode, "close-all") == 0) {
+		for (int fd = 3; fd < 65536; fd++)
+			close(fd);
+	} else if (strcmp(mode, "closefrom") == 0) {
+		closefrom(3);
+	} else if (strcmp(mode, "close-range") == 0) {
+		if (close_range(3, ~0U, 0) < 0)
+			return fail("close_range failed");
+	} else {
+		for (int fd = 3; fd < 4096; fd++)
+			dup2(0, fd);
+		for (int fd = 3; fd < 4096; fd++)
+			close(fd);
+	}
+	return 0;
+}
+
 static int orphan(const char *report)
 {
 	pid_t pid = fork();
@@ -177,6 +200,11 @@ int main(int argc, char **argv)
 		exit(7);
 	if (strcmp(mode, "return") == 0)
 		return 7;
+	if (strcmp(mode, "close-all") == 0 || strcmp(mode, "closefrom") == 0 ||
+	    strcmp(mode, "close-range") == 0 || strcmp(mode, "dup2-all") == 0) {
+		ret = close_everything(mode);
+		return ret ? ret : check_pidfile(argv[2]);
+	}
 	if (strcmp(mode, "fork-signal") == 0) {
 		ret = fork_while_installing();
 		return ret ? ret : check_pidfile(argv[2]);

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The shim's own descriptors (the PID file's lock, guard locks, the log
+ * file) live in the program's descriptor table, where the program may
+ * close them — daemons close every descriptor from 3 up, shells dup2 onto
+ * numbers they choose — and with them the locks. So they are moved high,
+ * a close of one reports success without closing it, a range close steps
+ * around them, and a dup2 onto one moves ours out of the way first.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+#define PRIVATE_MAX 72 /* the PID file, the log, 64 guards, and room */
+
+static struct {
+	pthread_mutex_t lock;
+	/* Every private descriptor is at least this: the one test close()
+	 * makes for a program's own descriptors. */
+	_Atomic int base;
+	_Atomic int fds[PRIVATE_MAX]; /* -1: free slot */
+	int *owners[PRIVATE_MAX];     /* where the shim keeps each number */
+} priv = { .lock = PTHREAD_MUTEX_INITIALIZER, .base = 1 << 30 };
+
+static int choose_base(void)
+{
+	struct rlimit lim;
+	long base = 768;
+
+	/* Three quarters up the soft limit: out of the way of the numbers
+	 * programs pick (shells use 10 and up, bash 255), below the limit. */
+	if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY)
+		base = (long)(lim.rlim_cur / 4 * 3);
+	if (base < 256)
+		base = 256;
+	if (base > 1 << 20)
+		base = 1 << 20;
+	return (int)base;
+}
+
+void private_fd_init(void)
+{
+	for (int i = 0; i < PRIVATE_MAX; i++)
+		atomic_store(&priv.fds[i], -1);
+	atomic_store(&priv.base, choose_base());
+}
+
+/* A free number at or above the base, for a copy of FD. */
+static int move_high(int fd)
+{
+	int high = libc_fcntl(fd, F_DUPFD_CLOEXEC,
+			      (void *)(long)atomic_load(&priv.base));
+
+	/* No room up there (a low limit): keep the number we have. */
+	return high >= 0 ? high : fd;
+}
+
+void private_fd_adopt(int *fdp)
+{
+	int fd = *fdp, high;
+
+	if (fd < 0)
+		return;
+	high = fd >= atomic_load(&priv.base) ? fd : move_high(fd);
+	pthread_mutex_lock(&priv.lock);
+	for (int i = 0; i < PRIVATE_MAX; i++) {
+		if (atomic_load(&priv.fds[i]) < 0) {
+			priv.owners[i] = fdp;
+			atomic_store(&priv.fds[i], high);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&priv.lock);
+	if (high != fd) {
+		*fdp = high;
+		libc_close(fd);
+	}
+}
+
+void private_fd_forget(const int *fdp)
+{
+	pthread_mutex_lock(&priv.lock);
+	for (int i = 0; i < PRIVATE_MAX; i++) {
+		if (priv.owners[i] == fdp && atomic_load(&priv.fds[i]) >= 0) {
+			atomic_store(&priv.fds[i], -1);
+			priv.owners[i] = NULL;
+		}
+	}
+	pthread_mutex_unlock(&priv.lock);
+}
+
+bool private_fd_is(int fd)
+{
+	if (fd < atomic_load_explicit(&priv.base, memory_order_relaxed))
+		return false;
+	for (int i = 0; i < PRIVATE_MAX; i++)
+		if (atomic_load(&priv.fds[i]) == fd)
+			return true;
+	return false;
+}
+
+void private_fd_make_room(int fd)
+{
+	if (!private_fd_is(fd))
+		return;
+	pthread_mutex_lock(&priv.lock);
+	for (int i = 0; i < PRIVATE_MAX; i++) {
+		if (atomic_load(&priv.fds[i]) == fd) {
+			int moved = move_high(fd);
+
+			if (moved == fd)
+				break;
+			/* the program's dup2 replaces the old number */
+			*priv.owners[i] = moved;
+			atomic_store(&priv.fds[i], moved);
+		}
+	}
+	pthread_mutex_unlock(&priv.lock);
+}
+
+int private_fd_lowest_at_or_above(int from)
+{
+	int lowest = -1;
+
+	for (int i = 0; i < PRIVATE_MAX; i++) {
+		int fd = atomic_load(&priv.fds[i]);
+
+		if (fd >= from && (lowest < 0 || fd < lowest))
+			lowest = fd;
+	}
+	return lowest;
+}
+
+void private_fd_after_fork_in_child(void)
+{
+	pthread_mutex_init(&priv.lock, NULL);
+}
