@@ -46,6 +46,7 @@ static struct {
 	int (*fcntl)(int, int, ...);
 	int (*close_range)(unsigned, unsigned, int);
 	void (*closefrom)(int);
+	pid_t (*setsid)(void);
 } real;
 
 static void *bind(const char *name)
@@ -97,6 +98,7 @@ static void bind_all(void)
 	real.fcntl = bind("fcntl");
 	real.close_range = bind("close_range");
 	real.closefrom = bind("closefrom");
+	real.setsid = bind("setsid");
 }
 
 void libc_init(void)
@@ -311,4 +313,10 @@ void libc_closefrom(int lowfd)
 {
 	libc_init();
 	real.closefrom(lowfd);
+}
+
+pid_t libc_setsid(void)
+{
+	libc_init();
+	return real.setsid();
 }

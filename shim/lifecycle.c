@@ -201,6 +201,31 @@ void shim_cleanup_for_exit(void)
 	errno = saved;
 }
 
+/* With daemon follow, descendants share the PID file's lock. Whether one
+ * of them still holds it when the process the file names ends — e.g. a
+ * daemon whose intermediate child was reaped, so no heir is known — is told
+ * by the lock alone: drop ours, and try it anew. True: leave the file. */
+static bool descendant_holds_pidfile(void)
+{
+	struct lockfd probe = { .fd = -1 };
+	int err;
+
+	private_fd_forget(&shim.pidfile.fd);
+	libc_close(shim.pidfile.fd);
+	shim.pidfile.fd = -1;
+	err = lockfd_acquire(&probe, shim_config.pidfile, shim_config.mode,
+			     false, 0, LOCKFD_NO_PID, NULL);
+	if (err == -EAGAIN) {
+		log_debug("%s: left to a descendant that holds it",
+			  shim_config.pidfile);
+		return true;
+	}
+	/* ours alone: remove it under this lock */
+	if (err == 0)
+		lockfd_release(&probe, shim_config.pidfile, true);
+	return false;
+}
+
 /* An orderly end (exit, _exit; FLUSH_STDIO for exit): with daemon follow,
  * a parent leaving a live child hands the PID file to that child instead
  * of removing it. */
@@ -221,6 +246,9 @@ static void end_of_process(bool flush_stdio)
 			return;
 		}
 	}
+	if (shim.pidfile.fd >= 0 && shim_config.daemon_follow &&
+	    pidfile_names_me() && descendant_holds_pidfile())
+		return;
 	if (shim.pidfile.fd >= 0 && pidfile_names_me())
 		log_debug("%s: removing at exit", shim_config.pidfile);
 	/* exit() flushes stdio after the destructors run: what the program
@@ -293,7 +321,7 @@ static int shim_daemon(int nochdir, int noclose)
 		end_of_process(false);
 		libc__exit(0);
 	}
-	if (setsid() < 0)
+	if (libc_setsid() < 0)
 		return -1;
 	if (!nochdir && chdir("/") < 0)
 		return -1;
@@ -420,6 +448,25 @@ SHIM_EXPORT void _Exit(int status)
 SHIM_EXPORT pid_t fork(void)
 {
 	return shim_fork();
+}
+
+/* Daemon follow: the process that detaches (setsid) is the daemon, or its
+ * next child is; it names itself in the PID file it shares the lock of. */
+static pid_t shim_setsid(void)
+{
+	pid_t sid = libc_setsid();
+
+	if (sid > 0 && shim_ready() && shim_config.daemon_follow &&
+	    shim.pidfile.fd >= 0 && !pidfile_names_me()) {
+		shim.pidfile.owner = getpid();
+		lockfd_write_pid(&shim.pidfile, LOCKFD_PID_LINE);
+	}
+	return sid;
+}
+
+SHIM_EXPORT pid_t setsid(void)
+{
+	return shim_setsid();
 }
 
 SHIM_EXPORT int daemon(int nochdir, int noclose)

@@ -66,6 +66,7 @@ SHIM_HIDDEN int libc_dup3(int fd, int newfd, int flags);
 SHIM_HIDDEN int libc_fcntl(int fd, int cmd, void *arg);
 SHIM_HIDDEN int libc_close_range(unsigned first, unsigned last, int flags);
 SHIM_HIDDEN void libc_closefrom(int lowfd);
+SHIM_HIDDEN pid_t libc_setsid(void);
 
 /* ---- the shim's own descriptors (private_fd.c) ------------------------- */
 

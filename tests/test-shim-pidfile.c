@@ -515,6 +515,9 @@ END_TEST
 START_TEST(daemon_follow_double_fork)
 {
 	check_daemon_follow("double-fork");
+	/* the first parent reaps the intermediate child, then leaves: it
+	 * has no live child to hand over to, and the daemon holds the lock */
+	check_daemon_follow("reaped");
 }
 END_TEST
 

@@ -3,10 +3,14 @@
  * Daemonizes, then writes its PID to REPORT and sleeps.
  *   daemon-helper daemon REPORT        daemon(3)
  *   daemon-helper double-fork REPORT   fork, setsid, fork
+ *   daemon-helper reaped REPORT        the same, but the first parent reaps
+ *                                      the intermediate child before it
+ *                                      leaves, so it has no live child
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static void report_and_sleep(const char *report)
@@ -35,10 +39,14 @@ int main(int argc, char **argv)
 			return 1;
 		report_and_sleep(argv[2]);
 	}
-	if (strcmp(argv[1], "double-fork") == 0) {
+	if (strcmp(argv[1], "double-fork") == 0 ||
+	    strcmp(argv[1], "reaped") == 0) {
 		pid_t pid = fork();
 
 		if (pid < 0)
+			return 1;
+		if (pid > 0 && strcmp(argv[1], "reaped") == 0 &&
+		    waitpid(pid, NULL, 0) != pid)
 			return 1;
 		if (pid > 0)
 			exit(0);
