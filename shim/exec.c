@@ -10,56 +10,62 @@
 #include <stdarg.h>
 #include <unistd.h>
 
+#include "guard.h"
 #include "shim.h"
 
 extern char **environ;
 
-/* Run EXEC with the PID file kept open across it. */
-#define KEEPING_PIDFILE(call)                                                  \
+/* Run CALL, an exec, with the PID file's lock (the owner's) and the locks
+ * of guarded descriptors that survive it kept open across it. */
+#define KEEPING_LOCKS(call)                                                  \
 	do {                                                                   \
 		bool kept;                                                     \
 		int ret, saved;                                                \
                                                                                \
 		shim_ready();                                                  \
 		kept = pidfile_keep_across_exec();                             \
+		if (guards_active())                                           \
+			guard_keep_across_exec();                              \
 		ret = (call);                                                  \
 		saved = errno;                                                 \
 		if (kept)                                                      \
 			pidfile_exec_failed();                                 \
+		if (guards_active())                                           \
+			guard_exec_failed();                                   \
 		errno = saved;                                                 \
 		return ret;                                                    \
 	} while (0)
 
 SHIM_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
-	KEEPING_PIDFILE(libc_execve(path, argv, envp));
+	KEEPING_LOCKS(libc_execve(path, argv, envp));
 }
 
 SHIM_EXPORT int execv(const char *path, char *const argv[])
 {
-	KEEPING_PIDFILE(libc_execv(path, argv));
+	KEEPING_LOCKS(libc_execv(path, argv));
 }
 
 SHIM_EXPORT int execvp(const char *file, char *const argv[])
 {
-	KEEPING_PIDFILE(libc_execvp(file, argv));
+	KEEPING_LOCKS(libc_execvp(file, argv));
 }
 
 SHIM_EXPORT int execvpe(const char *file, char *const argv[],
 			char *const envp[])
 {
-	KEEPING_PIDFILE(libc_execvpe(file, argv, envp));
+	KEEPING_LOCKS(libc_execvpe(file, argv, envp));
 }
 
 SHIM_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
-	KEEPING_PIDFILE(libc_fexecve(fd, argv, envp));
+	KEEPING_LOCKS(libc_fexecve(fd, argv, envp));
 }
 
 SHIM_EXPORT int execveat(int dirfd, const char *path, char *const argv[],
 			 char *const envp[], int flags)
 {
-	KEEPING_PIDFILE(libc_execveat(dirfd, path, argv, envp, flags));
+	KEEPING_LOCKS(libc_execveat(dirfd, path, argv, envp, flags));
 }
 
 /* execl and friends: gather the list into an argv on the stack, as glibc

@@ -11,6 +11,7 @@
  * for each other. The table is a fixed array so that the signal path can
  * walk it without allocating or locking.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -539,6 +541,155 @@ void guard_after_fork_in_child(void)
 		atomic_store(&g->state, GUARD_FREE);
 	}
 	memset((void *)table.fd_guard, 0, sizeof(table.fd_guard));
+}
+
+/* ---- exec ------------------------------------------------------------------ */
+
+/* Guards whose lock descriptor was kept open for an exec. */
+static bool kept_for_exec[MAX_GUARDS];
+
+void guard_keep_across_exec(void)
+{
+	bool needed[MAX_GUARDS] = { false };
+	bool any = false;
+
+	for (int i = 0; i < MAX_GUARDS; i++)
+		any |= atomic_load(&table.guards[i].state) == GUARD_HELD;
+	if (!any)
+		return;
+	/* A guarded descriptor that survives the exec keeps its guard: the
+	 * new image goes on writing through it. */
+	for (int fd = 0; fd < FD_TRACKED; fd++) {
+		unsigned char handle = atomic_load(&table.fd_guard[fd]);
+		long flags;
+
+		if (!handle || needed[handle - 1])
+			continue;
+		flags = libc_fcntl(fd, F_GETFD, NULL);
+		if (flags >= 0 && !(flags & FD_CLOEXEC))
+			needed[handle - 1] = true;
+	}
+	for (int i = 0; i < MAX_GUARDS; i++) {
+		struct guard *g = &table.guards[i];
+
+		kept_for_exec[i] = needed[i] &&
+				   atomic_load(&g->state) == GUARD_HELD &&
+				   libc_fcntl(g->lk.fd, F_SETFD, NULL) == 0;
+	}
+}
+
+void guard_exec_failed(void)
+{
+	for (int i = 0; i < MAX_GUARDS; i++) {
+		if (kept_for_exec[i])
+			libc_fcntl(table.guards[i].lk.fd, F_SETFD,
+				   (void *)(long)FD_CLOEXEC);
+		kept_for_exec[i] = false;
+	}
+}
+
+/* The new image after an exec: a lock descriptor kept open for it, named
+ * by its resource's lock path, holding our PID (the same process), with
+ * the resource's descriptors beside it. Take the guard back over, so that
+ * closing them releases it and a new open of the resource shares it. */
+static bool adopt_one(int lockfd, const char *lockpath)
+{
+	char link[64], path[PATH_MAX], expect[PATH_MAX];
+	struct guard *g = NULL;
+	struct dirent *entry;
+	struct stat st;
+	int refs = 0;
+	DIR *fds;
+
+	if (lockfd_read_pid(lockfd, false) != getpid() ||
+	    fstat(lockfd, &st) < 0 || !S_ISREG(st.st_mode))
+		return false;
+	fds = opendir("/proc/self/fd");
+	if (!fds)
+		return false;
+	while ((entry = readdir(fds))) {
+		int fd = atoi(entry->d_name);
+		ssize_t n;
+
+		if (entry->d_name[0] < '0' || entry->d_name[0] > '9' ||
+		    fd == lockfd || fd == dirfd(fds) || fd >= FD_TRACKED)
+			continue;
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		n = readlink(link, path, sizeof(path) - 1);
+		if (n <= 0)
+			continue;
+		path[n] = '\0';
+		if (path[0] != '/' || !matches(path) ||
+		    !lock_path_for(path, expect) || strcmp(expect, lockpath))
+			continue;
+		if (!g && !(g = new_guard()))
+			break;
+		if (refs++ == 0) {
+			strcpy(g->resource, path);
+			strcpy(g->lockpath, lockpath);
+			g->lk.fd = lockfd;
+			g->lk.dev = st.st_dev;
+			g->lk.ino = st.st_ino;
+			g->lk.owner = getpid();
+			g->lk.shared = false;
+			g->lk.names_owner = true;
+			g->shared = false;
+		}
+		atomic_store(&table.fd_guard[fd],
+			     (unsigned char)(g - table.guards + 1));
+	}
+	closedir(fds);
+	if (!g || refs == 0)
+		return false;
+	g->refs = refs;
+	libc_fcntl(lockfd, F_SETFD, (void *)(long)FD_CLOEXEC);
+	atomic_store(&g->state, GUARD_HELD);
+	private_fd_adopt(&g->lk.fd);
+	log_debug("%s: guard kept across exec (%s)", g->resource, lockpath);
+	return true;
+}
+
+void guard_adopt_after_exec(void)
+{
+	DIR *fds = opendir("/proc/self/fd");
+	struct dirent *entry;
+	int candidates[16], count = 0;
+
+	if (!fds)
+		return;
+	while ((entry = readdir(fds)) && count < 16) {
+		char link[64], path[PATH_MAX];
+		int fd = atoi(entry->d_name);
+		long flags;
+		ssize_t n;
+
+		if (entry->d_name[0] < '0' || entry->d_name[0] > '9' ||
+		    fd == dirfd(fds))
+			continue;
+		/* kept for us: not close-on-exec, unlike every lock we make */
+		flags = libc_fcntl(fd, F_GETFD, NULL);
+		if (flags < 0 || (flags & FD_CLOEXEC))
+			continue;
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		n = readlink(link, path, sizeof(path) - 1);
+		if (n <= 0)
+			continue;
+		path[n] = '\0';
+		if (strstr(path, ".lock") || strstr(path, "/LCK.."))
+			candidates[count++] = fd;
+	}
+	closedir(fds);
+	for (int i = 0; i < count; i++) {
+		char link[64], path[PATH_MAX];
+		ssize_t n;
+
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", candidates[i]);
+		n = readlink(link, path, sizeof(path) - 1);
+		if (n <= 0)
+			continue;
+		path[n] = '\0';
+		adopt_one(candidates[i], path);
+	}
 }
 
 void guard_before_fork(void)

@@ -64,6 +64,13 @@ SHIM_HIDDEN void guard_range_done(struct guard_range *range);
 /* The process ends: remove our guard lock files. Async-signal-safe. */
 SHIM_HIDDEN void guard_release_all_for_exit(void);
 
+/* exec: a guarded descriptor that survives it keeps its guard (the lock
+ * descriptor is kept open for the exec, and the new image takes it back
+ * over at start). */
+SHIM_HIDDEN void guard_keep_across_exec(void);
+SHIM_HIDDEN void guard_exec_failed(void);
+SHIM_HIDDEN void guard_adopt_after_exec(void);
+
 SHIM_HIDDEN void guard_before_fork(void);
 SHIM_HIDDEN void guard_after_fork_in_parent(void);
 SHIM_HIDDEN void guard_after_fork_in_child(void);

@@ -405,6 +405,8 @@ static void init_once(void)
 	/* Cleanup on signals first: a supervisor may signal the moment the
 	 * PID file names us, and the file must go with the process then. */
 	signals_init();
+	if (shim_config.guard_count > 0)
+		guard_adopt_after_exec();
 	if (shim.role == ROLE_OWNER) {
 		if (shim_config.pidfile_enabled)
 			take_pidfile();

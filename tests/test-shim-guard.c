@@ -713,6 +713,36 @@ START_TEST(shared_read_refused_upgrade_keeps_reader_lock)
 }
 END_TEST
 
+/* `cmd >> file`: the shell opens the guarded file, then execs cmd, which
+ * writes through the inherited descriptor: the guard must stay held by
+ * the new image and go when it closes the file. */
+START_TEST(exec_keeps_guard_of_inherited_descriptor)
+{
+	const char *env[] = { no_pidfile, guard_env, NULL };
+	char cmd[8200];
+	const char *argv[] = { "sh", "-c", cmd, NULL };
+	int fds[2], status;
+	pid_t pid;
+
+	snprintf(cmd, sizeof(cmd), "exec cat >> %s", data);
+	ck_assert_int_eq(pipe2(fds, O_CLOEXEC), 0);
+	pid = test_spawn(env, argv, NULL, fds[0]);
+	close(fds[0]);
+	for (int i = 0; i < 5000 && !test_is_flocked(lock); i++)
+		usleep(1000);
+	ck_assert_msg(test_is_flocked(lock), "the guard was never taken");
+	/* sh has exec'd cat by now or will: either way the lock stays */
+	usleep(200 * 1000);
+	ck_assert_msg(test_is_flocked(lock), "the exec dropped the guard");
+	ck_assert_int_eq(write(fds[1], "appended\n", 9), 9);
+	close(fds[1]);
+	status = test_wait(pid, 20);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert(test_file_contains(data, "appended"));
+	ck_assert_msg(access(lock, F_OK) < 0, "lock file left behind");
+}
+END_TEST
+
 /* Two threads open the one file over and over (each also twice at once):
  * they share the guard, never deadlock, and the last close releases. Then
  * eight: a close racing another thread's open of the number it frees must
@@ -964,6 +994,8 @@ int main(void)
 		       shared_read_readers_share_writer_waits);
 	tcase_add_test(add(s, "shared_read_upgrade", 60),
 		       shared_read_refused_upgrade_keeps_reader_lock);
+	tcase_add_test(add(s, "exec", 60),
+		       exec_keeps_guard_of_inherited_descriptor);
 	tcase_add_test(add(s, "threads", 600), threads_never_deadlock);
 	tcase_add_test(add(s, "uucp", 60), uucp_style_lock_file);
 	tcase_add_test(add(s, "lock_uncreatable", 60),
