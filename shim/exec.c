@@ -7,6 +7,7 @@
  * glibc's exec*() call execve inside libc, so each one is wrapped.
  */
 #include <errno.h>
+#include <alloca.h>
 #include <stdarg.h>
 #include <unistd.h>
 
@@ -71,33 +72,37 @@ SHIM_EXPORT int execveat(int dirfd, const char *path, char *const argv[],
 /* execl and friends: gather the list into an argv on the stack, as glibc
  * does (they are async-signal-safe: no malloc), and for execle the
  * environment after the terminating NULL. */
-#define COUNT_ARGS(arg, ap, n)                                                 \
-	do {                                                                   \
-		va_list count;                                                 \
-                                                                               \
-		va_copy(count, ap);                                            \
-		for (n = 1; va_arg(count, char *); n++)                        \
-			;                                                      \
-		va_end(count);                                                 \
-	} while (0)
 
-static void fill_args(char **argv, size_t n, const char *arg0, va_list *ap)
+/* Slots for ARG0, the arguments in AP and the terminating NULL. */
+static size_t count_slots(va_list ap)
+{
+	va_list count;
+	size_t slots = 2;
+
+	va_copy(count, ap);
+	while (va_arg(count, char *))
+		slots++;
+	va_end(count);
+	return slots;
+}
+
+static void fill_args(char **argv, size_t slots, const char *arg0,
+		      va_list *ap)
 {
 	argv[0] = (char *)arg0;
-	for (size_t i = 1; i <= n; i++)
+	for (size_t i = 1; i < slots; i++)
 		argv[i] = va_arg(*ap, char *);
 }
 
 SHIM_EXPORT int execl(const char *path, const char *arg, ...)
 {
 	va_list ap;
-	size_t n;
 
 	va_start(ap, arg);
-	COUNT_ARGS(arg, ap, n);
-	char *argv[n + 1];
+	size_t slots = count_slots(ap);
+	char **argv = alloca(slots * sizeof(char *));
 
-	fill_args(argv, n, arg, &ap);
+	fill_args(argv, slots, arg, &ap);
 	va_end(ap);
 	return execve(path, argv, environ);
 }
@@ -105,13 +110,12 @@ SHIM_EXPORT int execl(const char *path, const char *arg, ...)
 SHIM_EXPORT int execlp(const char *file, const char *arg, ...)
 {
 	va_list ap;
-	size_t n;
 
 	va_start(ap, arg);
-	COUNT_ARGS(arg, ap, n);
-	char *argv[n + 1];
+	size_t slots = count_slots(ap);
+	char **argv = alloca(slots * sizeof(char *));
 
-	fill_args(argv, n, arg, &ap);
+	fill_args(argv, slots, arg, &ap);
 	va_end(ap);
 	return execvp(file, argv);
 }
@@ -120,13 +124,12 @@ SHIM_EXPORT int execle(const char *path, const char *arg, ...)
 {
 	va_list ap;
 	char **envp;
-	size_t n;
 
 	va_start(ap, arg);
-	COUNT_ARGS(arg, ap, n);
-	char *argv[n + 1];
+	size_t slots = count_slots(ap);
+	char **argv = alloca(slots * sizeof(char *));
 
-	fill_args(argv, n, arg, &ap);
+	fill_args(argv, slots, arg, &ap);
 	envp = va_arg(ap, char **);
 	va_end(ap);
 	return execve(path, argv, envp);
