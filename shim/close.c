@@ -114,16 +114,8 @@ SHIM_EXPORT int fcntl(int fd, int cmd, ...)
 	return shim_fcntl(fd, cmd, arg);
 }
 
-SHIM_EXPORT int fcntl64(int fd, int cmd, ...)
-{
-	va_list ap;
-	void *arg;
-
-	va_start(ap, cmd);
-	arg = va_arg(ap, void *);
-	va_end(ap);
-	return shim_fcntl(fd, cmd, arg);
-}
+/* the same function under its large-file name */
+SHIM_EXPORT int fcntl64(int fd, int cmd, ...) __attribute__((alias("fcntl")));
 
 /* close_range over [FIRST, LAST] without the shim's own descriptors. */
 static int close_range_around_private(unsigned first, unsigned last,

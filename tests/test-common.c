@@ -97,6 +97,15 @@ int test_wait(pid_t pid, int timeout_s)
 	}
 }
 
+long test_ms_since(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - start->tv_sec) * 1000 +
+	       (now.tv_nsec - start->tv_nsec) / 1000000;
+}
+
 pid_t test_fork(int (*fn)(void *arg), void *arg)
 {
 	pid_t pid = fork();

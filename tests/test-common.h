@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <time.h>
 
 /* Exit status of a test binary that cannot run here (meson: skipped). */
 #define EXIT_SKIP 77
@@ -25,6 +26,9 @@ void test_write_file(const char *path, const char *text);
 /* waitpid that fails the test after TIMEOUT_S seconds (the child is
  * killed). Returns the wait status. */
 int test_wait(pid_t pid, int timeout_s);
+
+/* Milliseconds since START (CLOCK_MONOTONIC). */
+long test_ms_since(const struct timespec *start);
 
 /* Fork a child running FN(ARG); its return value is the exit status. */
 pid_t test_fork(int (*fn)(void *arg), void *arg);

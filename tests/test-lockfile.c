@@ -41,15 +41,6 @@ static struct pidlock_lock *new_lock(const char *name, unsigned flags)
 	return lock;
 }
 
-static long elapsed_ms(const struct timespec *since)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - since->tv_sec) * 1000 +
-	       (now.tv_nsec - since->tv_nsec) / 1000000;
-}
-
 /* ---- naming ------------------------------------------------------------ */
 
 START_TEST(lock_name_gets_lock_suffix)
@@ -525,7 +516,7 @@ START_TEST(lock_timeout_is_honoured)
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	ck_assert_int_eq(pidlock_lock_acquire(b, PIDLOCK_EXCLUSIVE, 300, &holder),
 			 -ETIMEDOUT);
-	ms = elapsed_ms(&start);
+	ms = test_ms_since(&start);
 	ck_assert_int_eq(holder, getpid());
 	ck_assert_msg(ms >= 290 && ms < 5000, "waited %ld ms for 300", ms);
 	pidlock_lock_free(a);

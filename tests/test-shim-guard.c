@@ -79,15 +79,6 @@ static bool system_programs_run_under_shim(const char *test)
 #endif
 }
 
-static long ms_since(const struct timespec *start)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - start->tv_sec) * 1000 +
-	       (now.tv_nsec - start->tv_nsec) / 1000000;
-}
-
 /* ---- programs under the shim, stepped by the test ------------------------ */
 
 /* A program whose standard input the test holds: guard-helper stops at
@@ -629,7 +620,7 @@ START_TEST(wait_block_wakes_on_release)
 	clock_gettime(CLOCK_MONOTONIC, &released);
 	release_holder(&holder);
 	expect_pause(&waiter, 1, "waiter");
-	ms = ms_since(&released);
+	ms = test_ms_since(&released);
 	ck_assert_msg(ms < 2000, "woke %ld ms after the release", ms);
 	assert_held_by(lock, waiter.pid, "waiter");
 	expect_exit(&waiter, 0, "waiter");

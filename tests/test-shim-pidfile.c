@@ -70,15 +70,6 @@ static bool still_running(pid_t pid)
 	return waitpid(pid, &status, WNOHANG) == 0;
 }
 
-static long ms_since(const struct timespec *start)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - start->tv_sec) * 1000 +
-	       (now.tv_nsec - start->tv_nsec) / 1000000;
-}
-
 /* ---- the PID file ------------------------------------------------------- */
 
 START_TEST(sleep_has_locked_pidfile_removed_at_exit)
@@ -184,7 +175,7 @@ START_TEST(on_conflict_wait_seconds_gives_up)
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	status = test_run(env, argv, out, 20);
-	ms = ms_since(&start);
+	ms = test_ms_since(&start);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 75);
 	ck_assert_msg(ms >= 250 && ms < 10000, "gave up after %ld ms", ms);
 	stop(first);
