@@ -323,7 +323,10 @@ bool lockfd_remove_at_exit(struct lockfd *lk, const char *path)
 	int saved = errno;
 	bool removed = false;
 
-	if (lk->fd >= 0 && (!lk->shared || flock(lk->fd, LOCK_EX | LOCK_NB) == 0))
+	/* A shared holder cannot learn it is the last without converting,
+	 * which drops its lock first: its file stays (empty, and free once
+	 * the process is gone; the next holder takes it over). */
+	if (lk->fd >= 0 && !lk->shared)
 		removed = lockfd_unlink_if_ours(lk, path);
 	errno = saved;
 	return removed;

@@ -58,10 +58,11 @@ PIDLOCK_HIDDEN bool lockfd_release(struct lockfd *lk, const char *path,
 PIDLOCK_HIDDEN bool lockfd_unlink_if_ours(const struct lockfd *lk,
 					  const char *path);
 
-/* The process is ending: remove PATH as lockfd_release would (a shared
- * holder only when it is the last), but leave the descriptor, and so the
- * lock, to the kernel: other threads may still be writing under it.
- * Async-signal-safe; errno is preserved. */
+/* The process is ending: remove PATH as lockfd_release would (not for a
+ * shared holder, which cannot tell it is the last without losing its
+ * lock), but leave the descriptor, and so the lock, to the kernel: other
+ * threads may still be writing under it. Async-signal-safe; errno is
+ * preserved. */
 PIDLOCK_HIDDEN bool lockfd_remove_at_exit(struct lockfd *lk, const char *path);
 
 /* Whether PATH still names the inode we hold. */

@@ -78,20 +78,32 @@ SHIM_EXPORT int dup(int fd)
 	return after_dup(fd, libc_dup(fd));
 }
 
+/* dup2 and dup3 onto one of the shim's descriptors move ours first; a
+ * dup2 that then fails leaves our old copy open: close it. */
+static int shim_dup3(int fd, int newfd, int flags, bool is_dup2)
+{
+	bool moved = private_fd_make_room(newfd, fd);
+	int ret = is_dup2 ? libc_dup2(fd, newfd) : libc_dup3(fd, newfd, flags);
+
+	if (ret < 0 && moved) {
+		int saved = errno;
+
+		libc_close(newfd);
+		errno = saved;
+	}
+	if (!guards_active())
+		return ret;
+	return after_dup(fd, ret);
+}
+
 SHIM_EXPORT int dup2(int fd, int newfd)
 {
-	private_fd_make_room(newfd);
-	if (!guards_active())
-		return libc_dup2(fd, newfd);
-	return after_dup(fd, libc_dup2(fd, newfd));
+	return shim_dup3(fd, newfd, 0, true);
 }
 
 SHIM_EXPORT int dup3(int fd, int newfd, int flags)
 {
-	private_fd_make_room(newfd);
-	if (!guards_active())
-		return libc_dup3(fd, newfd, flags);
-	return after_dup(fd, libc_dup3(fd, newfd, flags));
+	return shim_dup3(fd, newfd, flags, false);
 }
 
 static int shim_fcntl(int fd, int cmd, void *arg)

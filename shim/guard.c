@@ -572,7 +572,9 @@ void guard_keep_across_exec(void)
 	for (int i = 0; i < MAX_GUARDS; i++) {
 		struct guard *g = &table.guards[i];
 
-		kept_for_exec[i] = needed[i] &&
+		/* shared guards are not kept: the new image could not
+		 * tell their (PID-less) lock files for its own */
+		kept_for_exec[i] = needed[i] && !g->shared &&
 				   atomic_load(&g->state) == GUARD_HELD &&
 				   libc_fcntl(g->lk.fd, F_SETFD, NULL) == 0;
 	}
@@ -688,7 +690,12 @@ void guard_adopt_after_exec(void)
 		if (n <= 0)
 			continue;
 		path[n] = '\0';
-		adopt_one(candidates[i], path);
+		/* ours (it names us) yet not adoptable: at least do not hand
+		 * it on to every program this one starts */
+		if (!adopt_one(candidates[i], path) &&
+		    lockfd_read_pid(candidates[i], false) == getpid())
+			libc_fcntl(candidates[i], F_SETFD,
+				   (void *)(long)FD_CLOEXEC);
 	}
 }
 

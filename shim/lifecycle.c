@@ -27,6 +27,7 @@ enum shim_role {
 };
 
 static struct {
+	pid_t pid; /* the process this memory is the shim's state of */
 	enum shim_role role;
 	struct lockfd pidfile; /* fd -1: no PID file held here */
 	pid_t last_child;      /* for daemon follow: the newest fork child */
@@ -53,10 +54,17 @@ bool shim_active(void)
 	return shim_ready() && shim.role != ROLE_INERT;
 }
 
+bool shim_in_own_process(void)
+{
+	/* A vfork child runs in its parent's memory without our atfork
+	 * handlers: it must not touch the parent's tables. */
+	return getpid() == shim.pid;
+}
+
 bool guards_active(void)
 {
 	return shim_ready() && shim.role != ROLE_INERT &&
-	       shim_config.guard_count > 0;
+	       shim_config.guard_count > 0 && shim_in_own_process();
 }
 
 /* ---- the PID file -------------------------------------------------------- */
@@ -279,6 +287,7 @@ static void after_fork_in_parent(void)
 
 static void after_fork_in_child(void)
 {
+	shim.pid = getpid();
 	private_fd_after_fork_in_child();
 	signals_after_fork_in_child();
 	if (shim_config.guard_count > 0)
@@ -376,6 +385,7 @@ static void init_once(void)
 {
 	libc_init();
 	lockfd_use_syscalls(libc_open, libc_close);
+	shim.pid = getpid();
 	private_fd_init();
 	if (getauxval(AT_SECURE)) {
 		/* PIDSHIM_LOG* are not to be trusted either: say it to

@@ -104,23 +104,30 @@ bool private_fd_is(int fd)
 	return false;
 }
 
-void private_fd_make_room(int fd)
+bool private_fd_make_room(int fd, int from)
 {
-	if (!private_fd_is(fd))
-		return;
+	bool moved = false;
+
+	/* only when the dup2 will replace it: not onto itself, not from a
+	 * descriptor that is not open, and not in a vfork child */
+	if (!private_fd_is(fd) || fd == from ||
+	    libc_fcntl(from, F_GETFD, NULL) < 0 || !shim_in_own_process())
+		return false;
 	pthread_mutex_lock(&priv.lock);
 	for (int i = 0; i < PRIVATE_MAX; i++) {
 		if (atomic_load(&priv.fds[i]) == fd) {
-			int moved = move_high(fd);
+			int high = move_high(fd);
 
-			if (moved == fd)
+			if (high == fd)
 				break;
 			/* the program's dup2 replaces the old number */
-			*priv.owners[i] = moved;
-			atomic_store(&priv.fds[i], moved);
+			*priv.owners[i] = high;
+			atomic_store(&priv.fds[i], high);
+			moved = true;
 		}
 	}
 	pthread_mutex_unlock(&priv.lock);
+	return moved;
 }
 
 int private_fd_lowest_at_or_above(int from)

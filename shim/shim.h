@@ -76,8 +76,9 @@ SHIM_HIDDEN void private_fd_adopt(int *fdp);
 /* The shim is about to close *FDP itself. */
 SHIM_HIDDEN void private_fd_forget(const int *fdp);
 SHIM_HIDDEN bool private_fd_is(int fd);
-/* The program is about to dup2 onto FD: move ours away if it is ours. */
-SHIM_HIDDEN void private_fd_make_room(int fd);
+/* The program is about to dup2 FROM onto FD: move ours away if FD is
+ * ours. True when moved: if the dup2 then fails, close FD (our old copy). */
+SHIM_HIDDEN bool private_fd_make_room(int fd, int from);
 /* The lowest private descriptor >= FROM, -1 for none. */
 SHIM_HIDDEN int private_fd_lowest_at_or_above(int from);
 SHIM_HIDDEN void private_fd_after_fork_in_child(void);
@@ -144,6 +145,9 @@ SHIM_HIDDEN bool shim_ready(void);
 /* Whether the shim acts in this process (false: secure execution, or a
  * descendant under PIDSHIM_CHILDREN=none). */
 SHIM_HIDDEN bool shim_active(void);
+
+/* False in a vfork child, which shares its parent's memory. */
+SHIM_HIDDEN bool shim_in_own_process(void);
 
 /* Whether opens and closes must be looked at (guards configured and the
  * shim active): the one test on open()'s and close()'s fast path. */

@@ -679,8 +679,11 @@ START_TEST(shared_read_refused_upgrade_keeps_reader_lock)
 			      "PIDSHIM_GUARD_WAIT=fail", NULL };
 	const char *r1steps[] = { at_dir("open:@/data:r"), "pause", "close:0",
 				  "pause", NULL };
+	/* reader 2 closes before it ends: a shared holder leaving with the
+	 * file open cannot tell it is the last, and leaves the lock file */
 	const char *r2steps[] = { at_dir("open:@/data:r"),
-				  at_dir("try-open:@/data:w"), "pause", NULL };
+				  at_dir("try-open:@/data:w"), "pause",
+				  "close:0", NULL };
 	const char *wsteps[] = { at_dir("open:@/data:w"), NULL };
 	struct proc r1, r2, w;
 
@@ -701,6 +704,29 @@ START_TEST(shared_read_refused_upgrade_keeps_reader_lock)
 	proc_next(&r1);
 	expect_exit(&r1, 0, "reader 1");
 	assert_released(lock, "at the end");
+}
+END_TEST
+
+/* A vfork child shares its parent's memory and runs no atfork handler:
+ * its close must not release (or forget) the parent's guard, or the
+ * parent's next open would wait for its own leaked lock. */
+START_TEST(vfork_child_leaves_parent_guard)
+{
+	const char *env[] = { no_pidfile, guard_env, "PIDSHIM_GUARD_WAIT=fail",
+			      NULL };
+	const char *steps[] = { at_dir("open:@/data:w"), "vfork-close:0",
+				"pause", "close:0", at_dir("open:@/data:w"),
+				"close:1", "pause", NULL };
+	struct proc p;
+
+	helper_start(&p, "guard-helper", env, steps);
+	expect_pause(&p, 1, "after the vfork child closed its copy");
+	assert_held_by(lock, p.pid, "the parent still holds");
+	proc_next(&p);
+	expect_pause(&p, 2, "reopened after its own close");
+	assert_released(lock, "after the last close");
+	proc_next(&p);
+	expect_exit(&p, 0, "vfork");
 }
 END_TEST
 
@@ -987,6 +1013,7 @@ int main(void)
 		       shared_read_readers_share_writer_waits);
 	tcase_add_test(add(s, "shared_read_upgrade", 60),
 		       shared_read_refused_upgrade_keeps_reader_lock);
+	tcase_add_test(add(s, "vfork", 60), vfork_child_leaves_parent_guard);
 	tcase_add_test(add(s, "exec", 60),
 		       exec_keeps_guard_of_inherited_descriptor);
 	tcase_add_test(add(s, "threads", 600), threads_never_deadlock);

@@ -17,6 +17,7 @@
  * Steps that change a slot or close:
  *   freopen:PATH:MODE:SLOT  freopen64:PATH:MODE:SLOT  close:SLOT
  *   fclose:SLOT  close-range:FIRST:LAST  closefrom:FD
+ *   vfork-close:SLOT (a vfork child closes it, then execs true)
  * Others:
  *   chdir:DIR
  *   pause      print "pause N", then wait for a line (or EOF) on stdin
@@ -330,6 +331,28 @@ static void step_close(const char *verb, char **f, int n)
 	report("%s ok slot=%d", verb, slot);
 }
 
+/* vfork-close:SLOT — a vfork child (our memory, no atfork handlers)
+ * closes the slot's descriptor and execs true: the parent's guard
+ * bookkeeping must not change. */
+static void step_vfork_close(const char *verb, char **f, int n)
+{
+	int slot, status;
+	pid_t pid;
+
+	if (n != 2)
+		usage(verb);
+	slot = slot_index(f[1]);
+	pid = vfork();
+	if (pid == 0) {
+		close(slots[slot].fd);
+		execl("/bin/true", "true", (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		fail_step(verb, errno, 0);
+	report("%s ok slot=%d", verb, slot);
+}
+
 static void step_close_range(const char *verb, char **f, int n)
 {
 	if (strcmp(verb, "closefrom") == 0) {
@@ -601,6 +624,8 @@ static void run_step(char *step)
 		step_dup(verb, f, n);
 	else if (strcmp(verb, "close") == 0 || strcmp(verb, "fclose") == 0)
 		step_close(verb, f, n);
+	else if (strcmp(verb, "vfork-close") == 0)
+		step_vfork_close(verb, f, n);
 	else if (strcmp(verb, "close-range") == 0 ||
 		 strcmp(verb, "closefrom") == 0)
 		step_close_range(verb, f, n);
