@@ -100,6 +100,8 @@ SHIM_EXPORT int execl(const char *path, const char *arg, ...)
 
 	va_start(ap, arg);
 	size_t slots = count_slots(ap);
+	/* alloca, not a VLA: gcc's -fsanitize builds misread the VLA */
+	/* cppcheck-suppress allocaCalled */
 	char **argv = alloca(slots * sizeof(char *));
 
 	fill_args(argv, slots, arg, &ap);
@@ -113,6 +115,8 @@ SHIM_EXPORT int execlp(const char *file, const char *arg, ...)
 
 	va_start(ap, arg);
 	size_t slots = count_slots(ap);
+	/* alloca, not a VLA: gcc's -fsanitize builds misread the VLA */
+	/* cppcheck-suppress allocaCalled */
 	char **argv = alloca(slots * sizeof(char *));
 
 	fill_args(argv, slots, arg, &ap);
@@ -127,6 +131,8 @@ SHIM_EXPORT int execle(const char *path, const char *arg, ...)
 
 	va_start(ap, arg);
 	size_t slots = count_slots(ap);
+	/* alloca, not a VLA: gcc's -fsanitize builds misread the VLA */
+	/* cppcheck-suppress allocaCalled */
 	char **argv = alloca(slots * sizeof(char *));
 
 	fill_args(argv, slots, arg, &ap);
