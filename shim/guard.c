@@ -88,19 +88,25 @@ static void normalize(char *path)
 	*out = '\0';
 }
 
-static bool directory_of(int dirfd, char *buf, size_t size)
+/* The absolute path the kernel has for descriptor FD (PATH_MAX bytes). */
+static bool fd_path(int fd, char *out)
 {
 	char link[64];
 	ssize_t n;
 
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, out, PATH_MAX - 1);
+	if (n <= 0 || out[0] != '/')
+		return false;
+	out[n] = '\0';
+	return true;
+}
+
+static bool directory_of(int dirfd, char *buf, size_t size)
+{
 	if (dirfd == AT_FDCWD)
 		return getcwd(buf, size) != NULL;
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", dirfd);
-	n = readlink(link, buf, size - 1);
-	if (n <= 0 || buf[0] != '/')
-		return false;
-	buf[n] = '\0';
-	return true;
+	return size >= PATH_MAX && fd_path(dirfd, buf);
 }
 
 static bool absolute_form(int dirfd, const char *path, char *out)
@@ -130,17 +136,10 @@ static bool real_form(const char *abs, char *out)
 	int fd = libc_open(abs, O_PATH | O_CLOEXEC);
 
 	if (fd >= 0) {
-		char link[64];
-		ssize_t n;
+		bool known = fd_path(fd, out);
 
-		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-		n = readlink(link, out, PATH_MAX - 1);
 		libc_close(fd);
-		if (n > 0 && out[0] == '/') {
-			out[n] = '\0';
-			return true;
-		}
-		return realpath(abs, out) != NULL;
+		return known || realpath(abs, out) != NULL;
 	}
 	slash = strrchr(abs, '/');
 	if (errno != ENOENT || !slash || slash == abs)
@@ -596,7 +595,7 @@ void guard_exec_failed(void)
  * closing them releases it and a new open of the resource shares it. */
 static bool adopt_one(int lockfd, const char *lockpath)
 {
-	char link[64], path[PATH_MAX], expect[PATH_MAX];
+	char path[PATH_MAX], expect[PATH_MAX];
 	struct guard *g = NULL;
 	struct dirent *entry;
 	struct stat st;
@@ -611,17 +610,11 @@ static bool adopt_one(int lockfd, const char *lockpath)
 		return false;
 	while ((entry = readdir(fds))) {
 		int fd = atoi(entry->d_name);
-		ssize_t n;
 
 		if (entry->d_name[0] < '0' || entry->d_name[0] > '9' ||
 		    fd == lockfd || fd == dirfd(fds) || fd >= FD_TRACKED)
 			continue;
-		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-		n = readlink(link, path, sizeof(path) - 1);
-		if (n <= 0)
-			continue;
-		path[n] = '\0';
-		if (path[0] != '/' || !matches(path) ||
+		if (!fd_path(fd, path) || !matches(path) ||
 		    !lock_path_for(path, expect) || strcmp(expect, lockpath))
 			continue;
 		if (!g && !(g = new_guard()))
@@ -660,10 +653,9 @@ void guard_adopt_after_exec(void)
 	if (!fds)
 		return;
 	while ((entry = readdir(fds)) && count < 16) {
-		char link[64], path[PATH_MAX];
+		char path[PATH_MAX];
 		int fd = atoi(entry->d_name);
 		long flags;
-		ssize_t n;
 
 		if (entry->d_name[0] < '0' || entry->d_name[0] > '9' ||
 		    fd == dirfd(fds))
@@ -672,24 +664,16 @@ void guard_adopt_after_exec(void)
 		flags = libc_fcntl(fd, F_GETFD, NULL);
 		if (flags < 0 || (flags & FD_CLOEXEC))
 			continue;
-		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-		n = readlink(link, path, sizeof(path) - 1);
-		if (n <= 0)
-			continue;
-		path[n] = '\0';
-		if (strstr(path, ".lock") || strstr(path, "/LCK.."))
+		if (fd_path(fd, path) &&
+		    (strstr(path, ".lock") || strstr(path, "/LCK..")))
 			candidates[count++] = fd;
 	}
 	closedir(fds);
 	for (int i = 0; i < count; i++) {
-		char link[64], path[PATH_MAX];
-		ssize_t n;
+		char path[PATH_MAX];
 
-		snprintf(link, sizeof(link), "/proc/self/fd/%d", candidates[i]);
-		n = readlink(link, path, sizeof(path) - 1);
-		if (n <= 0)
+		if (!fd_path(candidates[i], path))
 			continue;
-		path[n] = '\0';
 		/* ours (it names us) yet not adoptable: at least do not hand
 		 * it on to every program this one starts */
 		if (!adopt_one(candidates[i], path) &&
