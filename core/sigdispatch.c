@@ -181,17 +181,42 @@ static bool valid_signal(int signo)
 }
 
 /* Run CHANGE on SIGNO's chain as a writer (see struct sig_chain). */
+/* config_lock is held only briefly, never while waiting: holding it across
+ * fork costs nothing, and a child forked while another thread changes a
+ * chain does not start with it locked forever. */
+static void lock_for_fork(void)
+{
+	pthread_mutex_lock(&config_lock);
+}
+
+static void unlock_after_fork(void)
+{
+	pthread_mutex_unlock(&config_lock);
+}
+
+static void reset_after_fork(void)
+{
+	pthread_mutex_init(&config_lock, NULL);
+}
+
+static void register_fork_handlers(void)
+{
+	pthread_atfork(lock_for_fork, unlock_after_fork, reset_after_fork);
+}
+
 static int change_chain(int signo, int (*change)(int signo,
 						  struct sig_chain *chain,
 						  void *arg),
 			void *arg)
 {
+	static pthread_once_t fork_handlers = PTHREAD_ONCE_INIT;
 	struct sig_chain *chain = &chains[signo];
 	sigset_t all, old;
 	int ret;
 
 	if (!valid_signal(signo))
 		return -EINVAL;
+	pthread_once(&fork_handlers, register_fork_handlers);
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	pthread_mutex_lock(&config_lock);

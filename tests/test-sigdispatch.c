@@ -2,6 +2,8 @@
 /* The signal dispatcher: set / add / restore, chaining order, SA_SIGINFO
  * data, and the default action re-raised. */
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -372,6 +374,54 @@ START_TEST(dispatch_reraises_core_signals_with_core)
 }
 END_TEST
 
+static volatile int stop_changing;
+
+static void *keep_changing(void *arg)
+{
+	static const char c = 'c';
+
+	(void)arg;
+	while (!stop_changing) {
+		int id = pidlock_sig_add(SIGUSR2, tagging_handler, (void *)&c);
+
+		if (id > 0)
+			pidlock_sig_restore(SIGUSR2, id);
+		/* valgrind runs one thread at a time: let the forks through */
+		sched_yield();
+	}
+	return NULL;
+}
+
+static int add_in_child(void *arg)
+{
+	static const char k = 'k';
+	int id;
+
+	(void)arg;
+	id = pidlock_sig_add(SIGUSR1, tagging_handler, (void *)&k);
+	return id > 0 && pidlock_sig_restore(SIGUSR1, id) == 0 ? 0 : 1;
+}
+
+/* A fork while another thread changes a chain: the child must not start
+ * with the dispatcher's lock held by a thread it does not have. */
+START_TEST(dispatch_fork_while_another_thread_changes)
+{
+	/* under valgrind (its test setup) every fork is slow: fewer rounds */
+	int rounds = getenv("PIDLOCK_TEST_VALGRIND") ? 20 : 300;
+	pthread_t thread;
+
+	ck_assert_int_eq(pthread_create(&thread, NULL, keep_changing, NULL), 0);
+	for (int i = 0; i < rounds; i++) {
+		int status = test_wait(test_fork(add_in_child, NULL), 10);
+
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			      "round %d: child status %#x", i, status);
+	}
+	stop_changing = 1;
+	pthread_join(thread, NULL);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("sigdispatch");
@@ -419,6 +469,11 @@ int main(void)
 	tcase_add_checked_fixture(tc, test_reset_signals, NULL);
 	tcase_add_test(tc, dispatch_reraises_core_signals_with_core);
 	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("fork_while_changing");
+	tcase_add_checked_fixture(tc, test_reset_signals, NULL);
+	tcase_add_test(tc, dispatch_fork_while_another_thread_changes);
+	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	return test_run_suite(s);
 }
