@@ -63,6 +63,11 @@ static bool parse_int(const char *s, long min, long max, int base, long *out)
 	return true;
 }
 
+/* The variable NAME: one of WORDS (NULL-terminated) as its index, or
+ * FALLBACK when unset. */
+static int word_variable(const char *name, const char *const *words,
+			 const char *expected, int fallback);
+
 /* One of NAMES (NULL-terminated), as its index. */
 static int parse_word(const char *name, const char *value,
 		      const char *const *words, const char *expected)
@@ -71,6 +76,14 @@ static int parse_word(const char *name, const char *value,
 		if (strcmp(value, words[i]) == 0)
 			return i;
 	bad_value(name, value, expected);
+}
+
+static int word_variable(const char *name, const char *const *words,
+			 const char *expected, int fallback)
+{
+	const char *value = getenv(name);
+
+	return value ? parse_word(name, value, words, expected) : fallback;
 }
 
 static void default_pidfile(char *buf, size_t size)
@@ -213,21 +226,15 @@ static void load_guard_options(void)
 		shim_config.guard_timeout_ms = ms;
 	}
 
-	value = getenv("PIDSHIM_GUARD_SCOPE");
-	shim_config.guard_scope =
-		value ? parse_word("PIDSHIM_GUARD_SCOPE", value, scopes,
-				   "'open' or 'process'")
-		      : GUARD_SCOPE_OPEN;
-	value = getenv("PIDSHIM_GUARD_MODE");
-	shim_config.guard_mode =
-		value ? parse_word("PIDSHIM_GUARD_MODE", value, modes,
-				   "'exclusive' or 'shared-read'")
-		      : GUARD_MODE_EXCLUSIVE;
-	value = getenv("PIDSHIM_LOCK_STYLE");
-	shim_config.lock_style =
-		value ? parse_word("PIDSHIM_LOCK_STYLE", value, styles,
-				   "'suffix' or 'uucp'")
-		      : LOCK_STYLE_SUFFIX;
+	shim_config.guard_scope = word_variable(
+		"PIDSHIM_GUARD_SCOPE", scopes, "'open' or 'process'",
+		GUARD_SCOPE_OPEN);
+	shim_config.guard_mode = word_variable(
+		"PIDSHIM_GUARD_MODE", modes, "'exclusive' or 'shared-read'",
+		GUARD_MODE_EXCLUSIVE);
+	shim_config.lock_style = word_variable(
+		"PIDSHIM_LOCK_STYLE", styles, "'suffix' or 'uucp'",
+		LOCK_STYLE_SUFFIX);
 
 	value = getenv("PIDSHIM_LOCK_DIR");
 	shim_config.lock_dir[0] = '\0';
@@ -249,14 +256,11 @@ static void load_process_options(void)
 	const char *value;
 	long v;
 
-	value = getenv("PIDSHIM_CHILDREN");
-	shim_config.children = value ? parse_word("PIDSHIM_CHILDREN", value,
-						  children, "'tree' or 'none'")
-				     : CHILDREN_TREE;
-	value = getenv("PIDSHIM_DAEMON");
+	shim_config.children = word_variable(
+		"PIDSHIM_CHILDREN", children, "'tree' or 'none'", CHILDREN_TREE);
 	shim_config.daemon_follow =
-		value && parse_word("PIDSHIM_DAEMON", value, daemon,
-				    "'off' or 'follow'") == 1;
+		word_variable("PIDSHIM_DAEMON", daemon, "'off' or 'follow'",
+			      0) == 1;
 
 	value = getenv("PIDSHIM_MODE");
 	shim_config.mode = 0644;

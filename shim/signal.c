@@ -98,6 +98,7 @@ static void read_program(int signo, struct sigaction *out)
 static void on_oneshot_signal(int signo, siginfo_t *info, void *ucontext)
 {
 	struct sigaction program, fatal;
+	int saved = errno;
 
 	read_program(signo, &program);
 	/* The kernel would have reset to SIG_DFL before the handler: we put
@@ -105,6 +106,8 @@ static void on_oneshot_signal(int signo, siginfo_t *info, void *ucontext)
 	atomic_store(&sigs.reset[signo], true);
 	fatal_action(&fatal);
 	libc_sigaction(signo, &fatal, NULL);
+	/* the program's handler sees errno as the interrupted code left it */
+	errno = saved;
 	if (program.sa_flags & SA_SIGINFO)
 		program.sa_sigaction(signo, info, ucontext);
 	else if (program.sa_handler != SIG_DFL && program.sa_handler != SIG_IGN)
