@@ -40,7 +40,7 @@ static void sleep_ms(long ms)
 		;
 }
 
-/* Step 4: only a regular file with one link, owned by us or by root. */
+/* Step 2: only a regular file with one link, owned by us or by root. */
 static int refuse_unsafe(const struct stat *st)
 {
 	if (S_ISDIR(st->st_mode))
@@ -226,7 +226,7 @@ int lockfd_acquire(struct lockfd *lk, const char *path, mode_t mode,
 		if (err < 0)
 			goto fail;
 
-		/* Step 2. */
+		/* Step 3: the lock. */
 		if (timeout_ms > 0) {
 			long long rest = deadline - monotonic_ms();
 
@@ -244,14 +244,14 @@ int lockfd_acquire(struct lockfd *lk, const char *path, mode_t mode,
 		if (err < 0)
 			goto fail;
 
-		/* Step 3: the previous holder may have removed the file while
+		/* Step 4: the previous holder may have removed the file while
 		 * we waited; then our lock is on an orphan inode. */
 		if (lstat(path, &now) < 0 || now.st_dev != st.st_dev ||
 		    now.st_ino != st.st_ino) {
 			sys_close(fd);
 			continue;
 		}
-		/* Step 4 once more, now that nobody else can be writing it. */
+		/* Step 2 once more, now that nobody else can be writing it. */
 		err = refuse_unsafe(&now);
 		if (err < 0)
 			goto fail;
@@ -262,7 +262,7 @@ int lockfd_acquire(struct lockfd *lk, const char *path, mode_t mode,
 		lk->owner = getpid();
 		lk->shared = shared;
 		lk->names_owner = false;
-		/* Steps 5–6: whatever the file said, we hold its lock, so its
+		/* Steps 3 and 5: whatever the file said, we hold its lock, so its
 		 * previous writer is gone: take it over. */
 		if (!shared) {
 			err = lockfd_write_pid(lk, format);
@@ -310,7 +310,7 @@ bool lockfd_unlink_if_ours(const struct lockfd *lk, const char *path)
 	int saved = errno;
 	bool removed = false;
 
-	/* Step 7: only the owner, only our inode; the lock is still held,
+	/* Step 6: only the owner, only our inode; the lock is still held,
 	 * so nobody can have taken the file over in between. */
 	if (lk->fd >= 0 && owned_by_caller(lk) && lockfd_still_ours(lk, path))
 		removed = unlink(path) == 0;

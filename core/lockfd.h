@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The locking algorithm of DESIGN.md, shared by lock files, PID files and
- * the shim's guards. Internal: hidden symbols, not part of pidlock.h.
+ * The locking algorithm (README, "How a lock is taken"), shared by lock
+ * files, PID files and the shim's guards. Internal: hidden symbols, not
+ * part of pidlock.h.
  */
 #ifndef PIDLOCK_LOCKFD_H
 #define PIDLOCK_LOCKFD_H
@@ -31,7 +32,7 @@ enum lockfd_format {
 };
 
 /*
- * Open, lock, verify and (exclusive) write our PID: steps 1–6 of the
+ * Open, lock, verify and (exclusive) write our PID: steps 1–5 of the
  * algorithm. TIMEOUT_MS: 0 non-blocking, < 0 forever, > 0 milliseconds.
  * Returns 0, or a negative errno (see pidlock.h); on -EAGAIN/-ETIMEDOUT
  * *HOLDER gets the holder's PID when the file names one.
@@ -46,7 +47,7 @@ PIDLOCK_HIDDEN int lockfd_write_pid(struct lockfd *lk,
 				    enum lockfd_format format);
 
 /*
- * Step 7: remove PATH only while holding the lock, only if it still names
+ * Step 6: remove PATH only while holding the lock, only if it still names
  * our inode, only from the owner; then close. Async-signal-safe; errno is
  * preserved. Returns true when the file was removed.
  */
@@ -69,7 +70,7 @@ PIDLOCK_HIDDEN bool lockfd_remove_at_exit(struct lockfd *lk, const char *path);
 PIDLOCK_HIDDEN bool lockfd_still_ours(const struct lockfd *lk,
 				      const char *path);
 
-/* Step 8: bounded, strict parse of "<pid>\n" (leading blanks allowed, for
+/* Step 7: bounded, strict parse of "<pid>\n" (leading blanks allowed, for
  * UUCP's "%10d\n"). Returns the PID, 0 for empty, -EINVAL for garbage. */
 PIDLOCK_HIDDEN int lockfd_parse_pid(const char *buf, size_t len);
 

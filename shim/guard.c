@@ -224,8 +224,9 @@ static void deadline_after(int ms, struct timespec *ts)
 	}
 }
 
-/* errno for a lock that could not be taken: busy is EBUSY (DESIGN.md);
- * an unsafe or impossible lock file refuses the open with the reason. */
+/* errno for a lock that could not be taken: busy is EBUSY (README,
+ * "Guarded resources"); an unsafe or impossible lock file refuses the open
+ * with the reason. */
 static int open_errno(int err)
 {
 	switch (err) {

@@ -14,7 +14,8 @@
 /* The exported libc names: the only symbols the shim shows the world. */
 #define SHIM_EXPORT __attribute__((visibility("default")))
 
-/* Exit statuses of the shim itself (DESIGN.md). */
+/* Exit statuses of the shim itself (README, "Exit statuses of the shim
+ * itself"). */
 #define SHIM_EXIT_CONFLICT 75 /* default; PIDSHIM_EXIT_CODE */
 #define SHIM_EXIT_CANTCREATE 73
 #define SHIM_EXIT_CONFIG 78

@@ -4,7 +4,7 @@
  * tests/helpers/sig-helper.c) run under LD_PRELOAD: a terminating signal
  * removes the PID file and still ends the process by that signal (with its
  * core); the program's own handlers, ignores and queries behave exactly as
- * they would without the shim (DESIGN.md, "The shim: behaviour", Signals).
+ * they would without the shim (README, "What the shim does", Signals).
  */
 #include <errno.h>
 #include <limits.h>
@@ -27,7 +27,7 @@ static char pidfile[PATH_MAX];
 static char out_path[PATH_MAX];
 static pid_t child; /* the program under test, killed if a test fails */
 
-/* DESIGN.md's terminating signals whose default action dumps no core.
+/* The terminating signals whose default action dumps no core.
  * 0 and -1 stand for SIGRTMIN and SIGRTMAX, which are not constants. */
 static const int plain_signals[] = {
 	SIGTERM, SIGINT,  SIGHUP, SIGPIPE, SIGALRM,   SIGUSR1, SIGUSR2,
