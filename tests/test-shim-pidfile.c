@@ -743,6 +743,110 @@ START_TEST(log_file_and_quiet)
 }
 END_TEST
 
+/* ---- the PID file across exec: expanded once, by the owner ------------- */
+
+/* Wait until PID runs NAME (it exec'd). */
+static void wait_for_comm(pid_t pid, const char *name)
+{
+	for (int i = 0; i < 10000 && !comm_is(pid, name); i++)
+		usleep(1000);
+	ck_assert_msg(comm_is(pid, name), "%d never exec'd %s", pid, name);
+}
+
+START_TEST(exec_keeps_the_file_the_template_named_first)
+{
+	char env_var[4300];
+	const char *env[] = { env_var, NULL };
+	const char *argv[] = { "sh", "-c", "sleep 0.2; exec sleep 30", NULL };
+	const char *sh_pid = test_path(dir, "sh.pid");
+	char sleep_pid[4200];
+	pid_t pid;
+
+	snprintf(env_var, sizeof(env_var), "PIDSHIM_PIDFILE=%s/%%n.pid", dir);
+	snprintf(sleep_pid, sizeof(sleep_pid), "%s/sleep.pid", dir);
+	pid = test_spawn(env, argv, out, -1);
+	ck_assert(test_wait_for_pid(sh_pid, pid, 10));
+	wait_for_comm(pid, "sleep");
+	/* the owner's file, adopted: no second file, no leaked lock */
+	ck_assert_int_eq(access(sleep_pid, F_OK), -1);
+	ck_assert_int_eq(test_read_pid(sh_pid), pid);
+	ck_assert(flock_says_locked(sh_pid));
+	stop(pid);
+	ck_assert_int_eq(access(sh_pid, F_OK), -1);
+	ck_assert_int_eq(access(sleep_pid, F_OK), -1);
+}
+END_TEST
+
+START_TEST(exec_leaves_no_lock_to_the_programs_children)
+{
+	char env_var[4300];
+	const char *env[] = { env_var, NULL };
+	const char *argv[] = { "sh", "-c",
+			       "exec bash -c 'sleep 4 & exit 0'", NULL };
+	const char *again[] = { "true", NULL };
+	int status;
+
+	snprintf(env_var, sizeof(env_var), "PIDSHIM_PIDFILE=%s/%%n.pid", dir);
+	status = test_run(env, argv, out, 20);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* the background sleep still runs: it must hold nothing */
+	ck_assert_int_eq(access(test_path(dir, "sh.pid"), F_OK), -1);
+	status = test_run(env, again, out, 20);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "a new instance was refused");
+}
+END_TEST
+
+START_TEST(relative_template_survives_chdir_and_exec)
+{
+	const char *env[] = { "PIDSHIM_PIDFILE=rel-exec.pid", NULL };
+	const char *argv[] = { "sh", "-c", "cd /; exec sleep 30", NULL };
+	const char *path = test_path(dir, "rel-exec.pid");
+	char cwd[4096];
+	pid_t pid;
+
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
+	ck_assert_int_eq(chdir(dir), 0);
+	pid = test_spawn(env, argv, out, -1);
+	ck_assert_int_eq(chdir(cwd), 0);
+	ck_assert(test_wait_for_pid(path, pid, 10));
+	wait_for_comm(pid, "sleep");
+	ck_assert_int_eq(access("/rel-exec.pid", F_OK), -1);
+	ck_assert_int_eq(test_read_pid(path), pid);
+	ck_assert(flock_says_locked(path));
+	stop(pid);
+	ck_assert_int_eq(access(path, F_OK), -1);
+}
+END_TEST
+
+/* %n names what was executed: a #! script, not its interpreter. */
+START_TEST(two_scripts_get_two_pidfiles)
+{
+	char env_var[4300], a[4200], b[4200];
+	const char *env[] = { env_var, NULL };
+	const char *argv_a[] = { a, NULL }, *argv_b[] = { b, NULL };
+	pid_t pa, pb;
+
+	snprintf(env_var, sizeof(env_var), "PIDSHIM_PIDFILE=%s/x/%%n.pid", dir);
+	ck_assert_int_eq(mkdir(test_path(dir, "x"), 0755), 0);
+	snprintf(a, sizeof(a), "%s/alpha", dir);
+	snprintf(b, sizeof(b), "%s/beta", dir);
+	test_write_file(a, "#!/bin/sh\nsleep 30\n");
+	test_write_file(b, "#!/bin/sh\nsleep 30\n");
+	ck_assert_int_eq(chmod(a, 0755), 0);
+	ck_assert_int_eq(chmod(b, 0755), 0);
+	pa = test_spawn(env, argv_a, out, -1);
+	pb = test_spawn(env, argv_b, NULL, -1);
+	ck_assert(test_wait_for_pid(test_path(dir, "x/alpha.pid"), pa, 10));
+	ck_assert(test_wait_for_pid(test_path(dir, "x/beta.pid"), pb, 10));
+	ck_assert(still_running(pa) && still_running(pb));
+	stop(pa);
+	stop(pb);
+	ck_assert_int_eq(access(test_path(dir, "x/alpha.pid"), F_OK), -1);
+	ck_assert_int_eq(access(test_path(dir, "x/beta.pid"), F_OK), -1);
+}
+END_TEST
+
 static void add(Suite *s, const char *name, const TTest *test, int timeout)
 {
 	TCase *tc = tcase_create(name);
@@ -783,5 +887,12 @@ int main(void)
 	add(s, "pidfile_none", pidfile_none_makes_no_file, 30);
 	add(s, "log_fd2", log_never_writes_into_reused_fd2, 30);
 	add(s, "log_file_quiet", log_file_and_quiet, 30);
+	add(s, "exec_template_once", exec_keeps_the_file_the_template_named_first,
+	    30);
+	add(s, "exec_no_leaked_lock", exec_leaves_no_lock_to_the_programs_children,
+	    30);
+	add(s, "exec_relative_chdir", relative_template_survives_chdir_and_exec,
+	    30);
+	add(s, "template_script_name", two_scripts_get_two_pidfiles, 30);
 	return test_run_suite(s);
 }
