@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -847,6 +849,98 @@ START_TEST(two_scripts_get_two_pidfiles)
 }
 END_TEST
 
+/* ---- the shim's descriptors at every descriptor limit ------------------- */
+
+static void set_nofile(rlim_t soft)
+{
+	struct rlimit lim;
+
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &lim), 0);
+	/* as high as the hard limit lets an unprivileged test go */
+	if (lim.rlim_max != RLIM_INFINITY && lim.rlim_max < soft)
+		soft = lim.rlim_max;
+	lim.rlim_cur = soft;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &lim), 0);
+}
+
+/* A program that closes 3 up to its limit, one by one, then sleeps. */
+static void closing_at_limit_keeps_the_lock(rlim_t soft)
+{
+	const char *env[] = { pidfile_env, NULL };
+	const char *argv[] = {
+		"python3", "-c",
+		"import os, resource, time\n"
+		"for fd in range(3, resource.getrlimit("
+		"resource.RLIMIT_NOFILE)[0]):\n"
+		"    try: os.close(fd)\n"
+		"    except OSError: pass\n"
+		"open(os.environ['DONE'], 'w').close()\n"
+		"time.sleep(30)\n",
+		NULL
+	};
+	char done_env[4200];
+	const char *env2[] = { pidfile_env, done_env, NULL };
+	pid_t pid;
+
+	(void)env;
+	snprintf(done_env, sizeof(done_env), "DONE=%s/done", dir);
+	set_nofile(soft);
+	pid = test_spawn(env2, argv, out, -1);
+	ck_assert(test_wait_for_pid(pidfile, pid, 20));
+	for (int i = 0; i < 200 && access(test_path(dir, "done"), F_OK) < 0; i++)
+		usleep(100000);
+	ck_assert_int_eq(access(test_path(dir, "done"), F_OK), 0);
+	ck_assert_msg(flock_says_locked(pidfile),
+		      "the PID file's lock was closed at limit %lu",
+		      (unsigned long)soft);
+	stop(pid);
+}
+
+START_TEST(closing_every_descriptor_at_limit_64_keeps_the_lock)
+{
+	closing_at_limit_keeps_the_lock(64);
+}
+END_TEST
+
+START_TEST(closing_every_descriptor_at_limit_256_keeps_the_lock)
+{
+	closing_at_limit_keeps_the_lock(256);
+}
+END_TEST
+
+/* At a container's 1,048,576 descriptors (or the hard limit, if lower)
+ * ours sit low enough that the descriptor table stays small. */
+START_TEST(private_descriptors_sit_below_a_bound)
+{
+	char fd_dir[64], link[4200], target[4200];
+	struct dirent *entry;
+	int found = -1;
+	DIR *fds;
+	pid_t pid;
+
+	set_nofile(1048576);
+	pid = start_sleeper();
+	snprintf(fd_dir, sizeof(fd_dir), "/proc/%d/fd", pid);
+	fds = opendir(fd_dir);
+	ck_assert_ptr_nonnull(fds);
+	while ((entry = readdir(fds))) {
+		ssize_t n;
+
+		snprintf(link, sizeof(link), "%s/%s", fd_dir, entry->d_name);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		if (strcmp(target, pidfile) == 0)
+			found = atoi(entry->d_name);
+	}
+	closedir(fds);
+	stop(pid);
+	ck_assert_int_ge(found, 3);
+	ck_assert_int_lt(found, 1024);
+}
+END_TEST
+
 static void add(Suite *s, const char *name, const TTest *test, int timeout)
 {
 	TCase *tc = tcase_create(name);
@@ -894,5 +988,10 @@ int main(void)
 	add(s, "exec_relative_chdir", relative_template_survives_chdir_and_exec,
 	    30);
 	add(s, "template_script_name", two_scripts_get_two_pidfiles, 30);
+	add(s, "private_fd_limit_64",
+	    closing_every_descriptor_at_limit_64_keeps_the_lock, 60);
+	add(s, "private_fd_limit_256",
+	    closing_every_descriptor_at_limit_256_keeps_the_lock, 60);
+	add(s, "private_fd_bounded", private_descriptors_sit_below_a_bound, 30);
 	return test_run_suite(s);
 }
