@@ -160,6 +160,21 @@ static void take_pidfile(void)
 		shim_die(shim_config.conflict_exit_code,
 			 "%s: another instance holds it", path);
 	}
+	if (err == -EPERM) {
+		struct stat st;
+
+		/* Where others can create files (the default /tmp/%n-%u.pid
+		 * when XDG_RUNTIME_DIR is unset), a file planted there stops
+		 * the program: say whose it is and how to get out of reach. */
+		if (lstat(path, &st) < 0)
+			st.st_uid = (uid_t)-1;
+		shim_die(SHIM_EXIT_CANTCREATE,
+			 "%s: refusing to use the PID file: it belongs to "
+			 "another user (uid %ld); if someone else created it, "
+			 "choose a path only you can create: set "
+			 "PIDSHIM_PIDFILE, or XDG_RUNTIME_DIR for the default",
+			 path, st.st_uid == (uid_t)-1 ? -1L : (long)st.st_uid);
+	}
 	why = unsafe_reason(err);
 	if (why)
 		shim_die(SHIM_EXIT_CANTCREATE,

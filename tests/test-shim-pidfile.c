@@ -941,6 +941,36 @@ START_TEST(private_descriptors_sit_below_a_bound)
 }
 END_TEST
 
+/* ---- another user's file at the default path ---------------------------- */
+
+/* The default path is in a directory others can write to in the /tmp case;
+ * as root (/run) a file chowned to nobody stands in for it. */
+START_TEST(foreign_file_at_default_path_says_whose_and_what_to_do)
+{
+	char prog[4200], path[4200];
+	const char *cp_env[] = { "LD_PRELOAD=", NULL };
+	const char *cp_argv[] = { "cp", "/bin/true", prog, NULL };
+	const char *argv[] = { prog, NULL };
+	int status;
+
+	if (geteuid() != 0)
+		return; /* only root can give a file away */
+	snprintf(prog, sizeof(prog), "%s/pidshim-foreign-%d", dir, getpid());
+	snprintf(path, sizeof(path), "/run/pidshim-foreign-%d.pid", getpid());
+	ck_assert_int_eq(test_run(cp_env, cp_argv, NULL, 20), 0);
+	test_write_file(path, "12345\n");
+	ck_assert_int_eq(chown(path, 65534, 65534), 0);
+	status = test_run(NULL, argv, out, 20);
+	unlink(path);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 73,
+		      "status %#x", status);
+	ck_assert(test_file_contains(out, path));
+	ck_assert(test_file_contains(out, "uid 65534"));
+	ck_assert(test_file_contains(out, "PIDSHIM_PIDFILE"));
+	ck_assert(test_file_contains(out, "XDG_RUNTIME_DIR"));
+}
+END_TEST
+
 static void add(Suite *s, const char *name, const TTest *test, int timeout)
 {
 	TCase *tc = tcase_create(name);
@@ -993,5 +1023,7 @@ int main(void)
 	add(s, "private_fd_limit_256",
 	    closing_every_descriptor_at_limit_256_keeps_the_lock, 60);
 	add(s, "private_fd_bounded", private_descriptors_sit_below_a_bound, 30);
+	add(s, "pidfile_foreign_default",
+	    foreign_file_at_default_path_says_whose_and_what_to_do, 30);
 	return test_run_suite(s);
 }
