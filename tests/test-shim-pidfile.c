@@ -971,6 +971,69 @@ START_TEST(foreign_file_at_default_path_says_whose_and_what_to_do)
 }
 END_TEST
 
+/* ---- a raw clone() child: out of reach (README "Out of reach") --------- */
+
+/* clone(2) called directly runs no fork handlers: the child keeps a copy
+ * of the PID file's descriptor, and flock locks belong to the open file
+ * description the two share. The documented behaviour: after the owner is
+ * killed with SIGKILL, a new instance is refused while that child lives,
+ * and starts once it is gone (the file is then stale). */
+START_TEST(raw_clone_child_keeps_the_lock_until_it_ends)
+{
+	char child_env[4200];
+	const char *env[] = { pidfile_env, child_env, NULL };
+	const char *argv[] = {
+		"python3", "-c",
+		"import ctypes, os, time\n"
+		"libc = ctypes.CDLL(None, use_errno=True)\n"
+		"pid = libc.syscall(56, 17, 0, 0, 0, 0)  # clone(SIGCHLD)\n"
+		"if pid == 0:\n"
+		"    time.sleep(3)\n"
+		"    os._exit(0)\n"
+		"with open(os.environ['CHILD'] + '.tmp', 'w') as f:\n"
+		"    f.write(str(pid))\n"
+		"os.rename(os.environ['CHILD'] + '.tmp', os.environ['CHILD'])\n"
+		"time.sleep(30)\n",
+		NULL
+	};
+	const char *true_argv[] = { "true", NULL };
+	const char *child_path = test_path(dir, "child");
+	char proc[64];
+	pid_t pid, child;
+	int status;
+
+	snprintf(child_env, sizeof(child_env), "CHILD=%s", child_path);
+	pid = test_spawn(env, argv, out, -1);
+	ck_assert(test_wait_for_pid(pidfile, pid, 20));
+	for (int i = 0; i < 200 && access(child_path, F_OK) < 0; i++)
+		usleep(100000);
+	child = test_read_pid(child_path);
+	ck_assert_int_gt(child, 0);
+	kill(pid, SIGKILL);
+	test_wait(pid, 10);
+	status = test_run((const char *[]){ pidfile_env, NULL }, true_argv,
+			  NULL, 20);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 75,
+		      "refused while the clone child lives: status %#x",
+		      status);
+	/* until it is gone, or a zombie (which holds no descriptors) */
+	snprintf(proc, sizeof(proc), "/proc/%d/stat", child);
+	for (int i = 0; i < 300; i++) {
+		char stat_line[512];
+
+		if (test_read_file(proc, stat_line, sizeof(stat_line)) <= 0 ||
+		    strstr(stat_line, ") Z "))
+			break;
+		usleep(100000);
+	}
+	status = test_run((const char *[]){ pidfile_env, NULL }, true_argv,
+			  NULL, 20);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "starts once the clone child is gone: status %#x",
+		      status);
+}
+END_TEST
+
 static void add(Suite *s, const char *name, const TTest *test, int timeout)
 {
 	TCase *tc = tcase_create(name);
@@ -1025,5 +1088,7 @@ int main(void)
 	add(s, "private_fd_bounded", private_descriptors_sit_below_a_bound, 30);
 	add(s, "pidfile_foreign_default",
 	    foreign_file_at_default_path_says_whose_and_what_to_do, 30);
+	add(s, "raw_clone_child", raw_clone_child_keeps_the_lock_until_it_ends,
+	    60);
 	return test_run_suite(s);
 }
