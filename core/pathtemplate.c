@@ -6,9 +6,24 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <unistd.h>
 
 #include "lockfd.h"
+
+/* What was executed: for a script started through its #! line that is
+ * the script (AT_EXECFN), where argv[0]'s name would be the interpreter
+ * and two scripts would share one PID file. */
+static const char *program_name(void)
+{
+	const char *execfn = (const char *)getauxval(AT_EXECFN);
+	const char *slash;
+
+	if (!execfn || !*execfn)
+		return program_invocation_short_name;
+	slash = strrchr(execfn, '/');
+	return slash && slash[1] ? slash + 1 : execfn;
+}
 
 static int append(char *buf, size_t size, size_t *len, const char *s)
 {
@@ -47,7 +62,7 @@ PIDLOCK_EXPORT int pidlock_path_expand(const char *path_template, char *buf,
 				break;
 			case 'n':
 				snprintf(field, sizeof(field), "%s",
-					 program_invocation_short_name);
+					 program_name());
 				break;
 			case 'h':
 				if (gethostname(field, sizeof(field)) < 0)

@@ -160,6 +160,21 @@ static void take_pidfile(void)
 		shim_die(shim_config.conflict_exit_code,
 			 "%s: another instance holds it", path);
 	}
+	if (err == -EPERM) {
+		struct stat st;
+
+		/* Where others can create files (the default /tmp/%n-%u.pid
+		 * when XDG_RUNTIME_DIR is unset), a file planted there stops
+		 * the program: say whose it is and how to get out of reach. */
+		if (lstat(path, &st) < 0)
+			st.st_uid = (uid_t)-1;
+		shim_die(SHIM_EXIT_CANTCREATE,
+			 "%s: refusing to use the PID file: it belongs to "
+			 "another user (uid %ld); if someone else created it, "
+			 "choose a path only you can create: set "
+			 "PIDSHIM_PIDFILE, or XDG_RUNTIME_DIR for the default",
+			 path, st.st_uid == (uid_t)-1 ? -1L : (long)st.st_uid);
+	}
 	why = unsafe_reason(err);
 	if (why)
 		shim_die(SHIM_EXIT_CANTCREATE,
@@ -356,29 +371,73 @@ static int shim_daemon(int nochdir, int noclose)
 
 /* ---- start ---------------------------------------------------------------- */
 
+/* PIDSHIM_OWNER is "<pid>:<length>:<PID file path><PIDSHIM_PIDFILE>": the
+ * owner's PID, the PID file path it expanded (absolute), and the template
+ * it expanded it from. The path is what crosses exec: the new image adopts
+ * exactly that file, whatever %n or a relative template would name now. */
 static void publish_owner(void)
 {
 	const char *template = getenv("PIDSHIM_PIDFILE");
-	char value[PATH_MAX + 32];
+	const char *path = shim_config.pidfile_enabled ? shim_config.pidfile
+						       : "";
+	char value[2 * PATH_MAX + 48];
 
 	/* Descendants inherit this and know the PID file is not theirs; a
 	 * nested run with another PIDSHIM_PIDFILE is an owner of its own. */
-	snprintf(value, sizeof(value), "%d:%s", getpid(),
-		 template ? template : "");
+	snprintf(value, sizeof(value), "%d:%zu:%s%s", getpid(), strlen(path),
+		 path, template ? template : "");
 	setenv(SHIM_OWNER_VAR, value, 1);
+}
+
+/* The parts of PIDSHIM_OWNER after the PID; false when malformed. */
+static bool owner_parts(const char **path, size_t *path_len,
+			const char **template)
+{
+	const char *value = getenv(SHIM_OWNER_VAR);
+	const char *colon = value ? strchr(value, ':') : NULL;
+	char *end;
+	unsigned long len;
+
+	if (!colon || colon[1] < '0' || colon[1] > '9')
+		return false;
+	errno = 0;
+	len = strtoul(colon + 1, &end, 10);
+	if (errno || *end != ':' || len >= PATH_MAX || strnlen(end + 1, len) < len)
+		return false;
+	*path = end + 1;
+	*path_len = len;
+	*template = end + 1 + len;
+	return true;
 }
 
 static bool is_descendant(void)
 {
-	const char *value = getenv(SHIM_OWNER_VAR);
 	const char *template = getenv("PIDSHIM_PIDFILE");
-	const char *colon;
+	const char *path, *published;
+	size_t len;
 
-	if (!value || shim_config.owner_from_env <= 0 ||
-	    shim_config.owner_from_env == getpid())
+	if (shim_config.owner_from_env <= 0 ||
+	    shim_config.owner_from_env == getpid() ||
+	    !owner_parts(&path, &len, &published))
 		return false;
-	colon = strchr(value, ':');
-	return colon && strcmp(colon + 1, template ? template : "") == 0;
+	return strcmp(published, template ? template : "") == 0;
+}
+
+/* Under the same PIDSHIM_PIDFILE as the owner's, the PID file is the one
+ * the owner expanded, not what the template names in this image. */
+static void use_owners_pidfile(void)
+{
+	const char *template = getenv("PIDSHIM_PIDFILE");
+	const char *path, *published;
+	size_t len;
+
+	if (shim_config.owner_from_env <= 0 ||
+	    !owner_parts(&path, &len, &published) || len == 0 ||
+	    path[0] != '/' ||
+	    strcmp(published, template ? template : "") != 0)
+		return;
+	memcpy(shim_config.pidfile, path, len);
+	shim_config.pidfile[len] = '\0';
 }
 
 static void init_once(void)
@@ -404,6 +463,7 @@ static void init_once(void)
 		return;
 	}
 	config_load();
+	use_owners_pidfile();
 	if (is_descendant())
 		shim.role = shim_config.children == CHILDREN_NONE
 				    ? ROLE_INERT

@@ -20,26 +20,36 @@
 
 static struct {
 	pthread_mutex_t lock;
-	/* Every private descriptor is at least this: the one test close()
-	 * makes for a program's own descriptors. */
+	/* Where ours are moved to (they may sit lower: a low limit, or a
+	 * limit lowered by the program). */
 	_Atomic int base;
+	/* How many slots are in use: close()'s fast test when none is. */
+	_Atomic int used;
 	_Atomic int fds[PRIVATE_MAX]; /* -1: free slot */
 	int *owners[PRIVATE_MAX];     /* where the shim keeps each number */
 } priv = { .lock = PTHREAD_MUTEX_INITIALIZER, .base = 1 << 30 };
 
+/* Where ours are placed: high enough to be out of the way of the numbers
+ * programs pick (shells use 10 and up, bash 255), low enough that the
+ * kernel's descriptor table stays small (each slot costs the process; at
+ * the 1,048,576 descriptors containers give, three quarters up would mean
+ * a table of megabytes in every process). */
+#define PRIVATE_BASE_MAX 768
+
 static int choose_base(void)
 {
 	struct rlimit lim;
-	long base = 768;
+	long base = PRIVATE_BASE_MAX;
 
-	/* Three quarters up the soft limit: out of the way of the numbers
-	 * programs pick (shells use 10 and up, bash 255), below the limit. */
-	if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY)
+	/* Below a small limit, three quarters up it; if even that cannot be
+	 * had, ours stay where they are: they are recognised by number
+	 * wherever they sit (private_fd_is), not by their height. */
+	if (getrlimit(RLIMIT_NOFILE, &lim) == 0 &&
+	    lim.rlim_cur != RLIM_INFINITY &&
+	    lim.rlim_cur / 4 * 3 < (rlim_t)base)
 		base = (long)(lim.rlim_cur / 4 * 3);
-	if (base < 256)
-		base = 256;
-	if (base > 1 << 20)
-		base = 1 << 20;
+	if (base < 3)
+		base = 3;
 	return (int)base;
 }
 
@@ -72,6 +82,7 @@ void private_fd_adopt(int *fdp)
 		if (atomic_load(&priv.fds[i]) < 0) {
 			priv.owners[i] = fdp;
 			atomic_store(&priv.fds[i], high);
+			atomic_fetch_add(&priv.used, 1);
 			break;
 		}
 	}
@@ -89,6 +100,7 @@ void private_fd_forget(const int *fdp)
 		if (priv.owners[i] == fdp && atomic_load(&priv.fds[i]) >= 0) {
 			atomic_store(&priv.fds[i], -1);
 			priv.owners[i] = NULL;
+			atomic_fetch_sub(&priv.used, 1);
 		}
 	}
 	pthread_mutex_unlock(&priv.lock);
@@ -96,7 +108,9 @@ void private_fd_forget(const int *fdp)
 
 bool private_fd_is(int fd)
 {
-	if (fd < atomic_load_explicit(&priv.base, memory_order_relaxed))
+	/* by number, whatever the number: one left low by a small limit
+	 * must be protected as well as one placed high */
+	if (fd < 0 || atomic_load_explicit(&priv.used, memory_order_relaxed) == 0)
 		return false;
 	for (int i = 0; i < PRIVATE_MAX; i++)
 		if (atomic_load(&priv.fds[i]) == fd)

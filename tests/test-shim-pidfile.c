@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -743,6 +745,295 @@ START_TEST(log_file_and_quiet)
 }
 END_TEST
 
+/* ---- the PID file across exec: expanded once, by the owner ------------- */
+
+/* Wait until PID runs NAME (it exec'd). */
+static void wait_for_comm(pid_t pid, const char *name)
+{
+	for (int i = 0; i < 10000 && !comm_is(pid, name); i++)
+		usleep(1000);
+	ck_assert_msg(comm_is(pid, name), "%d never exec'd %s", pid, name);
+}
+
+START_TEST(exec_keeps_the_file_the_template_named_first)
+{
+	char env_var[4300];
+	const char *env[] = { env_var, NULL };
+	const char *argv[] = { "sh", "-c", "sleep 0.2; exec sleep 30", NULL };
+	const char *sh_pid = test_path(dir, "sh.pid");
+	char sleep_pid[4200];
+	pid_t pid;
+
+	snprintf(env_var, sizeof(env_var), "PIDSHIM_PIDFILE=%s/%%n.pid", dir);
+	snprintf(sleep_pid, sizeof(sleep_pid), "%s/sleep.pid", dir);
+	pid = test_spawn(env, argv, out, -1);
+	ck_assert(test_wait_for_pid(sh_pid, pid, 10));
+	wait_for_comm(pid, "sleep");
+	/* the owner's file, adopted: no second file, no leaked lock */
+	ck_assert_int_eq(access(sleep_pid, F_OK), -1);
+	ck_assert_int_eq(test_read_pid(sh_pid), pid);
+	ck_assert(flock_says_locked(sh_pid));
+	stop(pid);
+	ck_assert_int_eq(access(sh_pid, F_OK), -1);
+	ck_assert_int_eq(access(sleep_pid, F_OK), -1);
+}
+END_TEST
+
+START_TEST(exec_leaves_no_lock_to_the_programs_children)
+{
+	char env_var[4300];
+	const char *env[] = { env_var, NULL };
+	const char *argv[] = { "sh", "-c",
+			       "exec bash -c 'sleep 4 & exit 0'", NULL };
+	const char *again[] = { "true", NULL };
+	int status;
+
+	snprintf(env_var, sizeof(env_var), "PIDSHIM_PIDFILE=%s/%%n.pid", dir);
+	status = test_run(env, argv, out, 20);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* the background sleep still runs: it must hold nothing */
+	ck_assert_int_eq(access(test_path(dir, "sh.pid"), F_OK), -1);
+	status = test_run(env, again, out, 20);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "a new instance was refused");
+}
+END_TEST
+
+START_TEST(relative_template_survives_chdir_and_exec)
+{
+	const char *env[] = { "PIDSHIM_PIDFILE=rel-exec.pid", NULL };
+	const char *argv[] = { "sh", "-c", "cd /; exec sleep 30", NULL };
+	const char *path = test_path(dir, "rel-exec.pid");
+	char cwd[4096];
+	pid_t pid;
+
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
+	ck_assert_int_eq(chdir(dir), 0);
+	pid = test_spawn(env, argv, out, -1);
+	ck_assert_int_eq(chdir(cwd), 0);
+	ck_assert(test_wait_for_pid(path, pid, 10));
+	wait_for_comm(pid, "sleep");
+	ck_assert_int_eq(access("/rel-exec.pid", F_OK), -1);
+	ck_assert_int_eq(test_read_pid(path), pid);
+	ck_assert(flock_says_locked(path));
+	stop(pid);
+	ck_assert_int_eq(access(path, F_OK), -1);
+}
+END_TEST
+
+/* %n names what was executed: a #! script, not its interpreter. */
+START_TEST(two_scripts_get_two_pidfiles)
+{
+	char env_var[4300], a[4200], b[4200];
+	const char *env[] = { env_var, NULL };
+	const char *argv_a[] = { a, NULL }, *argv_b[] = { b, NULL };
+	pid_t pa, pb;
+
+	snprintf(env_var, sizeof(env_var), "PIDSHIM_PIDFILE=%s/x/%%n.pid", dir);
+	ck_assert_int_eq(mkdir(test_path(dir, "x"), 0755), 0);
+	snprintf(a, sizeof(a), "%s/alpha", dir);
+	snprintf(b, sizeof(b), "%s/beta", dir);
+	test_write_file(a, "#!/bin/sh\nsleep 30\n");
+	test_write_file(b, "#!/bin/sh\nsleep 30\n");
+	ck_assert_int_eq(chmod(a, 0755), 0);
+	ck_assert_int_eq(chmod(b, 0755), 0);
+	pa = test_spawn(env, argv_a, out, -1);
+	pb = test_spawn(env, argv_b, NULL, -1);
+	ck_assert(test_wait_for_pid(test_path(dir, "x/alpha.pid"), pa, 10));
+	ck_assert(test_wait_for_pid(test_path(dir, "x/beta.pid"), pb, 10));
+	ck_assert(still_running(pa) && still_running(pb));
+	stop(pa);
+	stop(pb);
+	ck_assert_int_eq(access(test_path(dir, "x/alpha.pid"), F_OK), -1);
+	ck_assert_int_eq(access(test_path(dir, "x/beta.pid"), F_OK), -1);
+}
+END_TEST
+
+/* ---- the shim's descriptors at every descriptor limit ------------------- */
+
+static void set_nofile(rlim_t soft)
+{
+	struct rlimit lim;
+
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &lim), 0);
+	/* as high as the hard limit lets an unprivileged test go */
+	if (lim.rlim_max != RLIM_INFINITY && lim.rlim_max < soft)
+		soft = lim.rlim_max;
+	lim.rlim_cur = soft;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &lim), 0);
+}
+
+/* A program that closes 3 up to its limit, one by one, then sleeps. */
+static void closing_at_limit_keeps_the_lock(rlim_t soft)
+{
+	const char *env[] = { pidfile_env, NULL };
+	const char *argv[] = {
+		"python3", "-c",
+		"import os, resource, time\n"
+		"for fd in range(3, resource.getrlimit("
+		"resource.RLIMIT_NOFILE)[0]):\n"
+		"    try: os.close(fd)\n"
+		"    except OSError: pass\n"
+		"open(os.environ['DONE'], 'w').close()\n"
+		"time.sleep(30)\n",
+		NULL
+	};
+	char done_env[4200];
+	const char *env2[] = { pidfile_env, done_env, NULL };
+	pid_t pid;
+
+	(void)env;
+	snprintf(done_env, sizeof(done_env), "DONE=%s/done", dir);
+	set_nofile(soft);
+	pid = test_spawn(env2, argv, out, -1);
+	ck_assert(test_wait_for_pid(pidfile, pid, 20));
+	for (int i = 0; i < 200 && access(test_path(dir, "done"), F_OK) < 0; i++)
+		usleep(100000);
+	ck_assert_int_eq(access(test_path(dir, "done"), F_OK), 0);
+	ck_assert_msg(flock_says_locked(pidfile),
+		      "the PID file's lock was closed at limit %lu",
+		      (unsigned long)soft);
+	stop(pid);
+}
+
+START_TEST(closing_every_descriptor_at_limit_64_keeps_the_lock)
+{
+	closing_at_limit_keeps_the_lock(64);
+}
+END_TEST
+
+START_TEST(closing_every_descriptor_at_limit_256_keeps_the_lock)
+{
+	closing_at_limit_keeps_the_lock(256);
+}
+END_TEST
+
+/* At a container's 1,048,576 descriptors (or the hard limit, if lower)
+ * ours sit low enough that the descriptor table stays small. */
+START_TEST(private_descriptors_sit_below_a_bound)
+{
+	char fd_dir[64], link[4200], target[4200];
+	struct dirent *entry;
+	int found = -1;
+	DIR *fds;
+	pid_t pid;
+
+	set_nofile(1048576);
+	pid = start_sleeper();
+	snprintf(fd_dir, sizeof(fd_dir), "/proc/%d/fd", pid);
+	fds = opendir(fd_dir);
+	ck_assert_ptr_nonnull(fds);
+	while ((entry = readdir(fds))) {
+		ssize_t n;
+
+		snprintf(link, sizeof(link), "%s/%s", fd_dir, entry->d_name);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		if (strcmp(target, pidfile) == 0)
+			found = atoi(entry->d_name);
+	}
+	closedir(fds);
+	stop(pid);
+	ck_assert_int_ge(found, 3);
+	ck_assert_int_lt(found, 1024);
+}
+END_TEST
+
+/* ---- another user's file at the default path ---------------------------- */
+
+/* The default path is in a directory others can write to in the /tmp case;
+ * as root (/run) a file chowned to nobody stands in for it. */
+START_TEST(foreign_file_at_default_path_says_whose_and_what_to_do)
+{
+	char prog[4200], path[4200];
+	const char *cp_env[] = { "LD_PRELOAD=", NULL };
+	const char *cp_argv[] = { "cp", "/bin/true", prog, NULL };
+	const char *argv[] = { prog, NULL };
+	int status;
+
+	if (geteuid() != 0)
+		return; /* only root can give a file away */
+	snprintf(prog, sizeof(prog), "%s/pidshim-foreign-%d", dir, getpid());
+	snprintf(path, sizeof(path), "/run/pidshim-foreign-%d.pid", getpid());
+	ck_assert_int_eq(test_run(cp_env, cp_argv, NULL, 20), 0);
+	test_write_file(path, "12345\n");
+	ck_assert_int_eq(chown(path, 65534, 65534), 0);
+	status = test_run(NULL, argv, out, 20);
+	unlink(path);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 73,
+		      "status %#x", status);
+	ck_assert(test_file_contains(out, path));
+	ck_assert(test_file_contains(out, "uid 65534"));
+	ck_assert(test_file_contains(out, "PIDSHIM_PIDFILE"));
+	ck_assert(test_file_contains(out, "XDG_RUNTIME_DIR"));
+}
+END_TEST
+
+/* ---- a raw clone() child: out of reach (README "Out of reach") --------- */
+
+/* clone(2) called directly runs no fork handlers: the child keeps a copy
+ * of the PID file's descriptor, and flock locks belong to the open file
+ * description the two share. The documented behaviour: after the owner is
+ * killed with SIGKILL, a new instance is refused while that child lives,
+ * and starts once it is gone (the file is then stale). */
+START_TEST(raw_clone_child_keeps_the_lock_until_it_ends)
+{
+	char child_env[4200];
+	const char *env[] = { pidfile_env, child_env, NULL };
+	const char *argv[] = {
+		"python3", "-c",
+		"import ctypes, os, time\n"
+		"libc = ctypes.CDLL(None, use_errno=True)\n"
+		"pid = libc.syscall(56, 17, 0, 0, 0, 0)  # clone(SIGCHLD)\n"
+		"if pid == 0:\n"
+		"    time.sleep(3)\n"
+		"    os._exit(0)\n"
+		"with open(os.environ['CHILD'] + '.tmp', 'w') as f:\n"
+		"    f.write(str(pid))\n"
+		"os.rename(os.environ['CHILD'] + '.tmp', os.environ['CHILD'])\n"
+		"time.sleep(30)\n",
+		NULL
+	};
+	const char *true_argv[] = { "true", NULL };
+	const char *child_path = test_path(dir, "child");
+	char proc[64];
+	pid_t pid, child;
+	int status;
+
+	snprintf(child_env, sizeof(child_env), "CHILD=%s", child_path);
+	pid = test_spawn(env, argv, out, -1);
+	ck_assert(test_wait_for_pid(pidfile, pid, 20));
+	for (int i = 0; i < 200 && access(child_path, F_OK) < 0; i++)
+		usleep(100000);
+	child = test_read_pid(child_path);
+	ck_assert_int_gt(child, 0);
+	kill(pid, SIGKILL);
+	test_wait(pid, 10);
+	status = test_run((const char *[]){ pidfile_env, NULL }, true_argv,
+			  NULL, 20);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 75,
+		      "refused while the clone child lives: status %#x",
+		      status);
+	/* until it is gone, or a zombie (which holds no descriptors) */
+	snprintf(proc, sizeof(proc), "/proc/%d/stat", child);
+	for (int i = 0; i < 300; i++) {
+		char stat_line[512];
+
+		if (test_read_file(proc, stat_line, sizeof(stat_line)) <= 0 ||
+		    strstr(stat_line, ") Z "))
+			break;
+		usleep(100000);
+	}
+	status = test_run((const char *[]){ pidfile_env, NULL }, true_argv,
+			  NULL, 20);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "starts once the clone child is gone: status %#x",
+		      status);
+}
+END_TEST
+
 static void add(Suite *s, const char *name, const TTest *test, int timeout)
 {
 	TCase *tc = tcase_create(name);
@@ -783,5 +1074,21 @@ int main(void)
 	add(s, "pidfile_none", pidfile_none_makes_no_file, 30);
 	add(s, "log_fd2", log_never_writes_into_reused_fd2, 30);
 	add(s, "log_file_quiet", log_file_and_quiet, 30);
+	add(s, "exec_template_once", exec_keeps_the_file_the_template_named_first,
+	    30);
+	add(s, "exec_no_leaked_lock", exec_leaves_no_lock_to_the_programs_children,
+	    30);
+	add(s, "exec_relative_chdir", relative_template_survives_chdir_and_exec,
+	    30);
+	add(s, "template_script_name", two_scripts_get_two_pidfiles, 30);
+	add(s, "private_fd_limit_64",
+	    closing_every_descriptor_at_limit_64_keeps_the_lock, 60);
+	add(s, "private_fd_limit_256",
+	    closing_every_descriptor_at_limit_256_keeps_the_lock, 60);
+	add(s, "private_fd_bounded", private_descriptors_sit_below_a_bound, 30);
+	add(s, "pidfile_foreign_default",
+	    foreign_file_at_default_path_says_whose_and_what_to_do, 30);
+	add(s, "raw_clone_child", raw_clone_child_keeps_the_lock_until_it_ends,
+	    60);
 	return test_run_suite(s);
 }
