@@ -11,6 +11,11 @@
 #include <unistd.h>
 #include <linux/close_range.h>
 
+/* Linux 5.11; Debian 11's kernel headers are 5.10 */
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
 #include "guard.h"
 #include "shim.h"
 

@@ -5,13 +5,22 @@
  * it) calls these, never the exported names, so it never re-enters itself.
  */
 #include <dlfcn.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/syscall.h>
 
 #include "shim.h"
+
+/* Kernel headers newer than glibc's list of names (Debian 11: 5.10 and
+ * 2.31) have the number without glibc's SYS_ name. */
+#if !defined(SYS_close_range) && defined(__NR_close_range)
+#define SYS_close_range __NR_close_range
+#endif
 
 static struct {
 	int (*open)(const char *, int, ...);
@@ -49,7 +58,9 @@ static struct {
 	pid_t (*setsid)(void);
 } real;
 
-static void *bind(const char *name)
+/* A function every glibc the shim supports has: without it, nothing the
+ * shim does can work, so it says which and stops. */
+static void *bind_required(const char *name)
 {
 	void *fn = dlsym(RTLD_NEXT, name);
 	static const char msg[] = "pidshim: cannot find libc's ";
@@ -64,41 +75,50 @@ static void *bind(const char *name)
 	return fn;
 }
 
+/* A function newer than some glibc the shim supports (closefrom,
+ * close_range and execveat came in 2.34): NULL when this libc lacks it,
+ * and its trampoline below does what that glibc function would do. */
+static void *bind_optional(const char *name)
+{
+	return dlsym(RTLD_NEXT, name);
+}
+
+/* The one list of bindings: each is required or optional here. */
 static void bind_all(void)
 {
-	real.open = bind("open");
-	real.close = bind("close");
-	real.sigaction = bind("sigaction");
-	real._exit = bind("_exit");
-	real._Exit = bind("_Exit");
-	real.execve = bind("execve");
-	real.execv = bind("execv");
-	real.execvp = bind("execvp");
-	real.execvpe = bind("execvpe");
-	real.fexecve = bind("fexecve");
-	real.execveat = bind("execveat");
-	real.fork = bind("fork");
-	real.open64 = bind("open64");
-	real.openat = bind("openat");
-	real.openat64 = bind("openat64");
-	real.creat = bind("creat");
-	real.creat64 = bind("creat64");
-	real.open_2 = bind("__open_2");
-	real.open64_2 = bind("__open64_2");
-	real.openat_2 = bind("__openat_2");
-	real.openat64_2 = bind("__openat64_2");
-	real.fopen = bind("fopen");
-	real.fopen64 = bind("fopen64");
-	real.freopen = bind("freopen");
-	real.freopen64 = bind("freopen64");
-	real.fclose = bind("fclose");
-	real.dup = bind("dup");
-	real.dup2 = bind("dup2");
-	real.dup3 = bind("dup3");
-	real.fcntl = bind("fcntl");
-	real.close_range = bind("close_range");
-	real.closefrom = bind("closefrom");
-	real.setsid = bind("setsid");
+	real.open = bind_required("open");
+	real.close = bind_required("close");
+	real.sigaction = bind_required("sigaction");
+	real._exit = bind_required("_exit");
+	real._Exit = bind_required("_Exit");
+	real.execve = bind_required("execve");
+	real.execv = bind_required("execv");
+	real.execvp = bind_required("execvp");
+	real.execvpe = bind_required("execvpe");
+	real.fexecve = bind_required("fexecve");
+	real.execveat = bind_optional("execveat");
+	real.fork = bind_required("fork");
+	real.open64 = bind_required("open64");
+	real.openat = bind_required("openat");
+	real.openat64 = bind_required("openat64");
+	real.creat = bind_required("creat");
+	real.creat64 = bind_required("creat64");
+	real.open_2 = bind_required("__open_2");
+	real.open64_2 = bind_required("__open64_2");
+	real.openat_2 = bind_required("__openat_2");
+	real.openat64_2 = bind_required("__openat64_2");
+	real.fopen = bind_required("fopen");
+	real.fopen64 = bind_required("fopen64");
+	real.freopen = bind_required("freopen");
+	real.freopen64 = bind_required("freopen64");
+	real.fclose = bind_required("fclose");
+	real.dup = bind_required("dup");
+	real.dup2 = bind_required("dup2");
+	real.dup3 = bind_required("dup3");
+	real.fcntl = bind_required("fcntl");
+	real.close_range = bind_optional("close_range");
+	real.closefrom = bind_optional("closefrom");
+	real.setsid = bind_required("setsid");
 }
 
 void libc_init(void)
@@ -186,7 +206,10 @@ int libc_execveat(int dirfd, const char *path, char *const argv[],
 		  char *const envp[], int flags)
 {
 	libc_init();
-	return real.execveat(dirfd, path, argv, envp, flags);
+	if (real.execveat)
+		return real.execveat(dirfd, path, argv, envp, flags);
+	/* glibc's execveat is the system call itself */
+	return (int)syscall(SYS_execveat, dirfd, path, argv, envp, flags);
 }
 
 pid_t libc_fork(void)
@@ -306,13 +329,38 @@ int libc_fcntl(int fd, int cmd, void *arg)
 int libc_close_range(unsigned first, unsigned last, int flags)
 {
 	libc_init();
-	return real.close_range(first, last, flags);
+	if (real.close_range)
+		return real.close_range(first, last, flags);
+	/* glibc's close_range is the system call itself (ENOSYS on kernels
+	 * before 5.9, as it is with glibc's) */
+#ifdef SYS_close_range
+	return (int)syscall(SYS_close_range, first, last, flags);
+#else
+	errno = ENOSYS;
+	return -1;
+#endif
 }
 
 void libc_closefrom(int lowfd)
 {
+	long max;
+
 	libc_init();
-	real.closefrom(lowfd);
+	if (real.closefrom) {
+		real.closefrom(lowfd);
+		return;
+	}
+	/* what glibc's closefrom does: close_range, or one close at a time
+	 * where the kernel lacks it */
+	if (lowfd < 0)
+		lowfd = 0;
+	if (libc_close_range((unsigned)lowfd, ~0U, 0) == 0)
+		return;
+	max = sysconf(_SC_OPEN_MAX);
+	if (max < 0 || max > INT_MAX)
+		max = 1 << 20; /* Linux's default ceiling, fs.nr_open */
+	for (long fd = lowfd; fd < max; fd++)
+		real.close((int)fd);
 }
 
 pid_t libc_setsid(void)

@@ -26,6 +26,15 @@
 
 /* ---- libc trampolines (libc.c): the real functions ------------------- */
 
+/* glibc 2.34 added these; older headers (Debian 11's 2.31) lack their
+ * declarations though the shim defines and exports them all. */
+#if !__GLIBC_PREREQ(2, 34)
+int close_range(unsigned first, unsigned last, int flags);
+void closefrom(int lowfd);
+int execveat(int dirfd, const char *path, char *const argv[],
+	     char *const envp[], int flags);
+#endif
+
 SHIM_HIDDEN void libc_init(void);
 SHIM_HIDDEN int libc_open(const char *path, int flags, ...);
 SHIM_HIDDEN int libc_close(int fd);

@@ -29,6 +29,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#if !__GLIBC_PREREQ(2, 34)
+/* glibc 2.34 added these; on older glibc (Debian 11) the shim preloaded
+ * under the helper is what defines them: weak, so the helper links. */
+extern void closefrom(int lowfd) __attribute__((weak));
+extern int close_range(unsigned first, unsigned last, int flags)
+	__attribute__((weak));
+#endif
+
 extern char **environ;
 
 static int fail(const char *what)

@@ -52,6 +52,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#if !__GLIBC_PREREQ(2, 34)
+/* glibc 2.34 added these; on older glibc (Debian 11) the shim preloaded
+ * under the helper is what defines them: weak, so the helper links. */
+extern void closefrom(int lowfd) __attribute__((weak));
+extern int close_range(unsigned first, unsigned last, int flags)
+	__attribute__((weak));
+#endif
+
 #define MAX_SLOTS 64
 #define MAX_FIELDS 6
 
@@ -79,6 +87,32 @@ static void report(const char *fmt, ...)
 	putchar('\n');
 	fflush(stdout);
 }
+
+#if !__GLIBC_PREREQ(2, 32)
+/* strerrorname_np came in glibc 2.32: the names the tests may meet */
+static const char *strerrorname_np(int err)
+{
+#define NAME(e) { e, #e }
+	static const struct {
+		int err;
+		const char *name;
+	} names[] = {
+		NAME(EPERM),   NAME(ENOENT),	   NAME(EINTR),	 NAME(EIO),
+		NAME(ENXIO),   NAME(EBADF),	   NAME(EAGAIN), NAME(ENOMEM),
+		NAME(EACCES),  NAME(EBUSY),	   NAME(EEXIST), NAME(EXDEV),
+		NAME(ENOTDIR), NAME(EISDIR),	   NAME(EINVAL), NAME(EMFILE),
+		NAME(ETXTBSY), NAME(ENOSPC),	   NAME(EROFS),	 NAME(EDEADLK),
+		NAME(ENOLCK),  NAME(ENAMETOOLONG), NAME(ENOSYS), NAME(ELOOP),
+		NAME(EOPNOTSUPP), NAME(ETIMEDOUT),
+	};
+#undef NAME
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].err == err)
+			return names[i].name;
+	return NULL;
+}
+#endif
 
 static const char *errno_name(int err)
 {
