@@ -50,19 +50,29 @@ static void fatal_action(struct sigaction *kernel)
 	sigfillset(&kernel->sa_mask);
 }
 
+/* SIG_DFL and SIG_IGN are handler values whatever sa_flags says: the
+ * kernel reads a null (or 1) handler as the default (or the ignore) with
+ * SA_SIGINFO set too, and the two fields share their storage. */
+static bool is_default(const struct sigaction *act)
+{
+	return act->sa_handler == SIG_DFL;
+}
+
+static bool is_ignore(const struct sigaction *act)
+{
+	return act->sa_handler == SIG_IGN;
+}
+
 /* What the kernel must hold for the program's disposition PROGRAM. */
 static void kernel_action(const struct sigaction *program,
 			  struct sigaction *kernel)
 {
-	if (!(program->sa_flags & SA_SIGINFO) &&
-	    program->sa_handler == SIG_DFL) {
+	if (is_default(program)) {
 		fatal_action(kernel);
 		return;
 	}
 	*kernel = *program;
-	if ((program->sa_flags & SA_RESETHAND) &&
-	    !(!(program->sa_flags & SA_SIGINFO) &&
-	      program->sa_handler == SIG_IGN)) {
+	if ((program->sa_flags & SA_RESETHAND) && !is_ignore(program)) {
 		kernel->sa_sigaction = on_oneshot_signal;
 		kernel->sa_flags = (program->sa_flags & ~SA_RESETHAND) |
 				   SA_SIGINFO;
@@ -108,9 +118,11 @@ static void on_oneshot_signal(int signo, siginfo_t *info, void *ucontext)
 	libc_sigaction(signo, &fatal, NULL);
 	/* the program's handler sees errno as the interrupted code left it */
 	errno = saved;
+	if (is_default(&program) || is_ignore(&program))
+		return;
 	if (program.sa_flags & SA_SIGINFO)
 		program.sa_sigaction(signo, info, ucontext);
-	else if (program.sa_handler != SIG_DFL && program.sa_handler != SIG_IGN)
+	else
 		program.sa_handler(signo);
 }
 

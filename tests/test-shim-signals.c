@@ -577,6 +577,52 @@ START_TEST(c_handler_keeps_pidfile_while_running)
 }
 END_TEST
 
+/* SIG_DFL and SIG_IGN are handler values, whatever sa_flags says: with
+ * SA_SIGINFO set they must still mean the default and the ignore. */
+static pid_t start_siginfo_default(const char *shape)
+{
+	const char *argv[] = { test_helper("sig-helper"), "siginfo-default",
+			       pidfile, shape, NULL };
+	pid_t pid = spawn_and_wait_for_pidfile(argv);
+
+	expect_output("ready\n");
+	return pid;
+}
+
+START_TEST(siginfo_dfl_with_flags_kept_cleans_up)
+{
+	pid_t pid = start_siginfo_default("dfl-kept");
+
+	ck_assert_int_eq(kill(pid, SIGTERM), 0);
+	assert_killed_by(wait_child(pid), SIGTERM);
+	assert_pidfile_gone();
+}
+END_TEST
+
+START_TEST(siginfo_resethand_dfl_cleans_up)
+{
+	pid_t pid = start_siginfo_default("resethand-dfl");
+
+	ck_assert_int_eq(kill(pid, SIGTERM), 0);
+	assert_killed_by(wait_child(pid), SIGTERM);
+	assert_pidfile_gone();
+}
+END_TEST
+
+START_TEST(siginfo_resethand_ign_ignores)
+{
+	pid_t pid = start_siginfo_default("resethand-ign");
+
+	ck_assert_int_eq(kill(pid, SIGTERM), 0);
+	pause_ms(200);
+	assert_running(pid);
+	assert_pidfile_names(pid);
+	ck_assert_int_eq(kill(pid, SIGUSR1), 0);
+	assert_killed_by(wait_child(pid), SIGUSR1);
+	assert_pidfile_gone();
+}
+END_TEST
+
 START_TEST(sh_trap_keeps_pidfile_while_running)
 {
 	const char *argv[] = {
@@ -739,6 +785,10 @@ int main(void)
 	tc = behaviour(s, "handler_runs_on");
 	tcase_add_test(tc, c_handler_keeps_pidfile_while_running);
 	tcase_add_test(tc, sh_trap_keeps_pidfile_while_running);
+	tc = behaviour(s, "siginfo_default_and_ignore");
+	tcase_add_test(tc, siginfo_dfl_with_flags_kept_cleans_up);
+	tcase_add_test(tc, siginfo_resethand_dfl_cleans_up);
+	tcase_add_test(tc, siginfo_resethand_ign_ignores);
 	tc = behaviour(s, "nohup");
 	tcase_add_test(tc, nohup_ignore_survives_exec);
 	tc = behaviour(s, "before_constructor");

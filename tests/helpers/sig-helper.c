@@ -991,6 +991,47 @@ static void mode_term_handler(int status)
 	exit(status);
 }
 
+/* ---- siginfo-default: SIG_DFL or SIG_IGN installed with SA_SIGINFO ---- */
+
+static void ignoring_info_handler(int signo, siginfo_t *info, void *ucontext)
+{
+	(void)signo;
+	(void)info;
+	(void)ucontext;
+}
+
+/* SHAPE: "dfl-kept" (a SA_SIGINFO handler, then SIG_DFL with the flags
+ * kept), "resethand-dfl" or "resethand-ign" (SA_SIGINFO|SA_RESETHAND
+ * with SIG_DFL or SIG_IGN). Then it waits for SIGTERM. */
+static void mode_siginfo_default(const char *shape)
+{
+	struct sigaction act;
+
+	memset(&act, 0, sizeof(act));
+	sigemptyset(&act.sa_mask);
+	act.sa_flags = SA_SIGINFO;
+	if (strcmp(shape, "dfl-kept") == 0) {
+		act.sa_sigaction = ignoring_info_handler;
+		expect(sigaction(SIGTERM, &act, NULL) == 0, "sigaction: %m");
+		act.sa_handler = SIG_DFL;
+	} else if (strcmp(shape, "resethand-dfl") == 0) {
+		act.sa_flags |= SA_RESETHAND;
+		act.sa_handler = SIG_DFL;
+	} else if (strcmp(shape, "resethand-ign") == 0) {
+		act.sa_flags |= SA_RESETHAND;
+		act.sa_handler = SIG_IGN;
+	} else {
+		fprintf(stderr, "sig-helper: unknown shape %s\n", shape);
+		exit(2);
+	}
+	expect(sigaction(SIGTERM, &act, NULL) == 0, "sigaction: %m");
+	printf("ready\n");
+	fflush(stdout);
+	for (int i = 0; i < 120 * 200; i++)
+		pause_ms(5);
+	exit(0);
+}
+
 /* ---- survive: a handler that does not end the program --------------- */
 
 static void mode_survive(void)
@@ -1058,6 +1099,8 @@ int main(int argc, char **argv)
 		mode_term_handler(atoi(argv[3]));
 	else if (strcmp(mode, "survive") == 0)
 		mode_survive();
+	else if (strcmp(mode, "siginfo-default") == 0 && argc == 4)
+		mode_siginfo_default(argv[3]);
 	else {
 		fprintf(stderr, "sig-helper: unknown mode %s\n", mode);
 		return 2;
