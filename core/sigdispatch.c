@@ -184,19 +184,33 @@ static bool valid_signal(int signo)
 /* config_lock is held only briefly, never while waiting: holding it across
  * fork costs nothing, and a child forked while another thread changes a
  * chain does not start with it locked forever. */
+/* The forking thread's mask while fork holds config_lock. A handler that
+ * changes its own disposition takes that lock: signals stay blocked from
+ * before the lock until fork is done, or it would wait for itself. */
+static sigset_t fork_mask;
+
 static void lock_for_fork(void)
 {
+	sigset_t all, old;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	pthread_mutex_lock(&config_lock);
+	fork_mask = old;
 }
 
 static void unlock_after_fork(void)
 {
+	sigset_t old = fork_mask;
+
 	pthread_mutex_unlock(&config_lock);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 static void reset_after_fork(void)
 {
 	pthread_mutex_init(&config_lock, NULL);
+	pthread_sigmask(SIG_SETMASK, &fork_mask, NULL);
 }
 
 static void register_fork_handlers(void)

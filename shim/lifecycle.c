@@ -304,7 +304,6 @@ static void after_fork_in_child(void)
 {
 	shim.pid = getpid();
 	private_fd_after_fork_in_child();
-	signals_after_fork_in_child();
 	if (shim_config.guard_count > 0)
 		guard_after_fork_in_child();
 	if (shim.role == ROLE_OWNER)
@@ -317,6 +316,8 @@ static void after_fork_in_child(void)
 		libc_close(shim.pidfile.fd);
 		shim.pidfile.fd = -1;
 	}
+	/* last: it gives the child its signals back */
+	signals_after_fork_in_child();
 }
 
 static pid_t shim_fork(void)

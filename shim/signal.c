@@ -342,17 +342,34 @@ SHIM_EXPORT int siginterrupt(int signo, int interrupt)
 	return shim_siginterrupt(signo, interrupt);
 }
 
+/* The mask of the forking thread, kept while the table's lock is held
+ * across fork: written only by the lock's holder. */
+static sigset_t fork_mask;
+
+/* A handler that calls signal() (SysV style, common in servers that fork
+ * per connection) takes the table's lock: a signal delivered while fork
+ * holds that lock would wait for itself forever. So signals stay blocked
+ * from before the lock is taken until fork is done. */
 void signals_before_fork(void)
 {
+	sigset_t all, old;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	pthread_mutex_lock(&sigs.lock);
+	fork_mask = old;
 }
 
 void signals_after_fork_in_parent(void)
 {
+	sigset_t old = fork_mask;
+
 	pthread_mutex_unlock(&sigs.lock);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 void signals_after_fork_in_child(void)
 {
 	pthread_mutex_init(&sigs.lock, NULL);
+	pthread_sigmask(SIG_SETMASK, &fork_mask, NULL);
 }

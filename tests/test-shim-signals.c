@@ -623,6 +623,17 @@ START_TEST(siginfo_resethand_ign_ignores)
 }
 END_TEST
 
+START_TEST(sysv_handler_during_fork_does_not_hang)
+{
+	const char *argv[] = { test_helper("sig-helper"), "fork-sysv", pidfile,
+			       "20000", NULL };
+	pid_t pid = spawn_and_wait_for_pidfile(argv);
+
+	assert_exited(wait_child(pid), 0);
+	assert_pidfile_gone();
+}
+END_TEST
+
 START_TEST(sh_trap_keeps_pidfile_while_running)
 {
 	const char *argv[] = {
@@ -789,6 +800,8 @@ int main(void)
 	tcase_add_test(tc, siginfo_dfl_with_flags_kept_cleans_up);
 	tcase_add_test(tc, siginfo_resethand_dfl_cleans_up);
 	tcase_add_test(tc, siginfo_resethand_ign_ignores);
+	tc = behaviour(s, "fork_with_sysv_handler");
+	tcase_add_test(tc, sysv_handler_during_fork_does_not_hang);
 	tc = behaviour(s, "nohup");
 	tcase_add_test(tc, nohup_ignore_survives_exec);
 	tc = behaviour(s, "before_constructor");

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -991,6 +992,38 @@ static void mode_term_handler(int status)
 	exit(status);
 }
 
+/* ---- fork-sysv: a SysV-style handler re-installing itself, and forks --- */
+
+static void sysv_reinstalling_handler(int signo)
+{
+	signal(signo, sysv_reinstalling_handler);
+	hits++;
+}
+
+/* Old forking servers: the handler calls signal() while the main line
+ * forks; a signal landing inside fork's preparation must not hang it. */
+static void mode_fork_sysv(int rounds)
+{
+	struct itimerval every = { { 0, 100 }, { 0, 100 } };
+
+	signal(SIGALRM, sysv_reinstalling_handler);
+	expect(setitimer(ITIMER_REAL, &every, NULL) == 0, "setitimer: %m");
+	for (int i = 0; i < rounds; i++) {
+		pid_t pid = fork();
+		int status;
+
+		expect(pid >= 0, "fork: %m");
+		if (pid == 0)
+			_exit(0);
+		while (waitpid(pid, &status, 0) < 0)
+			expect(errno == EINTR, "waitpid: %m");
+	}
+	memset(&every, 0, sizeof(every));
+	setitimer(ITIMER_REAL, &every, NULL);
+	printf("forked %d, %d signals\n", rounds, (int)hits);
+	exit(0);
+}
+
 /* ---- siginfo-default: SIG_DFL or SIG_IGN installed with SA_SIGINFO ---- */
 
 static void ignoring_info_handler(int signo, siginfo_t *info, void *ucontext)
@@ -1099,6 +1132,8 @@ int main(int argc, char **argv)
 		mode_term_handler(atoi(argv[3]));
 	else if (strcmp(mode, "survive") == 0)
 		mode_survive();
+	else if (strcmp(mode, "fork-sysv") == 0 && argc == 4)
+		mode_fork_sysv(atoi(argv[3]));
 	else if (strcmp(mode, "siginfo-default") == 0 && argc == 4)
 		mode_siginfo_default(argv[3]);
 	else {
