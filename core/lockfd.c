@@ -174,7 +174,8 @@ static int wait_for_lock(int fd, int op, int timeout_ms)
 	if (timeout_ms < 0) {
 		/* The kernel queues us and wakes us on release: no polling. */
 		while (flock(fd, op) < 0)
-			if (errno != EINTR)
+			if (errno != EINTR ||
+			    timeout_ms == LOCKFD_WAIT_INTERRUPTIBLE)
 				return -errno;
 		return 0;
 	}

@@ -37,6 +37,11 @@ enum lockfd_format {
  * Returns 0, or a negative errno (see pidlock.h); on -EAGAIN/-ETIMEDOUT
  * *HOLDER gets the holder's PID when the file names one.
  */
+/* A TIMEOUT_MS for lockfd_acquire: wait forever, but a signal handler that
+ * interrupts the wait ends it with -EINTR (flock is restarted by the
+ * kernel for a handler with SA_RESTART), as a blocking open would end. */
+#define LOCKFD_WAIT_INTERRUPTIBLE (-2)
+
 PIDLOCK_HIDDEN int lockfd_acquire(struct lockfd *lk, const char *path,
 				  mode_t mode, bool shared, int timeout_ms,
 				  enum lockfd_format format, pid_t *holder);

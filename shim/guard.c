@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,18 +43,26 @@ struct guard {
 	struct lockfd lk;
 	bool shared;
 	int refs; /* descriptors open on it */
+	pid_t acquirer; /* the thread taking it while GUARD_ACQUIRING */
 };
 
 static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t changed; /* a guard left GUARD_ACQUIRING */
 	struct guard guards[MAX_GUARDS];
+	/* Slots ever used: every walk of the table stops there, so that a
+	 * process touches (and a fork copies) only the slots it used. */
+	_Atomic int used;
 	/* guard index + 1 for each tracked descriptor, 0 for none */
-	_Atomic unsigned char fd_guard[FD_TRACKED];
+	_Atomic unsigned short fd_guard[FD_TRACKED];
 } table = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.changed = PTHREAD_COND_INITIALIZER,
 };
+
+/* The mask of the forking thread, set aside while it holds the table
+ * across the fork (the table's lock serializes forking threads). */
+static sigset_t fork_mask;
 
 /* ---- paths ---------------------------------------------------------------- */
 
@@ -179,9 +188,47 @@ static bool lock_path_for(const char *resource, char *out)
 
 /* ---- the table ------------------------------------------------------------- */
 
+/*
+ * open and close are async-signal-safe, so a signal handler may open or
+ * close a guarded path while its thread is inside the table: every critical
+ * section runs with the thread's signals blocked, and a handler never finds
+ * the mutex held by its own thread. Only the waits in the kernel run with
+ * the program's mask (a handler ends them with EINTR; see "How guards
+ * behave" in the README).
+ */
+static void block_signals(sigset_t *old)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, old);
+}
+
+static void restore_signals(const sigset_t *old)
+{
+	pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
+static void table_lock(sigset_t *old)
+{
+	block_signals(old);
+	pthread_mutex_lock(&table.lock);
+}
+
+static void table_unlock(const sigset_t *old)
+{
+	pthread_mutex_unlock(&table.lock);
+	restore_signals(old);
+}
+
+static int used_slots(void)
+{
+	return atomic_load(&table.used);
+}
+
 static struct guard *find(const char *resource)
 {
-	for (int i = 0; i < MAX_GUARDS; i++) {
+	for (int i = 0; i < used_slots(); i++) {
 		struct guard *g = &table.guards[i];
 
 		if (atomic_load(&g->state) != GUARD_FREE &&
@@ -193,10 +240,82 @@ static struct guard *find(const char *resource)
 
 static struct guard *new_guard(void)
 {
-	for (int i = 0; i < MAX_GUARDS; i++)
+	int used = used_slots();
+
+	for (int i = 0; i < used; i++)
 		if (atomic_load(&table.guards[i].state) == GUARD_FREE)
 			return &table.guards[i];
-	return NULL;
+	if (used == MAX_GUARDS)
+		return NULL;
+	atomic_store(&table.used, used + 1);
+	return &table.guards[used];
+}
+
+static enum lockfd_format pid_format(void)
+{
+	return shim_config.lock_style == LOCK_STYLE_UUCP ? LOCKFD_PID_UUCP
+							 : LOCKFD_PID_LINE;
+}
+
+/* A wait MS (< 0 forever) as lockfd_acquire takes it: forever ends at a
+ * handler without SA_RESTART, as the real open would. */
+static int acquire_timeout(int ms)
+{
+	return ms < 0 ? LOCKFD_WAIT_INTERRUPTIBLE : ms;
+}
+
+/* The guard's lock descriptor becomes FRESH (signals blocked: the signal
+ * path reads g->lk). */
+static void replace_lock(struct guard *g, struct lockfd *fresh)
+{
+	sigset_t old;
+
+	block_signals(&old);
+	private_fd_forget(&g->lk.fd);
+	libc_close(g->lk.fd);
+	g->lk = *fresh;
+	private_fd_adopt(&g->lk.fd);
+	restore_signals(&old);
+}
+
+/* flock granted G's lock again after it had been dropped (a conversion
+ * drops the old lock first): in between, a releasing holder that found
+ * the file free may have removed it, and a lock on the removed inode
+ * excludes nobody. Take the file at the path afresh then, as
+ * lockfd_acquire does, waiting at most MS. */
+static int verify_relocked(struct guard *g, bool shared, int ms)
+{
+	struct lockfd fresh;
+	int err;
+
+	if (lockfd_still_ours(&g->lk, g->lockpath))
+		return 0;
+	log_debug("%s: %s was removed while the lock was converted; taking it "
+		  "again",
+		  g->resource, g->lockpath);
+	err = lockfd_acquire(&fresh, g->lockpath, shim_config.mode, shared,
+			     acquire_timeout(ms), pid_format(), NULL);
+	if (err == 0)
+		replace_lock(g, &fresh);
+	return err;
+}
+
+/* A reader whose conversion was refused takes its shared lock back: its
+ * descriptors are open and it reads on under the lock. It must have it,
+ * so it waits (a writer may have got in meanwhile) and is not ended by a
+ * signal. */
+static void retake_shared(struct guard *g)
+{
+	int err;
+
+	while (flock(g->lk.fd, LOCK_SH) < 0 && errno == EINTR)
+		;
+	do
+		err = verify_relocked(g, true, -1);
+	while (err == -EINTR);
+	if (err < 0)
+		log_warn("%s: cannot take the shared lock %s back: %s",
+			 g->resource, g->lockpath, strerror(-err));
 }
 
 static void put_locked(struct guard *g);
@@ -248,46 +367,86 @@ static int open_errno(int err)
  * converts by dropping the old lock first, so a refused conversion has
  * lost it; the reader takes its shared lock back before the open is
  * refused, and between timed attempts. (While a blocking conversion
- * waits, the reader holds no lock: flock offers no atomic upgrade.) The
- * guard is GUARD_ACQUIRING, the table unlocked. */
-static int upgrade(struct guard *g)
+ * waits, the reader holds no lock: flock offers no atomic upgrade.) Every
+ * lock flock grants again is checked against the path (verify_relocked).
+ * The guard is GUARD_ACQUIRING, the table unlocked, the signals blocked
+ * but for the waits, which run with the program's mask OLD. */
+static int upgrade(struct guard *g, int ms, const sigset_t *old)
 {
-	int ms = wait_ms(), err = -EAGAIN;
 	long waited = 0;
+	int err;
 
 	for (;;) {
 		if (flock(g->lk.fd, LOCK_EX | LOCK_NB) == 0)
-			goto done;
+			break;
 		if (errno != EWOULDBLOCK) {
 			err = -errno;
-			break;
+			goto refused;
 		}
 		if (ms < 0) {
-			while (flock(g->lk.fd, LOCK_EX) < 0) {
-				if (errno != EINTR) {
-					err = -errno;
-					goto refused;
-				}
-			}
-			goto done;
-		}
-		if (waited >= ms)
+			/* the kernel restarts it for an SA_RESTART handler */
+			restore_signals(old);
+			err = flock(g->lk.fd, LOCK_EX) < 0 ? -errno : 0;
+			block_signals(NULL);
+			if (err < 0)
+				goto refused;
 			break;
-		while (flock(g->lk.fd, LOCK_SH) < 0 && errno == EINTR)
-			;
+		}
+		if (waited >= ms) {
+			err = -EAGAIN;
+			goto refused;
+		}
+		restore_signals(old);
+		retake_shared(g);
 		nanosleep(&(struct timespec){ 0, 5 * 1000000L }, NULL);
+		block_signals(NULL);
 		waited += 5;
 	}
-refused:
-	while (flock(g->lk.fd, LOCK_SH) < 0 && errno == EINTR)
-		;
-	return err;
-done:
+	if (!lockfd_still_ours(&g->lk, g->lockpath)) {
+		restore_signals(old);
+		err = verify_relocked(g, false,
+				      ms < 0 ? -1 : (int)(ms - waited));
+		block_signals(NULL);
+		if (err < 0)
+			goto refused;
+		g->shared = false;
+		return 0; /* lockfd_acquire wrote our PID */
+	}
 	g->shared = false;
-	lockfd_write_pid(&g->lk, shim_config.lock_style == LOCK_STYLE_UUCP
-					 ? LOCKFD_PID_UUCP
-					 : LOCKFD_PID_LINE);
+	lockfd_write_pid(&g->lk, pid_format());
 	return 0;
+refused:
+	restore_signals(old);
+	retake_shared(g);
+	block_signals(NULL);
+	return err;
+}
+
+/* The lock of a new guard: at once with the signals blocked, so that a
+ * handler never finds its own thread's guard GUARD_ACQUIRING but while it
+ * waits; then, busy, the wait itself with the program's mask OLD. */
+static int acquire_new(struct guard *g, bool shared, int ms,
+		       const struct timespec *deadline, const sigset_t *old)
+{
+	int err = lockfd_acquire(&g->lk, g->lockpath, shim_config.mode, shared,
+				 0, pid_format(), NULL);
+
+	if (err != -EAGAIN || ms == 0)
+		return err;
+	if (ms > 0) {
+		struct timespec now;
+
+		clock_gettime(CLOCK_REALTIME, &now);
+		ms = (int)((deadline->tv_sec - now.tv_sec) * 1000 +
+			   (deadline->tv_nsec - now.tv_nsec) / 1000000);
+		if (ms < 1)
+			ms = 1;
+	}
+	restore_signals(old);
+	err = lockfd_acquire(&g->lk, g->lockpath, shim_config.mode, shared,
+			     acquire_timeout(ms), pid_format(), NULL);
+	block_signals(NULL);
+	return err;
 }
 
 int guard_claim(int dirfd, const char *path, int flags, struct guard_claim *claim)
@@ -298,6 +457,8 @@ int guard_claim(int dirfd, const char *path, int flags, struct guard_claim *clai
 		      !(flags & (O_TRUNC | O_CREAT));
 	struct timespec deadline;
 	struct guard *g;
+	sigset_t old;
+	pid_t self;
 	int ms = wait_ms(), err, saved = errno;
 
 	claim->guard = NULL;
@@ -309,15 +470,25 @@ int guard_claim(int dirfd, const char *path, int flags, struct guard_claim *clai
 		goto unguarded;
 	if (ms > 0)
 		deadline_after(ms, &deadline);
+	self = gettid();
 
-	pthread_mutex_lock(&table.lock);
+	table_lock(&old);
 	while ((g = find(real)) && atomic_load(&g->state) == GUARD_ACQUIRING) {
+		/* A signal handler that interrupted its own thread's wait
+		 * for this guard: that wait goes on only once the handler
+		 * returns, so the handler cannot wait. It is refused as
+		 * busy (see "How guards behave" in the README). */
+		if (g->acquirer == self) {
+			table_unlock(&old);
+			errno = EBUSY;
+			return -1;
+		}
 		/* another thread is taking this very lock: wait for it and
 		 * share, never compete with ourselves */
 		if (ms == 0 ||
 		    (ms > 0 && pthread_cond_timedwait(&table.changed, &table.lock,
 						      &deadline) == ETIMEDOUT)) {
-			pthread_mutex_unlock(&table.lock);
+			table_unlock(&old);
 			errno = EBUSY;
 			return -1;
 		}
@@ -332,16 +503,17 @@ int guard_claim(int dirfd, const char *path, int flags, struct guard_claim *clai
 			/* a reader opening for writing: convert, without the
 			 * table (the wait may be long; closes and forks of
 			 * other guards go on), others of this guard wait */
+			g->acquirer = self;
 			atomic_store(&g->state, GUARD_ACQUIRING);
 			pthread_mutex_unlock(&table.lock);
-			err = upgrade(g);
+			err = upgrade(g, ms, &old);
 			pthread_mutex_lock(&table.lock);
 			atomic_store(&g->state, GUARD_HELD);
 			pthread_cond_broadcast(&table.changed);
 			if (err < 0)
 				put_locked(g);
 		}
-		pthread_mutex_unlock(&table.lock);
+		table_unlock(&old);
 		if (err < 0) {
 			errno = open_errno(err);
 			return -1;
@@ -352,48 +524,36 @@ int guard_claim(int dirfd, const char *path, int flags, struct guard_claim *clai
 	}
 	g = new_guard();
 	if (!g) {
-		pthread_mutex_unlock(&table.lock);
+		table_unlock(&old);
 		log_warn("%s: more than %d guarded resources open at once; "
-			 "open refused", real, MAX_GUARDS);
+			 "open refused",
+			 real, MAX_GUARDS);
 		errno = ENOLCK;
 		return -1;
 	}
 	strcpy(g->resource, real);
 	if (!lock_path_for(real, g->lockpath)) {
-		pthread_mutex_unlock(&table.lock);
+		table_unlock(&old);
 		errno = ENAMETOOLONG;
 		return -1;
 	}
 	g->refs = 1;
 	g->shared = shared;
 	g->lk.fd = -1;
+	g->acquirer = self;
 	atomic_store(&g->state, GUARD_ACQUIRING);
 	pthread_mutex_unlock(&table.lock);
 
-	if (ms > 0) {
-		struct timespec now;
-
-		clock_gettime(CLOCK_REALTIME, &now);
-		ms = (int)((deadline.tv_sec - now.tv_sec) * 1000 +
-			   (deadline.tv_nsec - now.tv_nsec) / 1000000);
-		if (ms < 1)
-			ms = 1;
-	}
 	log_debug("%s: taking %s", real, g->lockpath);
-	err = lockfd_acquire(&g->lk, g->lockpath, shim_config.mode, shared, ms,
-			     shim_config.lock_style == LOCK_STYLE_UUCP
-				     ? LOCKFD_PID_UUCP
-				     : LOCKFD_PID_LINE,
-			     NULL);
-
+	err = acquire_new(g, shared, ms, &deadline, &old);
 	if (err == 0)
 		private_fd_adopt(&g->lk.fd);
 	pthread_mutex_lock(&table.lock);
 	atomic_store(&g->state, err == 0 ? GUARD_HELD : GUARD_FREE);
 	pthread_cond_broadcast(&table.changed);
-	pthread_mutex_unlock(&table.lock);
+	table_unlock(&old);
 	if (err < 0) {
-		if (err != -EAGAIN && err != -ETIMEDOUT)
+		if (err != -EAGAIN && err != -ETIMEDOUT && err != -EINTR)
 			log_warn("%s: cannot take the guard lock %s: %s; open "
 				 "refused",
 				 real, g->lockpath, strerror(-err));
@@ -430,13 +590,15 @@ void guard_attach(struct guard_claim *claim, int fd)
 		return;
 	if (fd >= 0 && fd < FD_TRACKED) {
 		atomic_store(&table.fd_guard[fd],
-			     (unsigned char)(g - table.guards + 1));
+			     (unsigned short)(g - table.guards + 1));
 		return;
 	}
 	if (fd < 0) {
-		pthread_mutex_lock(&table.lock);
+		sigset_t old;
+
+		table_lock(&old);
 		put_locked(g);
-		pthread_mutex_unlock(&table.lock);
+		table_unlock(&old);
 	}
 	/* untracked descriptor: the guard stays until exit */
 }
@@ -455,11 +617,13 @@ int guard_detach(int fd)
 
 void guard_put(int handle)
 {
+	sigset_t old;
+
 	if (handle <= 0 || handle > MAX_GUARDS)
 		return;
-	pthread_mutex_lock(&table.lock);
+	table_lock(&old);
 	put_locked(&table.guards[handle - 1]);
-	pthread_mutex_unlock(&table.lock);
+	table_unlock(&old);
 }
 
 void guard_closed(int fd)
@@ -476,7 +640,7 @@ void guard_detach_range(unsigned first, unsigned last,
 	if (last >= FD_TRACKED)
 		last = FD_TRACKED - 1;
 	for (unsigned fd = first; fd <= last; fd++) {
-		unsigned char handle = atomic_exchange(&table.fd_guard[fd], 0);
+		unsigned short handle = atomic_exchange(&table.fd_guard[fd], 0);
 
 		if (handle)
 			range->puts[handle - 1]++;
@@ -485,14 +649,15 @@ void guard_detach_range(unsigned first, unsigned last,
 
 void guard_range_done(struct guard_range *range)
 {
-	for (int i = 0; i < MAX_GUARDS; i++)
+	for (int i = 0; i < used_slots(); i++)
 		while (range->puts[i]-- > 0)
 			guard_put(i + 1);
 }
 
 void guard_duplicated(int oldfd, int newfd)
 {
-	unsigned char index;
+	unsigned short index;
+	sigset_t old;
 
 	if (oldfd < 0 || oldfd >= FD_TRACKED || newfd < 0 ||
 	    newfd >= FD_TRACKED)
@@ -500,10 +665,10 @@ void guard_duplicated(int oldfd, int newfd)
 	index = atomic_load(&table.fd_guard[oldfd]);
 	if (!index)
 		return;
-	pthread_mutex_lock(&table.lock);
+	table_lock(&old);
 	table.guards[index - 1].refs++;
 	atomic_store(&table.fd_guard[newfd], index);
-	pthread_mutex_unlock(&table.lock);
+	table_unlock(&old);
 }
 
 void guard_release_all_for_exit(void)
@@ -511,7 +676,7 @@ void guard_release_all_for_exit(void)
 	/* Signal path too: no lock, no allocation. The lock files go; the
 	 * locks stay until the process is gone, so that another thread still
 	 * writing does so under its guard. */
-	for (int i = 0; i < MAX_GUARDS; i++) {
+	for (int i = 0; i < used_slots(); i++) {
 		struct guard *g = &table.guards[i];
 
 		if (atomic_load(&g->state) != GUARD_FREE && g->lk.fd >= 0) {
@@ -529,7 +694,7 @@ void guard_after_fork_in_child(void)
 	 * inherited descriptors are unguarded; its own opens take guards. */
 	pthread_mutex_init(&table.lock, NULL);
 	pthread_cond_init(&table.changed, NULL);
-	for (int i = 0; i < MAX_GUARDS; i++) {
+	for (int i = 0; i < used_slots(); i++) {
 		struct guard *g = &table.guards[i];
 
 		if (atomic_load(&g->state) != GUARD_FREE && g->lk.fd >= 0) {
@@ -541,6 +706,7 @@ void guard_after_fork_in_child(void)
 		atomic_store(&g->state, GUARD_FREE);
 	}
 	memset((void *)table.fd_guard, 0, sizeof(table.fd_guard));
+	restore_signals(&fork_mask);
 }
 
 /* ---- exec ------------------------------------------------------------------ */
@@ -553,14 +719,14 @@ void guard_keep_across_exec(void)
 	bool needed[MAX_GUARDS] = { false };
 	bool any = false;
 
-	for (int i = 0; i < MAX_GUARDS; i++)
+	for (int i = 0; i < used_slots(); i++)
 		any |= atomic_load(&table.guards[i].state) == GUARD_HELD;
 	if (!any)
 		return;
 	/* A guarded descriptor that survives the exec keeps its guard: the
 	 * new image goes on writing through it. */
 	for (int fd = 0; fd < FD_TRACKED; fd++) {
-		unsigned char handle = atomic_load(&table.fd_guard[fd]);
+		unsigned short handle = atomic_load(&table.fd_guard[fd]);
 		long flags;
 
 		if (!handle || needed[handle - 1])
@@ -569,7 +735,7 @@ void guard_keep_across_exec(void)
 		if (flags >= 0 && !(flags & FD_CLOEXEC))
 			needed[handle - 1] = true;
 	}
-	for (int i = 0; i < MAX_GUARDS; i++) {
+	for (int i = 0; i < used_slots(); i++) {
 		struct guard *g = &table.guards[i];
 
 		/* shared guards are not kept: the new image could not
@@ -582,7 +748,7 @@ void guard_keep_across_exec(void)
 
 void guard_exec_failed(void)
 {
-	for (int i = 0; i < MAX_GUARDS; i++) {
+	for (int i = 0; i < used_slots(); i++) {
 		if (kept_for_exec[i])
 			libc_fcntl(table.guards[i].lk.fd, F_SETFD,
 				   (void *)(long)FD_CLOEXEC);
@@ -632,7 +798,7 @@ static bool adopt_one(int lockfd, const char *lockpath)
 			g->shared = false;
 		}
 		atomic_store(&table.fd_guard[fd],
-			     (unsigned char)(g - table.guards + 1));
+			     (unsigned short)(g - table.guards + 1));
 	}
 	closedir(fds);
 	if (!g || refs == 0)
@@ -686,10 +852,15 @@ void guard_adopt_after_exec(void)
 
 void guard_before_fork(void)
 {
-	pthread_mutex_lock(&table.lock);
+	sigset_t old;
+
+	table_lock(&old);
+	fork_mask = old;
 }
 
 void guard_after_fork_in_parent(void)
 {
-	pthread_mutex_unlock(&table.lock);
+	sigset_t old = fork_mask;
+
+	table_unlock(&old);
 }

@@ -53,7 +53,7 @@ SHIM_HIDDEN void guard_put(int handle);
 /* The same for close_range and closefrom: every tracked descriptor from
  * FIRST to LAST detached before the real call (no allocation: these run
  * in children about to exec), the references put after it. */
-#define GUARD_MAX 64
+#define GUARD_MAX 1024
 struct guard_range {
 	int puts[GUARD_MAX]; /* references to drop, per guard */
 };

@@ -980,6 +980,130 @@ START_TEST(o_path_is_not_guarded)
 }
 END_TEST
 
+/* ---- hardening (issue 7) ------------------------------------------------ */
+
+/* A reader converting to exclusive holds no lock while it waits; the other
+ * reader's release then proves itself the last and removes the lock file.
+ * The converter must not be granted the lock on the removed inode: a new
+ * writer would create a new file and go in beside it. */
+START_TEST(shared_read_conversion_reverifies_lock_path)
+{
+	const char *env[] = { no_pidfile, guard_env,
+			      "PIDSHIM_GUARD_MODE=shared-read", NULL };
+	const char *fenv[] = { no_pidfile, guard_env,
+			       "PIDSHIM_GUARD_MODE=shared-read",
+			       "PIDSHIM_GUARD_WAIT=fail", NULL };
+	const char *p1steps[] = { at_dir("open:@/data:r"), "pause",
+				  at_dir("open:@/data:+"), "pause", "close:1",
+				  "close:0", NULL };
+	const char *p2steps[] = { at_dir("open:@/data:r"), "pause", "close:0",
+				  "pause", NULL };
+	const char *p3steps[] = { at_dir("open:@/data:+"), NULL };
+	struct proc p1, p2, p3;
+
+	helper_start(&p1, "guard-helper", env, p1steps);
+	expect_pause(&p1, 1, "reader 1");
+	helper_start(&p2, "guard-helper", env, p2steps);
+	expect_pause(&p2, 1, "reader 2");
+	proc_next(&p1);
+	ck_assert_msg(test_wait_for_lock_waiter(lock, 20),
+		      "reader 1's conversion does not wait: %s",
+		      output_of(&p1));
+	proc_next(&p2);
+	expect_pause(&p2, 2, "reader 2 closed");
+	expect_pause(&p1, 2, "reader 1 converted");
+	assert_held_by(lock, p1.pid, "the converted reader");
+	helper_start(&p3, "guard-helper", fenv, p3steps);
+	expect_exit(&p3, 2, "a writer while the converted reader writes");
+	proc_next(&p1);
+	expect_exit(&p1, 0, "reader 1");
+	proc_next(&p2);
+	expect_exit(&p2, 0, "reader 2");
+	assert_released(lock, "at the end");
+}
+END_TEST
+
+/* open and close are async-signal-safe: a handler that opens and closes
+ * the guarded file while the program does the same must never wait for
+ * its own thread. */
+START_TEST(signal_handler_open_never_deadlocks)
+{
+	const char *env[] = { no_pidfile, guard_env, NULL };
+	const char *penv[] = { no_pidfile, guard_env,
+			       "PIDSHIM_GUARD_SCOPE=process", NULL };
+	const char *steps[] = { at_dir("sigopen:@/data:300"), NULL };
+	struct proc p;
+
+	helper_start(&p, "guard-helper", env, steps);
+	expect_exit(&p, 0, "sigopen, scope open");
+	ck_assert(test_file_contains(p.out, "sigopen ok"));
+	assert_released(lock, "after sigopen");
+	helper_start(&p, "guard-helper", penv, steps);
+	expect_exit(&p, 0, "sigopen, scope process");
+	ck_assert(test_file_contains(p.out, "sigopen ok"));
+}
+END_TEST
+
+/* A blocking wait for a busy guard interrupted by a handler without
+ * SA_RESTART fails with EINTR, as the real open would; with SA_RESTART it
+ * goes on waiting. */
+START_TEST(eintr_ends_a_blocking_wait)
+{
+	const char *env[] = { no_pidfile, guard_env, NULL };
+	const char *nsteps[] = { at_dir("alarm-open:@/data:+:0"), NULL };
+	const char *rsteps[] = { at_dir("alarm-open:@/data:+:1"), "pause",
+				 NULL };
+	struct proc holder, p;
+
+	start_holder(&holder, env);
+	helper_start(&p, "guard-helper", env, nsteps);
+	ck_assert_msg(proc_says(&p, "open fail EINTR", 20),
+		      "the interrupted open did not fail with EINTR: %s",
+		      output_of(&p));
+	expect_exit(&p, 3, "no SA_RESTART");
+	assert_held_by(lock, holder.pid, "after the interrupted open");
+
+	helper_start(&p, "guard-helper", env, rsteps);
+	ck_assert(test_wait_for_lock_waiter(lock, 20));
+	/* past the alarm: still waiting */
+	sleep(2);
+	ck_assert_msg(!test_file_contains(p.out, "open"),
+		      "the SA_RESTART open did not go on waiting: %s",
+		      output_of(&p));
+	ck_assert(test_wait_for_lock_waiter(lock, 20));
+	release_holder(&holder);
+	expect_pause(&p, 1, "SA_RESTART open");
+	ck_assert_msg(test_file_contains(p.out, "open ok"), "%s",
+		      output_of(&p));
+	ck_assert(test_file_contains(p.out, "alarms=1"));
+	assert_held_by(lock, p.pid, "after the SA_RESTART open");
+	expect_exit(&p, 0, "SA_RESTART");
+	expect_exit(&holder, 0, "holder");
+}
+END_TEST
+
+/* More than 64 guarded resources open at once in one process. */
+START_TEST(many_resources_at_once)
+{
+	char genv[4400];
+	const char *env[] = { no_pidfile, genv, "PIDSHIM_GUARD_WAIT=fail",
+			      NULL };
+	const char *steps[] = { at_dir("many:@/many:100"), NULL };
+	struct proc p;
+
+	ck_assert_int_eq(mkdir(test_path(dir, "many"), 0755), 0);
+	snprintf(genv, sizeof(genv), "PIDSHIM_GUARD=%s/many/f*", dir);
+	helper_start(&p, "guard-helper", env, steps);
+	ck_assert_msg(proc_says(&p, "pause 1", 20), "%s", output_of(&p));
+	assert_held_by(at_dir("@/many/f0.lock"), p.pid, "first");
+	assert_held_by(at_dir("@/many/f99.lock"), p.pid, "hundredth");
+	proc_next(&p);
+	expect_exit(&p, 0, "many");
+	assert_released(at_dir("@/many/f0.lock"), "first, closed");
+	assert_released(at_dir("@/many/f99.lock"), "hundredth, closed");
+}
+END_TEST
+
 static TCase *add(Suite *s, const char *name, int timeout)
 {
 	TCase *tc = tcase_create(name);
@@ -1027,5 +1151,12 @@ int main(void)
 	tcase_add_test(add(s, "children_none", 60),
 		       children_none_descendant_unguarded);
 	tcase_add_test(add(s, "o_path", 60), o_path_is_not_guarded);
+	tcase_add_test(add(s, "shared_read_conversion_reverifies", 60),
+		       shared_read_conversion_reverifies_lock_path);
+	tcase_add_test(add(s, "signal_handler_open", 120),
+		       signal_handler_open_never_deadlocks);
+	tcase_add_test(add(s, "eintr_while_waiting", 60),
+		       eintr_ends_a_blocking_wait);
+	tcase_add_test(add(s, "many_resources", 60), many_resources_at_once);
 	return test_run_suite(s);
 }

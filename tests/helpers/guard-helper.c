@@ -23,6 +23,7 @@
  *   pause      print "pause N", then wait for a line (or EOF) on stdin
  *   fork-rules:PATH:LOCK  threads:PATH:THREADS:ROUNDS
  *   append:PATH:LETTER:RECORDS:SIZE   (see the functions of those names)
+ *   sigopen:PATH:ROUNDS  alarm-open:PATH:FLAGS:RESTART  many:DIR:COUNT
  * The first step that fails ends the program: status 2 for EBUSY, 3 for
  * any other error, 4 for a broken rule (fork-rules, threads) — except a
  * step written "try-STEP", whose failure is reported and passed over.
@@ -47,7 +48,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/file.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -627,6 +630,119 @@ static void append(const char *path, char letter, int records, int size)
 	report("append ok");
 }
 
+/* sigopen:PATH:ROUNDS — an interval timer every 200 us whose handler
+ * opens and closes PATH (open and close are async-signal-safe), while the
+ * main program does the same ROUNDS times: nothing may wait for itself. */
+static const char *sigopen_path;
+static volatile sig_atomic_t sigopen_runs, sigopen_errors;
+
+/* Opens from the handler after which it only counts: a guarded open and
+ * close take longer than the interval on a busy machine, and the handler
+ * would otherwise leave the main program no time at all. */
+#define SIGOPEN_HANDLER_OPENS 3000
+
+static void sigopen_handler(int signo)
+{
+	int saved = errno, fd;
+
+	(void)signo;
+	if (sigopen_runs >= SIGOPEN_HANDLER_OPENS) {
+		sigopen_runs++;
+		return;
+	}
+	fd = open(sigopen_path, O_RDWR);
+	if (fd >= 0)
+		close(fd);
+	else
+		sigopen_errors++;
+	sigopen_runs++;
+	errno = saved;
+}
+
+static void sigopen(const char *path, int rounds)
+{
+	struct itimerval every = { { 0, 200 }, { 0, 200 } }, off = { 0 };
+	struct sigaction sa = { .sa_handler = sigopen_handler,
+				.sa_flags = SA_RESTART };
+
+	sigopen_path = path;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGALRM, &sa, NULL) != 0 ||
+	    setitimer(ITIMER_REAL, &every, NULL) != 0)
+		fail_step("sigopen", errno, 0);
+	for (int i = 0; i < rounds; i++) {
+		int fd = open(path, O_RDWR);
+
+		if (fd < 0 && errno != EINTR)
+			fail_step("sigopen", errno, 0);
+		if (fd >= 0)
+			close(fd);
+	}
+	setitimer(ITIMER_REAL, &off, NULL);
+	if (sigopen_errors)
+		broken_rule("an open in the signal handler failed");
+	report("sigopen ok rounds=%d handler=%d", rounds, (int)sigopen_runs);
+}
+
+/* alarm-open:PATH:FLAGS:RESTART — open PATH with a SIGALRM handler
+ * (SA_RESTART when RESTART is 1) due in one second: the open reports what
+ * the signal made of it ("open fail EINTR", or "open ok" once the holder
+ * lets go). */
+static volatile sig_atomic_t alarms;
+
+static void on_alarm(int signo)
+{
+	(void)signo;
+	alarms++;
+}
+
+static void alarm_open(const char *path, const char *flags, bool restart)
+{
+	struct sigaction sa = { .sa_handler = on_alarm,
+				.sa_flags = restart ? SA_RESTART : 0 };
+	long long start = now_ms();
+	int fd;
+
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGALRM, &sa, NULL) != 0)
+		fail_step("alarm-open", errno, 0);
+	alarm(1);
+	fd = open(path, parse_flags(flags));
+	if (fd < 0)
+		fail_step("open", errno, (long)(now_ms() - start));
+	add_slot(fd, NULL);
+	report("open ok fd=%d alarms=%d ms=%ld", fd, (int)alarms,
+	       (long)(now_ms() - start));
+}
+
+static void wait_for_test(void);
+
+/* many:DIR:COUNT — DIR/f0 ... creates and holds COUNT guarded files
+ * at once, then "pause", then closes them all. */
+static void open_many(const char *dir, int count)
+{
+	int *fds = calloc((size_t)count, sizeof(int));
+	char path[4200];
+
+	if (!fds)
+		fail_step("many", ENOMEM, 0);
+	for (int i = 0; i < count; i++) {
+		snprintf(path, sizeof(path), "%s/f%d", dir, i);
+		fds[i] = open(path, O_RDWR | O_CREAT, 0644);
+		if (fds[i] < 0) {
+			report("many: open %d of %d failed", i + 1, count);
+			fail_step("many", errno, 0);
+		}
+	}
+	report("many ok count=%d", count);
+	wait_for_test();
+	for (int i = 0; i < count; i++)
+		if (close(fds[i]) != 0)
+			fail_step("many", errno, 0);
+	free(fds);
+	report("many closed");
+}
+
 /* ---- main ---------------------------------------------------------------- */
 
 static void wait_for_test(void)
@@ -673,6 +789,12 @@ static void run_step(char *step)
 		threads(f[1], atoi(f[2]), atoi(f[3]));
 	else if (strcmp(verb, "append") == 0 && n == 5)
 		append(f[1], f[2][0], atoi(f[3]), atoi(f[4]));
+	else if (strcmp(verb, "sigopen") == 0 && n == 3)
+		sigopen(f[1], atoi(f[2]));
+	else if (strcmp(verb, "alarm-open") == 0 && n == 4)
+		alarm_open(f[1], f[2], atoi(f[3]) == 1);
+	else if (strcmp(verb, "many") == 0 && n == 3)
+		open_many(f[1], atoi(f[2]));
 	else
 		usage(verb);
 }
