@@ -14,9 +14,11 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "guard.h"
 #include "shim.h"
 
-#define PRIVATE_MAX 72 /* the PID file, the log, 64 guards, and room */
+/* the PID file, the log, every guard, and room */
+#define PRIVATE_MAX (GUARD_MAX + 8)
 
 static struct {
 	pthread_mutex_t lock;
@@ -25,6 +27,9 @@ static struct {
 	_Atomic int base;
 	/* How many slots are in use: close()'s fast test when none is. */
 	_Atomic int used;
+	/* Slots ever used: the walks stop there, so close() looks at a few
+	 * entries, not at the whole table sized for every guard. */
+	_Atomic int top;
 	_Atomic int fds[PRIVATE_MAX]; /* -1: free slot */
 	int *owners[PRIVATE_MAX];     /* where the shim keeps each number */
 } priv = { .lock = PTHREAD_MUTEX_INITIALIZER, .base = 1 << 30 };
@@ -81,6 +86,10 @@ void private_fd_adopt(int *fdp)
 	for (int i = 0; i < PRIVATE_MAX; i++) {
 		if (atomic_load(&priv.fds[i]) < 0) {
 			priv.owners[i] = fdp;
+			/* top first: a reader that sees the number sees it
+			 * inside the walk */
+			if (atomic_load(&priv.top) <= i)
+				atomic_store(&priv.top, i + 1);
 			atomic_store(&priv.fds[i], high);
 			atomic_fetch_add(&priv.used, 1);
 			break;
@@ -96,7 +105,7 @@ void private_fd_adopt(int *fdp)
 void private_fd_forget(const int *fdp)
 {
 	pthread_mutex_lock(&priv.lock);
-	for (int i = 0; i < PRIVATE_MAX; i++) {
+	for (int i = 0, top = atomic_load(&priv.top); i < top; i++) {
 		if (priv.owners[i] == fdp && atomic_load(&priv.fds[i]) >= 0) {
 			atomic_store(&priv.fds[i], -1);
 			priv.owners[i] = NULL;
@@ -112,7 +121,7 @@ bool private_fd_is(int fd)
 	 * must be protected as well as one placed high */
 	if (fd < 0 || atomic_load_explicit(&priv.used, memory_order_relaxed) == 0)
 		return false;
-	for (int i = 0; i < PRIVATE_MAX; i++)
+	for (int i = 0, top = atomic_load(&priv.top); i < top; i++)
 		if (atomic_load(&priv.fds[i]) == fd)
 			return true;
 	return false;
@@ -128,7 +137,7 @@ bool private_fd_make_room(int fd, int from)
 	    libc_fcntl(from, F_GETFD, NULL) < 0 || !shim_in_own_process())
 		return false;
 	pthread_mutex_lock(&priv.lock);
-	for (int i = 0; i < PRIVATE_MAX; i++) {
+	for (int i = 0, top = atomic_load(&priv.top); i < top; i++) {
 		if (atomic_load(&priv.fds[i]) == fd) {
 			int high = move_high(fd);
 
@@ -148,7 +157,7 @@ int private_fd_lowest_at_or_above(int from)
 {
 	int lowest = -1;
 
-	for (int i = 0; i < PRIVATE_MAX; i++) {
+	for (int i = 0, top = atomic_load(&priv.top); i < top; i++) {
 		int fd = atomic_load(&priv.fds[i]);
 
 		if (fd >= from && (lowest < 0 || fd < lowest))
