@@ -22,6 +22,61 @@ static struct {
 	int file_fd; /* PIDSHIM_LOG_FILE, or -1 */
 } sink = { .file_fd = -1 };
 
+/* Why the file at PATH, opened as FD, is not one to append to, or NULL.
+ * The log is opened like our own files: the shim often runs as root, and
+ * another user's symlink in /tmp must not make it append to a file of
+ * root's, nor a FIFO hang the program before main. */
+static const char *unsafe_log_file(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return "cannot be examined";
+	if (S_ISDIR(st.st_mode))
+		return "is a directory";
+	if (!S_ISREG(st.st_mode))
+		return "is not a regular file (a FIFO, device or socket)";
+	if (st.st_nlink > 1)
+		return "is hard-linked";
+	if (st.st_uid != geteuid() && st.st_uid != 0)
+		return "belongs to another user";
+	return NULL;
+}
+
+static void open_log_file(const char *path)
+{
+	const char *why;
+	int fd = libc_open(path,
+			   O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
+				   O_NONBLOCK | O_CLOEXEC | O_NOCTTY,
+			   0644);
+
+	if (fd < 0 && (errno == ELOOP || errno == EISDIR || errno == ENXIO))
+		shim_die(SHIM_EXIT_CONFIG,
+			 "PIDSHIM_LOG_FILE=%s: refused: %s; expected a "
+			 "regular file of ours (no symlink, FIFO or directory)",
+			 path,
+			 errno == ELOOP	   ? "is a symlink"
+			 : errno == EISDIR ? "is a directory"
+					   : "is a FIFO with no reader");
+	if (fd < 0) {
+		log_warn("PIDSHIM_LOG_FILE=%s: cannot open: %s; logging to "
+			 "stderr",
+			 path, strerror(errno));
+		return;
+	}
+	why = unsafe_log_file(fd);
+	if (why) {
+		libc_close(fd);
+		shim_die(SHIM_EXIT_CONFIG,
+			 "PIDSHIM_LOG_FILE=%s: refused: %s; expected a "
+			 "regular file of ours (no symlink, FIFO or directory)",
+			 path, why);
+	}
+	sink.file_fd = fd;
+	private_fd_adopt(&sink.file_fd);
+}
+
 void log_init(void)
 {
 	struct stat st;
@@ -32,17 +87,8 @@ void log_init(void)
 		sink.dev = st.st_dev;
 		sink.ino = st.st_ino;
 	}
-	if (shim_config.log_file[0]) {
-		sink.file_fd = libc_open(shim_config.log_file,
-					 O_WRONLY | O_APPEND | O_CREAT |
-						 O_CLOEXEC | O_NOCTTY,
-					 0644);
-		private_fd_adopt(&sink.file_fd);
-		if (sink.file_fd < 0)
-			log_warn("PIDSHIM_LOG_FILE=%s: cannot open: %s; "
-				 "logging to stderr",
-				 shim_config.log_file, strerror(errno));
-	}
+	if (shim_config.log_file[0])
+		open_log_file(shim_config.log_file);
 }
 
 static bool stderr_is_original(void)

@@ -745,6 +745,56 @@ START_TEST(log_file_and_quiet)
 }
 END_TEST
 
+/* PIDSHIM_LOG_FILE is opened like our own files: a symlink, a FIFO, a
+ * directory or another user's file there is refused (status 78, one line
+ * naming the variable) and nothing is written through it. */
+static void assert_log_file_refused(const char *log, const char *why)
+{
+	char log_env[4200];
+	const char *env[] = { pidfile_env, log_env, NULL };
+	const char *argv[] = { "true", NULL };
+	int status;
+
+	snprintf(log_env, sizeof(log_env), "PIDSHIM_LOG_FILE=%s", log);
+	unlink(out);
+	status = test_run(env, argv, out, 20);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 78,
+		      "%s: status 0x%x", why, status);
+	ck_assert_msg(test_file_contains(out, "PIDSHIM_LOG_FILE"),
+		      "%s: the message does not name the variable", why);
+	ck_assert_msg(access(pidfile, F_OK) < 0, "%s: a PID file was made",
+		      why);
+}
+
+START_TEST(log_file_opened_safely)
+{
+	const char *secret = test_path(dir, "secret");
+	const char *link = test_path(dir, "link.log");
+	const char *fifo = test_path(dir, "fifo.log");
+	const char *sub = test_path(dir, "sub.log");
+	const char *foreign = test_path(dir, "foreign.log");
+	char buf[64];
+
+	test_write_file(secret, "secret\n");
+	ck_assert_int_eq(symlink(secret, link), 0);
+	assert_log_file_refused(link, "symlink");
+	ck_assert_int_eq(test_read_file(secret, buf, sizeof(buf)), 7);
+
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	assert_log_file_refused(fifo, "FIFO"); /* and it did not hang */
+
+	ck_assert_int_eq(mkdir(sub, 0700), 0);
+	assert_log_file_refused(sub, "directory");
+
+	if (geteuid() == 0) {
+		test_write_file(foreign, "");
+		ck_assert_int_eq(chown(foreign, 65534, 65534), 0);
+		assert_log_file_refused(foreign, "another user's file");
+		ck_assert_int_eq(test_read_file(foreign, buf, sizeof(buf)), 0);
+	}
+}
+END_TEST
+
 /* ---- the PID file across exec: expanded once, by the owner ------------- */
 
 /* Wait until PID runs NAME (it exec'd). */
@@ -1074,6 +1124,7 @@ int main(void)
 	add(s, "pidfile_none", pidfile_none_makes_no_file, 30);
 	add(s, "log_fd2", log_never_writes_into_reused_fd2, 30);
 	add(s, "log_file_quiet", log_file_and_quiet, 30);
+	add(s, "log_file_opened_safely", log_file_opened_safely, 120);
 	add(s, "exec_template_once", exec_keeps_the_file_the_template_named_first,
 	    30);
 	add(s, "exec_no_leaked_lock", exec_leaves_no_lock_to_the_programs_children,
