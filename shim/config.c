@@ -32,20 +32,36 @@ static __attribute__((noreturn)) void bad_value(const char *name,
 	shim_die(SHIM_EXIT_CONFIG, "%s=%s: expected %s", name, value, expected);
 }
 
-/* Accepts "N" or "N.F" seconds, F up to milliseconds; -1 when invalid. */
+/* Accepts "N" or "N.F" seconds in plain decimal digits (no sign, blank,
+ * hex, exponent, inf or nan: strtod would take all of those), rounded to
+ * milliseconds; -1 when invalid. */
 static int parse_seconds_ms(const char *s)
 {
-	char *end;
-	double seconds;
+	long long ms = 0;
+	int scale = 1000;
 
-	if (!*s || !(isdigit((unsigned char)*s) || *s == '.'))
+	if (!isdigit((unsigned char)*s))
 		return -1;
-	errno = 0;
-	seconds = strtod(s, &end);
-	/* milliseconds in an int: up to about 24 days */
-	if (errno || *end || seconds < 0 || seconds > INT_MAX / 1000)
+	for (; isdigit((unsigned char)*s); s++) {
+		ms = ms * 10 + (*s - '0') * 1000;
+		/* milliseconds in an int: up to about 24 days */
+		if (ms > INT_MAX)
+			return -1;
+	}
+	if (*s == '.') {
+		if (!isdigit((unsigned char)*++s))
+			return -1;
+		for (int place = 1; isdigit((unsigned char)*s); s++, place++) {
+			scale /= 10;
+			if (place <= 3)
+				ms += (*s - '0') * scale;
+			else if (place == 4 && *s >= '5')
+				ms++; /* the first digit past milliseconds rounds */
+		}
+	}
+	if (*s || ms > INT_MAX)
 		return -1;
-	return (int)(seconds * 1000 + 0.5);
+	return (int)ms;
 }
 
 static bool parse_int(const char *s, long min, long max, int base, long *out)
