@@ -5,6 +5,10 @@
 set -eu
 lib=$1
 allowed=$2
+if ! command -v nm >/dev/null 2>&1; then
+	echo "skip: nm (binutils) is not installed"
+	exit 77
+fi
 # type A entries are version nodes, not symbols
 syms=$(nm -D --defined-only "$lib" | awk '$2 != "A" {print $3}' | sed 's/@.*//' | sort -u)
 [ -n "$syms" ] || { echo "no exported symbols in $lib"; exit 1; }

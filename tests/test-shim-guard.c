@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -367,10 +368,6 @@ START_TEST(helpers_reference_every_entry_point)
 
 	argv[2] = test_helper("guard-helper");
 	status = test_run(env, argv, nm_out, 30);
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
-		fprintf(stderr, "nm is not installed: symbols not checked\n");
-		return;
-	}
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 		      "nm: status %#x", status);
 	for (int i = 0; plain[i]; i++)
@@ -1114,15 +1111,41 @@ static TCase *add(Suite *s, const char *name, int timeout)
 	return tc;
 }
 
+/* Whether PROGRAM is on PATH. */
+static bool on_path(const char *program)
+{
+	const char *path = getenv("PATH");
+	char candidate[4096];
+
+	for (const char *p = path ? path : ""; *p;) {
+		size_t len = strcspn(p, ":");
+
+		snprintf(candidate, sizeof(candidate), "%.*s/%s", (int)len, p,
+			 program);
+		if (access(candidate, X_OK) == 0)
+			return true;
+		p += len + (p[len] == ':');
+	}
+	return false;
+}
+
 int main(void)
 {
 	Suite *s = suite_create("shim-guard");
+	const char *only = getenv("CK_RUN_CASE");
 
+	/* A check that cannot be made is skipped, never passed. */
+	if (only && strcmp(only, "fortify_symbols") == 0 && !on_path("nm")) {
+		printf("skip: nm (binutils) is not installed\n");
+		return EXIT_SKIP;
+	}
 	for (int i = 0; i < SCRIPT_COUNT; i++)
 		tcase_add_loop_test(add(s, scripts[i].name, 60),
 				    script_holds_and_releases, i, i + 1);
-	tcase_add_test(add(s, "fortify_symbols", 30),
-		       helpers_reference_every_entry_point);
+	/* its own meson test (shim-guard-symbols), which can be skipped */
+	if (only && strcmp(only, "fortify_symbols") == 0)
+		tcase_add_test(add(s, "fortify_symbols", 30),
+			       helpers_reference_every_entry_point);
 	tcase_add_test(add(s, "lost_updates", 600),
 		       scope_process_prevents_lost_updates);
 	tcase_add_test(add(s, "records", 300),
