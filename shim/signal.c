@@ -148,6 +148,11 @@ void signals_init(void)
 			continue;
 		if (libc_sigaction(signo, NULL, &current) < 0)
 			continue;
+		/* The kernel's mask has 64 signals; glibc before 2.32 copies
+		 * the rest of its 1024-bit sigset_t from uninitialized stack.
+		 * The program must read back a clean mask from us. */
+		memset((char *)&current.sa_mask + _NSIG / 8, 0,
+		       sizeof(current.sa_mask) - _NSIG / 8);
 		sigs.program[signo] = current;
 		sigs.managed[signo] = true;
 		/* An ignore inherited at start (nohup) stays an ignore. */
