@@ -287,7 +287,8 @@ static void load_process_options(void)
 		shim_config.mode = (mode_t)v;
 	}
 
-	/* "<owner pid>:<its PIDSHIM_PIDFILE>", set by the owner's shim */
+	/* "<owner pid>:...", set by the owner's shim; the rest is read in
+	 * lifecycle.c (publish_owner) */
 	value = getenv(SHIM_OWNER_VAR);
 	shim_config.owner_from_env = 0;
 	if (value) {

@@ -411,31 +411,35 @@ static bool owner_parts(const char **path, size_t *path_len,
 	return true;
 }
 
-static bool is_descendant(void)
+/* Whether an owner published PIDSHIM_OWNER under the PIDSHIM_PIDFILE this
+ * process has; *PATH, *PATH_LEN: the PID file path it expanded. */
+static bool under_owners_template(const char **path, size_t *path_len)
 {
 	const char *template = getenv("PIDSHIM_PIDFILE");
-	const char *path, *published;
+	const char *published;
+
+	return shim_config.owner_from_env > 0 &&
+	       owner_parts(path, path_len, &published) &&
+	       strcmp(published, template ? template : "") == 0;
+}
+
+static bool is_descendant(void)
+{
+	const char *path;
 	size_t len;
 
-	if (shim_config.owner_from_env <= 0 ||
-	    shim_config.owner_from_env == getpid() ||
-	    !owner_parts(&path, &len, &published))
-		return false;
-	return strcmp(published, template ? template : "") == 0;
+	return shim_config.owner_from_env != getpid() &&
+	       under_owners_template(&path, &len);
 }
 
 /* Under the same PIDSHIM_PIDFILE as the owner's, the PID file is the one
  * the owner expanded, not what the template names in this image. */
 static void use_owners_pidfile(void)
 {
-	const char *template = getenv("PIDSHIM_PIDFILE");
-	const char *path, *published;
+	const char *path;
 	size_t len;
 
-	if (shim_config.owner_from_env <= 0 ||
-	    !owner_parts(&path, &len, &published) || len == 0 ||
-	    path[0] != '/' ||
-	    strcmp(published, template ? template : "") != 0)
+	if (!under_owners_template(&path, &len) || len == 0 || path[0] != '/')
 		return;
 	memcpy(shim_config.pidfile, path, len);
 	shim_config.pidfile[len] = '\0';

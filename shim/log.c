@@ -43,6 +43,15 @@ static const char *unsafe_log_file(int fd)
 	return NULL;
 }
 
+static __attribute__((noreturn)) void refuse_log_file(const char *path,
+						     const char *why)
+{
+	shim_die(SHIM_EXIT_CONFIG,
+		 "PIDSHIM_LOG_FILE=%s: refused: %s; expected a regular file of "
+		 "ours (no symlink, FIFO or directory)",
+		 path, why);
+}
+
 static void open_log_file(const char *path)
 {
 	const char *why;
@@ -52,13 +61,9 @@ static void open_log_file(const char *path)
 			   0644);
 
 	if (fd < 0 && (errno == ELOOP || errno == EISDIR || errno == ENXIO))
-		shim_die(SHIM_EXIT_CONFIG,
-			 "PIDSHIM_LOG_FILE=%s: refused: %s; expected a "
-			 "regular file of ours (no symlink, FIFO or directory)",
-			 path,
-			 errno == ELOOP	   ? "is a symlink"
-			 : errno == EISDIR ? "is a directory"
-					   : "is a FIFO with no reader");
+		refuse_log_file(path, errno == ELOOP	 ? "is a symlink"
+				      : errno == EISDIR ? "is a directory"
+							: "is a FIFO with no reader");
 	if (fd < 0) {
 		log_warn("PIDSHIM_LOG_FILE=%s: cannot open: %s; logging to "
 			 "stderr",
@@ -68,10 +73,7 @@ static void open_log_file(const char *path)
 	why = unsafe_log_file(fd);
 	if (why) {
 		libc_close(fd);
-		shim_die(SHIM_EXIT_CONFIG,
-			 "PIDSHIM_LOG_FILE=%s: refused: %s; expected a "
-			 "regular file of ours (no symlink, FIFO or directory)",
-			 path, why);
+		refuse_log_file(path, why);
 	}
 	sink.file_fd = fd;
 	private_fd_adopt(&sink.file_fd);

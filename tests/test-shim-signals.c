@@ -589,19 +589,13 @@ static pid_t start_siginfo_default(const char *shape)
 	return pid;
 }
 
-START_TEST(siginfo_dfl_with_flags_kept_cleans_up)
-{
-	pid_t pid = start_siginfo_default("dfl-kept");
+/* a SA_SIGINFO handler reset to SIG_DFL with its flags kept, and
+ * SA_SIGINFO|SA_RESETHAND with SIG_DFL */
+static const char *const siginfo_defaults[] = { "dfl-kept", "resethand-dfl" };
 
-	ck_assert_int_eq(kill(pid, SIGTERM), 0);
-	assert_killed_by(wait_child(pid), SIGTERM);
-	assert_pidfile_gone();
-}
-END_TEST
-
-START_TEST(siginfo_resethand_dfl_cleans_up)
+START_TEST(siginfo_dfl_cleans_up)
 {
-	pid_t pid = start_siginfo_default("resethand-dfl");
+	pid_t pid = start_siginfo_default(siginfo_defaults[_i]);
 
 	ck_assert_int_eq(kill(pid, SIGTERM), 0);
 	assert_killed_by(wait_child(pid), SIGTERM);
@@ -797,8 +791,8 @@ int main(void)
 	tcase_add_test(tc, c_handler_keeps_pidfile_while_running);
 	tcase_add_test(tc, sh_trap_keeps_pidfile_while_running);
 	tc = behaviour(s, "siginfo_default_and_ignore");
-	tcase_add_test(tc, siginfo_dfl_with_flags_kept_cleans_up);
-	tcase_add_test(tc, siginfo_resethand_dfl_cleans_up);
+	tcase_add_loop_test(tc, siginfo_dfl_cleans_up, 0,
+			    ARRAY_SIZE(siginfo_defaults));
 	tcase_add_test(tc, siginfo_resethand_ign_ignores);
 	tc = behaviour(s, "fork_with_sysv_handler");
 	tcase_add_test(tc, sysv_handler_during_fork_does_not_hang);
