@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -31,6 +32,9 @@ static struct {
 	enum shim_role role;
 	struct lockfd pidfile; /* fd -1: no PID file held here */
 	pid_t last_child;      /* for daemon follow: the newest fork child */
+	/* daemon follow: the parent this process detached from (setsid) while
+	 * the file named that parent, or 0 */
+	pid_t detached_from;
 } shim = { .pidfile = { .fd = -1 } };
 
 /* Set when our constructor starts. Calls that come earlier — from the
@@ -207,78 +211,178 @@ void pidfile_exec_failed(void)
 	libc_fcntl(shim.pidfile.fd, F_SETFD, (void *)(long)FD_CLOEXEC);
 }
 
+/* Whether this process may remove FILE from its directory: a program that
+ * dropped privileges after the file was made (dnsmasq becomes nobody) may
+ * not. Async-signal-safe. */
+static bool may_remove(const char *file)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(file, '/');
+
+	if (!slash)
+		return true;
+	if (slash == file)
+		return faccessat(AT_FDCWD, "/", W_OK | X_OK, AT_EACCESS) == 0;
+	memcpy(dir, file, (size_t)(slash - file));
+	dir[slash - file] = '\0';
+	return faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) == 0;
+}
+
+/* The file names us and cannot go: empty it through the descriptor opened
+ * before the privileges went, so that it reads as stale (an empty,
+ * unlocked file), never as naming a process that may be reused. */
+static void leave_stale(bool orderly)
+{
+	if (ftruncate(shim.pidfile.fd, 0) < 0 || !orderly)
+		return;
+	log_warn("%s: cannot remove it as uid %ld; left empty, so that it "
+		 "reads as stale",
+		 shim_config.pidfile, (long)geteuid());
+}
+
+/* Daemon follow: every forked descendant that has not exec'd shares the
+ * PID file's lock, so the file goes when the last of them ends, whoever
+ * the file names. Drop our share; if a fresh lock on the file is then
+ * granted at once, nobody else holds it: remove it, under that lock.
+ * Async-signal-safe (the signal path ends processes too). */
+static void release_shared_pidfile(bool orderly)
+{
+	const char *path = shim_config.pidfile;
+	int probe = libc_open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+					    O_NOCTTY | O_NONBLOCK);
+	struct stat at_path, probed;
+
+	if (pidfile_names_me() && !may_remove(path))
+		leave_stale(orderly);
+	private_fd_forget(&shim.pidfile.fd);
+	libc_close(shim.pidfile.fd);
+	shim.pidfile.fd = -1;
+	if (probe < 0)
+		return;
+	if (flock(probe, LOCK_EX | LOCK_NB) == 0 && fstat(probe, &probed) == 0 &&
+	    lstat(path, &at_path) == 0 && probed.st_dev == at_path.st_dev &&
+	    probed.st_ino == at_path.st_ino) {
+		if (unlink(path) < 0 && orderly)
+			log_warn("%s: cannot remove it: %s", path,
+				 strerror(errno));
+		else if (orderly)
+			log_debug("%s: removed by the last process holding it",
+				  path);
+	} else if (orderly) {
+		log_debug("%s: left to the processes still holding it", path);
+	}
+	libc_close(probe);
+}
+
+/* The PID file at the end of this process (ORDERLY: not from a signal
+ * handler, which may not log). */
+static void end_pidfile(bool orderly)
+{
+	int saved = errno;
+
+	/* A vfork child runs in its parent's memory: hands off. */
+	if (shim.pidfile.fd < 0 || !shim_in_own_process())
+		goto out;
+	if (shim_config.daemon_follow) {
+		release_shared_pidfile(orderly);
+	} else if (pidfile_names_me()) {
+		struct lockfd mine = shim.pidfile;
+
+		mine.owner = getpid();
+		if (!lockfd_unlink_if_ours(&mine, shim_config.pidfile))
+			leave_stale(orderly);
+	}
+out:
+	errno = saved;
+}
+
 void shim_cleanup_for_exit(void)
 {
 	int saved = errno;
 
 	/* Nothing that allocates or locks: this runs in signal handlers and
 	 * in vfork children, whose memory is their parent's. */
-	if (shim.pidfile.fd >= 0 && pidfile_names_me()) {
-		struct lockfd mine = shim.pidfile;
-
-		mine.owner = getpid();
-		lockfd_unlink_if_ours(&mine, shim_config.pidfile);
-	}
+	end_pidfile(false);
 	if (shim.role != ROLE_INERT && shim_config.guard_count > 0)
 		guard_release_all_for_exit();
 	errno = saved;
 }
 
-/* With daemon follow, descendants share the PID file's lock. Whether one
- * of them still holds it when the process the file names ends — e.g. a
- * daemon whose intermediate child was reaped, so no heir is known — is told
- * by the lock alone: drop ours, and try it anew. True: leave the file. */
-static bool descendant_holds_pidfile(void)
+/* Whether child PID, alive, still holds the PID file's lock: a child that
+ * exec'd closed its share (close-on-exec), and is no heir. */
+static bool child_holds_pidfile(pid_t pid)
 {
-	struct lockfd probe = { .fd = -1 };
-	int err;
+	char dir_path[32], link[64];
+	struct dirent *entry;
+	bool holds = false;
+	DIR *fds;
 
-	private_fd_forget(&shim.pidfile.fd);
-	libc_close(shim.pidfile.fd);
-	shim.pidfile.fd = -1;
-	err = lockfd_acquire(&probe, shim_config.pidfile, shim_config.mode,
-			     false, 0, LOCKFD_NO_PID, NULL);
-	if (err == -EAGAIN) {
-		log_debug("%s: left to a descendant that holds it",
-			  shim_config.pidfile);
-		return true;
+	if (pid <= 0 || waitpid(pid, NULL, WNOHANG) != 0)
+		return false;
+	snprintf(dir_path, sizeof(dir_path), "/proc/%d/fd", pid);
+	fds = opendir(dir_path);
+	if (!fds)
+		return false;
+	while (!holds && (entry = readdir(fds))) {
+		struct stat st;
+
+		if (entry->d_name[0] < '0' || entry->d_name[0] > '9')
+			continue;
+		snprintf(link, sizeof(link), "%s/%.16s", dir_path,
+			 entry->d_name);
+		holds = stat(link, &st) == 0 &&
+			st.st_dev == shim.pidfile.dev &&
+			st.st_ino == shim.pidfile.ino;
 	}
-	/* ours alone: remove it under this lock */
-	if (err == 0)
-		lockfd_release(&probe, shim_config.pidfile, true);
-	return false;
+	closedir(fds);
+	return holds;
 }
 
-/* An orderly end (exit, _exit; FLUSH_STDIO for exit): with daemon follow,
- * a parent leaving a live child hands the PID file to that child instead
- * of removing it. */
+/* Daemon follow: the process the file names (or the one that detached
+ * from it: fork, setsid, fork) ends while its newest child still holds the
+ * lock: the file names that child from now on. */
+static bool hand_over(void)
+{
+	pid_t heir = shim.last_child;
+	bool entitled;
+	char text[16];
+	int len;
+
+	if (!shim_config.daemon_follow || shim.pidfile.fd < 0 ||
+	    !shim_in_own_process())
+		return false;
+	entitled = pidfile_names_me() ||
+		   (shim.detached_from > 0 &&
+		    lockfd_read_pid(shim.pidfile.fd, false) == shim.detached_from);
+	if (!entitled || !child_holds_pidfile(heir))
+		return false;
+	len = snprintf(text, sizeof(text), "%d\n", heir);
+	/* We hold the lock (the child shares it): rewrite. */
+	if (ftruncate(shim.pidfile.fd, 0) < 0 ||
+	    pwrite(shim.pidfile.fd, text, (size_t)len, 0) != len)
+		return false;
+	log_debug("%s: handed over to PID %d", shim_config.pidfile, heir);
+	return true;
+}
+
+/* An orderly end (exit, _exit; FLUSH_STDIO for exit). */
 static void end_of_process(bool flush_stdio)
 {
-	if (shim.pidfile.fd >= 0 && shim_config.daemon_follow &&
-	    shim.last_child > 0 && pidfile_names_me() &&
-	    waitpid(shim.last_child, NULL, WNOHANG) == 0) {
-		struct lockfd heir = shim.pidfile;
-		char text[16];
-		int len = snprintf(text, sizeof(text), "%d\n", shim.last_child);
-
-		/* We still hold the lock (the child shares it): rewrite. */
-		if (ftruncate(heir.fd, 0) == 0 &&
-		    pwrite(heir.fd, text, (size_t)len, 0) == len) {
-			log_debug("%s: handed over to PID %d",
-				  shim_config.pidfile, shim.last_child);
-			return;
-		}
-	}
-	if (shim.pidfile.fd >= 0 && shim_config.daemon_follow &&
-	    pidfile_names_me() && descendant_holds_pidfile())
-		return;
-	if (shim.pidfile.fd >= 0 && pidfile_names_me())
+	if (hand_over()) {
+		/* the heir has it; our share ends with us */
+		private_fd_forget(&shim.pidfile.fd);
+		libc_close(shim.pidfile.fd);
+		shim.pidfile.fd = -1;
+	} else if (shim.pidfile.fd >= 0 && pidfile_names_me()) {
 		log_debug("%s: removing at exit", shim_config.pidfile);
+	}
 	/* exit() flushes stdio after the destructors run: what the program
 	 * wrote to a guarded file must reach it while the guard is held. */
 	if (shim.role != ROLE_INERT && shim_config.guard_count > 0 && flush_stdio)
 		fflush(NULL);
-	shim_cleanup_for_exit();
+	end_pidfile(true);
+	if (shim.role != ROLE_INERT && shim_config.guard_count > 0)
+		guard_release_all_for_exit();
 }
 
 /* ---- fork and daemon follow ------------------------------------------- */
@@ -309,6 +413,7 @@ static void after_fork_in_child(void)
 	if (shim.role == ROLE_OWNER)
 		shim.role = ROLE_DESCENDANT;
 	shim.last_child = 0;
+	shim.detached_from = 0;
 	/* A child must not keep the owner's lock alive after the owner is
 	 * gone — unless the PID file is to follow a daemonizing program. */
 	if (shim.pidfile.fd >= 0 && !shim_config.daemon_follow) {
@@ -486,6 +591,10 @@ static void init_once(void)
 		if (shim_config.pidfile_enabled)
 			take_pidfile();
 		publish_owner();
+	} else if (shim_config.daemon_follow && shim_config.pidfile_enabled &&
+		   adopt_inherited_pidfile()) {
+		/* an heir that exec'd while the file named it */
+		log_debug("%s: kept across exec", shim_config.pidfile);
 	}
 	pthread_atfork(before_fork, after_fork_in_parent, after_fork_in_child);
 }
@@ -527,17 +636,19 @@ SHIM_EXPORT pid_t fork(void)
 	return shim_fork();
 }
 
-/* Daemon follow: the process that detaches (setsid) is the daemon, or its
- * next child is; it names itself in the PID file it shares the lock of. */
+/* Daemon follow: a process that detaches (setsid) from the process the
+ * file names may be the middle step of fork, setsid, fork: if it ends
+ * while its parent still holds the file, its newest child is the daemon
+ * (hand_over). It does not take the file itself: cron's jobs, sshd's and
+ * getty's sessions detach the same way from a daemon that runs on. */
 static pid_t shim_setsid(void)
 {
 	pid_t sid = libc_setsid();
 
 	if (sid > 0 && shim_ready() && shim_config.daemon_follow &&
-	    shim.pidfile.fd >= 0 && !pidfile_names_me()) {
-		shim.pidfile.owner = getpid();
-		lockfd_write_pid(&shim.pidfile, LOCKFD_PID_LINE);
-	}
+	    shim.pidfile.fd >= 0 &&
+	    lockfd_read_pid(shim.pidfile.fd, false) == getppid())
+		shim.detached_from = getppid();
 	return sid;
 }
 

@@ -514,6 +514,156 @@ START_TEST(daemon_follow_double_fork)
 }
 END_TEST
 
+/* A PID file left behind must never look live: present means locked. */
+static void assert_absent_or_held(const char *when)
+{
+	ck_assert_msg(access(pidfile, F_OK) < 0 || flock_says_locked(pidfile),
+		      "%s: the PID file names %d but nobody holds its lock",
+		      when, test_read_pid(pidfile));
+}
+
+/* sh -c SCRIPT under daemon follow, SCRIPT starting "sleep 30 &" and
+ * saving its PID in DIR/child; returns that PID once sh has ended. */
+static pid_t follow_sh_leaving_sleep(const char *rest)
+{
+	const char *env[] = { pidfile_env, "PIDSHIM_DAEMON=follow", NULL };
+	char script[4200];
+	const char *argv[] = { "sh", "-c", script, NULL };
+	pid_t child;
+	int status;
+
+	snprintf(script, sizeof(script), "sleep 30 & echo $! > %s/child%s",
+		 dir, rest);
+	status = test_run(env, argv, out, 20);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	child = test_read_pid(test_path(dir, "child"));
+	ck_assert_int_gt(child, 0);
+	return child;
+}
+
+START_TEST(follow_exec_child_is_no_heir)
+{
+	/* nginx's binary upgrade, reduced: the child has exec'd, so it
+	 * holds no lock, and the file goes with the last process holding
+	 * it — here sh */
+	pid_t child = follow_sh_leaving_sleep("; sleep 0.3");
+
+	assert_absent_or_held("after sh left an exec'd sleep behind");
+	ck_assert_msg(access(pidfile, F_OK) < 0,
+		      "sh left the PID file naming %d", test_read_pid(pidfile));
+	kill(child, SIGTERM);
+	/* sh gone while its child is still on its way to exec: the child is
+	 * the heir, and its new image takes the file over */
+	child = follow_sh_leaving_sleep("");
+	assert_absent_or_held("after sh left sleep behind");
+	kill(child, SIGTERM);
+	ck_assert_msg(test_wait_gone(pidfile, 10),
+		      "sleep ended and left the PID file");
+}
+END_TEST
+
+START_TEST(follow_last_worker_removes)
+{
+	/* lighttpd's shape: the master signals its group and returns; the
+	 * workers end in any order, and the last one removes the file */
+	const char *env[] = { pidfile_env, "PIDSHIM_DAEMON=follow", NULL };
+	const char *report = test_path(dir, "master");
+	const char *argv[] = { test_helper("daemon-helper"), "workers", report,
+			       NULL };
+	pid_t pid = test_spawn(env, argv, out, -1), master = 0;
+	int status;
+
+	for (int i = 0; i < 10000 && !master; i++) {
+		master = test_read_pid(report);
+		usleep(1000);
+	}
+	ck_assert_int_eq(master, pid);
+	ck_assert_int_eq(test_read_pid(pidfile), pid);
+	kill(pid, SIGTERM);
+	status = test_wait(pid, 20);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_absent_or_held("the master gone, its workers ending");
+	ck_assert_msg(test_wait_gone(pidfile, 10),
+		      "the workers ended and left the PID file naming %d",
+		      test_read_pid(pidfile));
+}
+END_TEST
+
+START_TEST(follow_session_of_a_job_is_no_heir)
+{
+	/* cron's shape: a job in a session of its own, while the daemon
+	 * runs on, never takes the file over */
+	const char *env[] = { pidfile_env, "PIDSHIM_DAEMON=follow", NULL };
+	const char *report = test_path(dir, "cron");
+	const char *argv[] = { test_helper("daemon-helper"), "cron", report,
+			       NULL };
+	pid_t pid = test_spawn(env, argv, out, -1), reported = 0;
+
+	for (int i = 0; i < 10000 && !reported; i++) {
+		reported = test_read_pid(report);
+		usleep(1000);
+	}
+	ck_assert_int_eq(reported, pid);
+	ck_assert_msg(test_read_pid(pidfile) == pid,
+		      "after its job, the PID file names %d, not cron (%d)",
+		      test_read_pid(pidfile), pid);
+	ck_assert(flock_says_locked(pidfile));
+	stop(pid);
+	ck_assert_int_eq(access(pidfile, F_OK), -1);
+}
+END_TEST
+
+START_TEST(follow_owner_killed_while_a_child_holds)
+{
+	/* killed by a default signal while a forked child (which holds the
+	 * lock) runs on: the file stays with that child until it ends */
+	const char *env[] = { pidfile_env, "PIDSHIM_DAEMON=follow", NULL };
+	const char *argv[] = { "sh", "-c", "(sleep 2; true) & exec sleep 30",
+			       NULL };
+	const char *second[] = { "true", NULL };
+	pid_t pid = test_spawn(env, argv, out, -1);
+	int status;
+
+	ck_assert(test_wait_for_pid(pidfile, pid, 10));
+	for (int i = 0; i < 5000 && !comm_is(pid, "sleep"); i++)
+		usleep(1000);
+	kill(pid, SIGTERM);
+	status = test_wait(pid, 20);
+	ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+	ck_assert_msg(access(pidfile, F_OK) == 0,
+		      "the PID file went while the child holds its lock");
+	ck_assert(flock_says_locked(pidfile));
+	status = test_run(env, second, NULL, 20);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 75,
+		      "a second instance ran while the child holds the lock");
+	ck_assert_msg(test_wait_gone(pidfile, 10),
+		      "the child ended and left the PID file");
+}
+END_TEST
+
+START_TEST(dropped_privileges_leave_the_file_stale)
+{
+	/* dnsmasq's shape: the file is root's, in root's directory; the
+	 * program becomes nobody and cannot remove it when it ends */
+	const char *env[] = { pidfile_env, NULL };
+	const char *argv[] = { test_helper("daemon-helper"), "drop-privileges",
+			       NULL };
+	struct stat st;
+	int status;
+
+	if (geteuid() != 0)
+		return; /* needs root to drop privileges */
+	status = test_run(env, argv, out, 20);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_msg(stat(pidfile, &st) < 0 || st.st_size == 0,
+		      "the PID file names the ended program (%d)",
+		      test_read_pid(pidfile));
+	ck_assert(!flock_says_locked(pidfile));
+	ck_assert_msg(test_file_contains(out, "cannot remove"),
+		      "the log does not say why the file stayed");
+}
+END_TEST
+
 /* ---- unsafe PID file paths -------------------------------------------------- */
 
 static void assert_refused_73(const char *why)
@@ -1130,6 +1280,13 @@ int main(void)
 	add(s, "exec", exec_keeps_pidfile_and_lock, 30);
 	add(s, "daemon_follow_daemon3", daemon_follow_daemon3, 60);
 	add(s, "daemon_follow_double_fork", daemon_follow_double_fork, 60);
+	add(s, "follow_exec_child", follow_exec_child_is_no_heir, 60);
+	add(s, "follow_workers", follow_last_worker_removes, 60);
+	add(s, "follow_setsid_job", follow_session_of_a_job_is_no_heir, 60);
+	add(s, "follow_owner_killed", follow_owner_killed_while_a_child_holds,
+	    60);
+	add(s, "dropped_privileges", dropped_privileges_leave_the_file_stale,
+	    60);
 	add(s, "unsafe_paths", unsafe_pidfile_paths_exit_73, 60);
 	add(s, "bad_values", bad_values_exit_78_before_main, 120);
 	add(s, "good_values", good_values_are_accepted, 30);
