@@ -14,7 +14,9 @@
 #include <sys/auxv.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <linux/kcmp.h>
 #include <unistd.h>
 
 #include "guard.h"
@@ -251,8 +253,9 @@ static void release_shared_pidfile(bool orderly)
 	int probe = libc_open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
 					    O_NOCTTY | O_NONBLOCK);
 	struct stat at_path, probed;
+	bool emptied = pidfile_names_me() && !may_remove(path);
 
-	if (pidfile_names_me() && !may_remove(path))
+	if (emptied)
 		leave_stale(orderly);
 	private_fd_forget(&shim.pidfile.fd);
 	libc_close(shim.pidfile.fd);
@@ -262,7 +265,7 @@ static void release_shared_pidfile(bool orderly)
 	if (flock(probe, LOCK_EX | LOCK_NB) == 0 && fstat(probe, &probed) == 0 &&
 	    lstat(path, &at_path) == 0 && probed.st_dev == at_path.st_dev &&
 	    probed.st_ino == at_path.st_ino) {
-		if (unlink(path) < 0 && orderly)
+		if (unlink(path) < 0 && orderly && !emptied)
 			log_warn("%s: cannot remove it: %s", path,
 				 strerror(errno));
 		else if (orderly)
@@ -308,6 +311,22 @@ void shim_cleanup_for_exit(void)
 	errno = saved;
 }
 
+/* Whether descriptor FD of process PID is our share of the PID file's
+ * lock: the same open file description (kcmp), not merely the same file —
+ * a process ending opens the file again to test the lock. Where kcmp is
+ * not allowed, the same file is taken as the share. */
+static bool is_our_share(pid_t pid, int fd, const char *link)
+{
+	struct stat st;
+	long same = syscall(SYS_kcmp, (long)getpid(), (long)pid, KCMP_FILE,
+			    (long)shim.pidfile.fd, (long)fd);
+
+	if (same >= 0)
+		return same == 0;
+	return stat(link, &st) == 0 && st.st_dev == shim.pidfile.dev &&
+	       st.st_ino == shim.pidfile.ino;
+}
+
 /* Whether child PID, alive, still holds the PID file's lock: a child that
  * exec'd closed its share (close-on-exec), and is no heir. */
 static bool child_holds_pidfile(pid_t pid)
@@ -324,15 +343,11 @@ static bool child_holds_pidfile(pid_t pid)
 	if (!fds)
 		return false;
 	while (!holds && (entry = readdir(fds))) {
-		struct stat st;
-
 		if (entry->d_name[0] < '0' || entry->d_name[0] > '9')
 			continue;
 		snprintf(link, sizeof(link), "%s/%.16s", dir_path,
 			 entry->d_name);
-		holds = stat(link, &st) == 0 &&
-			st.st_dev == shim.pidfile.dev &&
-			st.st_ino == shim.pidfile.ino;
+		holds = is_our_share(pid, atoi(entry->d_name), link);
 	}
 	closedir(fds);
 	return holds;
@@ -368,14 +383,11 @@ static bool hand_over(void)
 /* An orderly end (exit, _exit; FLUSH_STDIO for exit). */
 static void end_of_process(bool flush_stdio)
 {
-	if (hand_over()) {
-		/* the heir has it; our share ends with us */
-		private_fd_forget(&shim.pidfile.fd);
-		libc_close(shim.pidfile.fd);
-		shim.pidfile.fd = -1;
-	} else if (shim.pidfile.fd >= 0 && pidfile_names_me()) {
+	/* A hand-over only names the heir: removal is still the last
+	 * holder's (end_pidfile), so an heir already on its way out cannot
+	 * leave the file behind. */
+	if (!hand_over() && shim.pidfile.fd >= 0 && pidfile_names_me())
 		log_debug("%s: removing at exit", shim_config.pidfile);
-	}
 	/* exit() flushes stdio after the destructors run: what the program
 	 * wrote to a guarded file must reach it while the guard is held. */
 	if (shim.role != ROLE_INERT && shim_config.guard_count > 0 && flush_stdio)

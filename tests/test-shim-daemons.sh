@@ -1,0 +1,97 @@
+#!/bin/sh
+# Daemon follow on real daemons, the shapes that broke it:
+# - lighttpd forks workers and, on SIGTERM, signals them and returns: the
+#   file must name the master while it runs and go when the last worker
+#   has ended (it was left naming a dead worker);
+# - dnsmasq (as root) becomes nobody and cannot remove root's file: it
+#   must be left empty, unlocked, and the log must say why.
+# Each daemon listens on loopback only and is stopped here, by PID.
+#   test-shim-daemons.sh SHIM
+set -eu
+shim=$1
+dir=$(mktemp -d)
+chmod 755 "$dir"
+trap 'rm -rf "$dir"' EXIT
+ran=0
+
+fail() {
+	echo "FAIL: $*"
+	exit 1
+}
+
+# a file present must be locked: a stale file never looks live
+locked() {
+	! flock -n "$1" true
+}
+
+# wait up to 10 s for a file to go
+gone() {
+	i=0
+	while [ -e "$1" ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ ! -e "$1" ]
+}
+
+# a free loopback TCP port (a few tries in case another test took it)
+port=$((20000 + $$ % 20000))
+
+if command -v lighttpd >/dev/null 2>&1; then
+	ran=1
+	mkdir "$dir/www"
+	for round in 1 2 3; do
+		pidfile="$dir/lighttpd.pid"
+		cat >"$dir/lighttpd.conf" <<EOF
+server.document-root = "$dir/www"
+server.port = $((port + round))
+server.bind = "127.0.0.1"
+server.max-worker = 3
+server.errorlog = "$dir/lighttpd.log"
+EOF
+		LD_PRELOAD=$shim PIDSHIM_PIDFILE=$pidfile PIDSHIM_DAEMON=follow \
+			lighttpd -f "$dir/lighttpd.conf" ||
+			fail "lighttpd did not start: $(cat "$dir/lighttpd.log")"
+		master=$(cat "$pidfile")
+		[ "$(ps -o comm= -p "$master")" = lighttpd ] ||
+			fail "round $round: the PID file names $master, not lighttpd"
+		locked "$pidfile" || fail "round $round: the PID file is not locked"
+		workers=$(pgrep -P "$master" | wc -l)
+		[ "$workers" -eq 3 ] || fail "round $round: $workers workers, not 3"
+		kill -TERM "$master"
+		gone "$pidfile" ||
+			fail "round $round: lighttpd ended, the PID file names $(cat "$pidfile")"
+		! pgrep -P "$master" >/dev/null || fail "round $round: workers left"
+	done
+	echo "ok: lighttpd, 3 rounds"
+fi
+
+if command -v dnsmasq >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ] &&
+	id nobody >/dev/null 2>&1; then
+	ran=1
+	pidfile="$dir/dnsmasq.pid"
+	LD_PRELOAD=$shim PIDSHIM_PIDFILE=$pidfile PIDSHIM_DAEMON=follow \
+		PIDSHIM_LOG_FILE="$dir/dnsmasq.log" \
+		dnsmasq --port=$((port + 10)) --listen-address=127.0.0.1 \
+		--bind-interfaces --no-resolv --no-hosts --pid-file= --user=nobody ||
+		fail "dnsmasq did not start"
+	daemon=$(cat "$pidfile")
+	[ "$(ps -o user= -p "$daemon")" = nobody ] ||
+		fail "the PID file names $daemon, not dnsmasq running as nobody"
+	locked "$pidfile" || fail "dnsmasq: the PID file is not locked"
+	kill -TERM "$daemon"
+	i=0
+	while kill -0 "$daemon" 2>/dev/null && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	if [ -e "$pidfile" ]; then
+		[ ! -s "$pidfile" ] || fail "dnsmasq left its file naming $(cat "$pidfile")"
+		! locked "$pidfile" || fail "dnsmasq's file is still locked"
+	fi
+	grep -q 'cannot remove it as uid' "$dir/dnsmasq.log" ||
+		fail "the log does not say why the file stayed: $(cat "$dir/dnsmasq.log")"
+	echo "ok: dnsmasq, privileges dropped"
+fi
+
+[ $ran -eq 1 ] || { echo "skip: neither lighttpd nor dnsmasq"; exit 77; }
