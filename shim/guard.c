@@ -118,47 +118,128 @@ static bool directory_of(int dirfd, char *buf, size_t size)
 	return size >= PATH_MAX && fd_path(dirfd, buf);
 }
 
+/* The kernel's path (PATH_MAX bytes) for PATH, relative to DIRFD, opened
+ * O_PATH with EXTRA (O_DIRECTORY, O_NOFOLLOW): 0, the open's errno, or
+ * ENOSYS when the kernel does not say (no /proc). */
+static int kernel_path(int dirfd, const char *path, int extra, char *out)
+{
+	int fd = libc_openat(dirfd, path, O_PATH | O_CLOEXEC | extra, 0);
+	bool known;
+
+	if (fd < 0)
+		return errno;
+	known = fd_path(fd, out);
+	libc_close(fd);
+	/* realpath resolves as the kernel does (a symlink before the ".."
+	 * after it), but it follows a final symlink */
+	if (!known && !(extra & O_NOFOLLOW) &&
+	    (dirfd == AT_FDCWD || path[0] == '/'))
+		known = realpath(path, out) != NULL;
+	return known ? 0 : ENOSYS;
+}
+
+/* Where the last ".." component of PATH ends (0: it has none). */
+static size_t past_last_dotdot(const char *path)
+{
+	size_t end = 0;
+
+	for (const char *p = path; *p;) {
+		const char *next = strchrnul(p, '/');
+
+		if (next - p == 2 && p[0] == '.' && p[1] == '.')
+			end = (size_t)(next - path);
+		p = *next ? next + 1 : next;
+	}
+	return end;
+}
+
+/*
+ * PATH by name, made absolute: relative to DIRFD, "." and "//" dropped,
+ * symlinks kept as named (a pattern may name a file through a symlinked
+ * directory). Up to its last "..", though, the path is the kernel's: it
+ * follows a symlink before the ".." after it, where a lexical ".." would
+ * name another file (README, "How guards behave").
+ */
 static bool absolute_form(int dirfd, const char *path, char *out)
 {
+	size_t cut = past_last_dotdot(path);
 	char base[PATH_MAX];
 
-	if (path[0] == '/') {
-		if (strlen(path) >= PATH_MAX)
+	if (cut > 0) {
+		char prefix[PATH_MAX];
+
+		if (cut >= sizeof(prefix))
 			return false;
-		strcpy(out, path);
-	} else {
-		if (!directory_of(dirfd, base, sizeof(base)) ||
-		    (size_t)snprintf(out, PATH_MAX, "%s/%s", base, path) >=
-			    PATH_MAX)
+		memcpy(prefix, path, cut);
+		prefix[cut] = '\0';
+		/* unresolvable: the program's open fails there too */
+		if (kernel_path(dirfd, prefix, O_DIRECTORY, base) != 0)
 			return false;
+	} else if (path[0] == '/') {
+		base[0] = '\0';
+	} else if (!directory_of(dirfd, base, sizeof(base))) {
+		return false;
 	}
+	if ((size_t)snprintf(out, PATH_MAX, "%s/%s", base, path + cut) >=
+	    PATH_MAX)
+		return false;
 	normalize(out);
 	return true;
 }
 
-/* What the kernel resolves PATH to (symlinks followed); for a file that
- * does not exist yet, its directory's real path and its name. */
-static bool real_form(const char *abs, char *out)
+/* Whether an open with FLAGS follows a final symlink: not with
+ * O_NOFOLLOW, nor with O_CREAT|O_EXCL (which fails on a link). */
+static bool follows_final_symlink(int flags)
 {
-	char dir[PATH_MAX];
-	const char *slash;
-	int fd = libc_open(abs, O_PATH | O_CLOEXEC);
+	return !(flags & O_NOFOLLOW) &&
+	       (flags & (O_CREAT | O_EXCL)) != (O_CREAT | O_EXCL);
+}
 
-	if (fd >= 0) {
-		bool known = fd_path(fd, out);
+/* Whether NAME (LEN bytes) is "." or "..": never a file to create. */
+static bool is_dot_name(const char *name, size_t len)
+{
+	return (len == 1 || len == 2) && strncmp(name, "..", len) == 0;
+}
 
-		libc_close(fd);
-		return known || realpath(abs, out) != NULL;
+/*
+ * What the kernel resolves PATH (relative to DIRFD) to for an open with
+ * FLAGS, from the path as the program gave it: symlinks followed as that
+ * open follows them, so a final symlink the open does not follow is the
+ * file itself (its lock goes beside the link, never where the open does
+ * not reach: README, "How guards behave"). A file not there yet: its
+ * directory, as named, resolved, and its name.
+ */
+static bool real_form(int dirfd, const char *path, int flags, char *out)
+{
+	int nofollow = follows_final_symlink(flags) ? 0 : O_NOFOLLOW;
+	char real_dir[PATH_MAX];
+	const char *name, *end;
+	int err = kernel_path(dirfd, path, nofollow, out);
+
+	if (err != ENOENT)
+		return err == 0;
+	for (end = path + strlen(path); end > path + 1 && end[-1] == '/';)
+		end--;
+	for (name = end; name > path && name[-1] != '/';)
+		name--;
+	if (name == end || is_dot_name(name, (size_t)(end - name)) ||
+	    name - path >= PATH_MAX)
+		return false;
+	if (name == path) {
+		if (!directory_of(dirfd, real_dir, sizeof(real_dir)))
+			return false;
+	} else {
+		char dir[PATH_MAX];
+
+		memcpy(dir, path, (size_t)(name - path));
+		dir[name - path] = '\0';
+		if (kernel_path(dirfd, dir, O_DIRECTORY, real_dir) != 0)
+			return false;
 	}
-	slash = strrchr(abs, '/');
-	if (errno != ENOENT || !slash || slash == abs)
+	if ((size_t)snprintf(out, PATH_MAX, "%s/%.*s", real_dir,
+			     (int)(end - name), name) >= PATH_MAX)
 		return false;
-	memcpy(dir, abs, (size_t)(slash - abs));
-	dir[slash - abs] = '\0';
-	if (!real_form(dir, out) ||
-	    strlen(out) + strlen(slash) >= PATH_MAX)
-		return false;
-	strcat(out, slash);
+	normalize(out);
 	return true;
 }
 
@@ -464,7 +545,7 @@ int guard_claim(int dirfd, const char *path, int flags, struct guard_claim *clai
 	claim->guard = NULL;
 	if (!path || (flags & O_PATH) || !absolute_form(dirfd, path, abs))
 		goto unguarded;
-	if (!real_form(abs, real))
+	if (!real_form(dirfd, path, flags, real))
 		strcpy(real, abs);
 	if (!matches(abs) && !matches(real))
 		goto unguarded;

@@ -128,9 +128,12 @@ static int fopen_flags(const char *mode)
 		flags = O_RDONLY;
 		break;
 	}
+	/* glibc's "x" is O_EXCL: the final symlink is then not followed */
 	for (const char *m = mode + 1; *m && *m != ','; m++)
 		if (*m == '+')
 			flags = (flags & ~O_ACCMODE) | O_RDWR;
+		else if (*m == 'x')
+			flags |= O_EXCL;
 	return flags;
 }
 

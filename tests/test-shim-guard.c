@@ -25,11 +25,23 @@ static int out_count;
 
 static const char *const no_pidfile = "PIDSHIM_PIDFILE=none";
 
+/* The lock file of RESOURCE (suffix style, no PIDSHIM_LOCK_DIR), in a
+ * pool that lives as long as the test: the one place that names it. */
+static const char *lock_of(const char *resource)
+{
+	static char pool[16][4400];
+	static int next;
+	char *out = pool[next++ % 16];
+
+	snprintf(out, sizeof(pool[0]), "%s.lock", resource);
+	return out;
+}
+
 static void setup(void)
 {
 	dir = test_dir_make();
 	snprintf(data, sizeof(data), "%s/data", dir);
-	snprintf(lock, sizeof(lock), "%s.lock", data);
+	snprintf(lock, sizeof(lock), "%s", lock_of(data));
 	snprintf(guard_env, sizeof(guard_env), "PIDSHIM_GUARD=%s:%s/new", data,
 		 dir);
 	test_write_file(data, "secret\n");
@@ -209,6 +221,18 @@ static void start_holder(struct proc *p, const char *const *env)
 	helper_start(p, "guard-helper", env, steps);
 	expect_pause(p, 1, "holder");
 	assert_held_by(lock, p->pid, "holder");
+}
+
+/* A guard-helper that opens with STEP, then pauses: it holds LOCKPATH
+ * until the test lets it go on (and end). */
+static void hold(struct proc *p, const char *const *env, const char *step,
+		 const char *lockpath)
+{
+	const char *steps[] = { step, "pause", NULL };
+
+	helper_start(p, "guard-helper", env, steps);
+	expect_pause(p, 1, "holder");
+	assert_held_by(lockpath, p->pid, "holder");
 }
 
 /* The holder closes: the guard must be released at once. */
@@ -1101,6 +1125,184 @@ START_TEST(many_resources_at_once)
 }
 END_TEST
 
+/* ---- path resolution (issue 7) ------------------------------------------- */
+
+/* @/g/counter, and a way back to it through a symlink and a "..":
+ * @/g/link -> @/real/sub and @/real/g -> @/g. The kernel reads
+ * @/g/link/../g/counter as @/real/g/counter, which is @/g/counter; a
+ * lexical ".." would make it @/g/g/counter. */
+static void make_dotdot_maze(void)
+{
+	ck_assert_int_eq(mkdir(at_dir("@/g"), 0755), 0);
+	ck_assert_int_eq(mkdir(at_dir("@/real"), 0755), 0);
+	ck_assert_int_eq(mkdir(at_dir("@/real/sub"), 0755), 0);
+	ck_assert_int_eq(symlink(at_dir("@/real/sub"), at_dir("@/g/link")), 0);
+	ck_assert_int_eq(symlink(at_dir("@/g"), at_dir("@/real/g")), 0);
+	test_write_file(at_dir("@/g/counter"), "0\n");
+}
+
+/* The kernel follows a symlink before the ".." after it, and so must the
+ * guard: else @/g/link/../g/counter opens the guarded @/g/counter
+ * unguarded. */
+START_TEST(dotdot_after_symlink_is_resolved_first)
+{
+	char genv[8500];
+	const char *env[] = { no_pidfile, genv, "PIDSHIM_GUARD_WAIT=fail",
+			      NULL };
+	const char *opens[] = { at_dir("open:@/g/link/../g/counter:r"), NULL };
+	const char *openats[] = { at_dir("openat:@/g:link/../g/counter:r"),
+				  NULL };
+	const char *creates[] = { at_dir("open:@/g/link/../g/new:wc"), "pause",
+				  NULL };
+	struct proc holder, p;
+
+	make_dotdot_maze();
+	snprintf(genv, sizeof(genv), "PIDSHIM_GUARD=%s/g/counter:%s/g/new",
+		 dir, dir);
+	hold(&holder, env, at_dir("open:@/g/counter:r"),
+	     lock_of(at_dir("@/g/counter")));
+	helper_start(&p, "guard-helper", env, opens);
+	expect_exit(&p, 2, "open through the symlink and ..");
+	helper_start(&p, "guard-helper", env, openats);
+	expect_exit(&p, 2, "openat through the symlink and ..");
+	proc_next(&holder);
+	expect_exit(&holder, 0, "holder");
+
+	/* a file not there yet: its directory as the program named it */
+	helper_start(&p, "guard-helper", env, creates);
+	expect_pause(&p, 1, "create through the symlink and ..");
+	assert_held_by(lock_of(at_dir("@/g/new")), p.pid,
+		       "create through the symlink and ..");
+	expect_exit(&p, 0, "create through the symlink and ..");
+}
+END_TEST
+
+/* A pattern may name a file through a symlinked directory (/var/run/x,
+ * /var/run -> /run): the path's name matches it, with the ".." in it
+ * resolved first, and the lock is the real file's. */
+START_TEST(pattern_through_symlinked_directory_matches_by_name)
+{
+	char genv[4400];
+	const char *env[] = { no_pidfile, genv, "PIDSHIM_GUARD_WAIT=fail",
+			      NULL };
+	const char *steps[] = { at_dir("open:@/real/g/counter:r"), "pause",
+				"close:0",
+				at_dir("open:@/g/link/../g/counter:r"),
+				"pause", NULL };
+	const char *counter_lock = lock_of(at_dir("@/g/counter"));
+	struct proc p;
+
+	make_dotdot_maze();
+	snprintf(genv, sizeof(genv), "PIDSHIM_GUARD=%s/real/g/counter", dir);
+	helper_start(&p, "guard-helper", env, steps);
+	expect_pause(&p, 1, "by name");
+	assert_held_by(counter_lock, p.pid, "by name");
+	proc_next(&p);
+	expect_pause(&p, 2, "by name, past ..");
+	assert_held_by(counter_lock, p.pid, "by name, past ..");
+	expect_exit(&p, 0, "by name");
+	assert_released(counter_lock, "by name, at the end");
+}
+END_TEST
+
+/* Patterns match names: a hard link is another name, unguarded unless a
+ * pattern matches it, and then a lock of its own (README, "How guards
+ * behave"). */
+START_TEST(hard_link_is_a_resource_of_its_own)
+{
+	char both[8500];
+	const char *env[] = { no_pidfile, guard_env, "PIDSHIM_GUARD_WAIT=fail",
+			      NULL };
+	const char *benv[] = { no_pidfile, both, "PIDSHIM_GUARD_WAIT=fail",
+			       NULL };
+	const char *steps[] = { at_dir("open:@/alias:+"), "pause", NULL };
+	const char *alias_lock = lock_of(at_dir("@/alias"));
+	struct proc holder, p;
+
+	ck_assert_int_eq(link(data, at_dir("@/alias")), 0);
+	start_holder(&holder, env);
+	helper_start(&p, "guard-helper", env, steps);
+	expect_pause(&p, 1, "the hard link, no pattern");
+	assert_released(alias_lock, "the hard link, no pattern");
+	expect_exit(&p, 0, "the hard link, no pattern");
+
+	snprintf(both, sizeof(both), "PIDSHIM_GUARD=%s:%s/alias", data, dir);
+	helper_start(&p, "guard-helper", benv, steps);
+	expect_pause(&p, 1, "the hard link, matched");
+	assert_held_by(alias_lock, p.pid, "the hard link, matched");
+	assert_held_by(lock, holder.pid, "the file's holder");
+	expect_exit(&p, 0, "the hard link, matched");
+	release_holder(&holder);
+	expect_exit(&holder, 0, "holder");
+}
+END_TEST
+
+/* O_NOFOLLOW and O_CREAT|O_EXCL opens do not follow a final symlink, and
+ * neither does their guard: it never takes a lock where the program's
+ * open would not reach (another user's links/x -> /etc/hostname, under a
+ * pattern for every file in links). The link's own name is locked, and
+ * released when the open fails. */
+START_TEST(nofollow_does_not_resolve_final_symlink)
+{
+	char genv[4400];
+	const char *env[] = { no_pidfile, genv, "PIDSHIM_GUARD_WAIT=fail",
+			      NULL };
+	const char *steps[] = { at_dir("try-open:@/links/x:rn"),
+				at_dir("try-openat:@/links:x:+n"),
+				at_dir("try-open:@/links/x:wcx"),
+				at_dir("try-fopen:@/links/x:wx"),
+				"pause",
+				at_dir("open:@/links/plain:+n"),
+				"pause",
+				NULL };
+	const char *failures[] = { "open fail ELOOP", "openat fail ELOOP",
+				   "open fail EEXIST", "fopen fail EEXIST" };
+	const char *target_lock = lock_of(at_dir("@/elsewhere/target"));
+	const char *link_lock = lock_of(at_dir("@/links/x"));
+	struct proc holder, p;
+
+	ck_assert_int_eq(mkdir(at_dir("@/links"), 0755), 0);
+	ck_assert_int_eq(mkdir(at_dir("@/elsewhere"), 0755), 0);
+	test_write_file(at_dir("@/elsewhere/target"), "target\n");
+	test_write_file(at_dir("@/links/plain"), "plain\n");
+	ck_assert_int_eq(symlink(at_dir("@/elsewhere/target"),
+				 at_dir("@/links/x")),
+			 0);
+	snprintf(genv, sizeof(genv), "PIDSHIM_GUARD=%s/links/*", dir);
+
+	/* alone, then while an open that follows the link holds the
+	 * target's lock (which a lock taken there would meet as busy) */
+	for (int held = 0; held < 2; held++) {
+		const char *what = held ? "target held" : "alone";
+
+		if (held)
+			hold(&holder, env, at_dir("open:@/links/x:r"),
+			     target_lock);
+		helper_start(&p, "guard-helper", env, steps);
+		expect_pause(&p, 1, what);
+		for (int i = 0; i < 4; i++)
+			ck_assert_msg(test_file_contains(p.out, failures[i]),
+				      "%s: no '%s': %s", what, failures[i],
+				      output_of(&p));
+		assert_released(link_lock, what);
+		if (held)
+			assert_held_by(target_lock, holder.pid, what);
+		else
+			ck_assert_msg(access(target_lock, F_OK) < 0,
+				      "%s: a lock file beside the target",
+				      what);
+		proc_next(&p);
+		expect_pause(&p, 2, what);
+		assert_held_by(lock_of(at_dir("@/links/plain")), p.pid, what);
+		expect_exit(&p, 0, what);
+		if (held) {
+			proc_next(&holder);
+			expect_exit(&holder, 0, "holder");
+		}
+	}
+}
+END_TEST
+
 static TCase *add(Suite *s, const char *name, int timeout)
 {
 	TCase *tc = tcase_create(name);
@@ -1181,5 +1383,13 @@ int main(void)
 	tcase_add_test(add(s, "eintr_while_waiting", 60),
 		       eintr_ends_a_blocking_wait);
 	tcase_add_test(add(s, "many_resources", 60), many_resources_at_once);
+	tcase_add_test(add(s, "dotdot_after_symlink", 60),
+		       dotdot_after_symlink_is_resolved_first);
+	tcase_add_test(add(s, "pattern_through_symlink", 60),
+		       pattern_through_symlinked_directory_matches_by_name);
+	tcase_add_test(add(s, "hard_link", 60),
+		       hard_link_is_a_resource_of_its_own);
+	tcase_add_test(add(s, "nofollow", 60),
+		       nofollow_does_not_resolve_final_symlink);
 	return test_run_suite(s);
 }

@@ -12,7 +12,7 @@
  *   openat64:DIR:NAME:FLAGS  creat:PATH  creat64:PATH
  *   fopen:PATH:MODE  fopen64:PATH:MODE
  *       FLAGS: r read, w write, + both, c O_CREAT, t O_TRUNC, a O_APPEND,
- *       x O_EXCL, p O_PATH
+ *       x O_EXCL, n O_NOFOLLOW, p O_PATH
  *   dup:SLOT  dupfd:SLOT (fcntl F_DUPFD)  dup2:SLOT:FD  dup3:SLOT:FD
  * Steps that change a slot or close:
  *   freopen:PATH:MODE:SLOT  freopen64:PATH:MODE:SLOT  close:SLOT
@@ -195,6 +195,9 @@ static int parse_flags(const char *s)
 			break;
 		case 'x':
 			flags |= O_EXCL;
+			break;
+		case 'n':
+			flags |= O_NOFOLLOW;
 			break;
 		case 'p':
 			flags |= O_PATH;
