@@ -294,10 +294,18 @@ static struct guard *new_guard(void)
 	return &table.guards[used];
 }
 
+/* The lock file's convention: in the UUCP and dotlock styles a file
+ * naming a live process is held, flock or not. */
 static enum lockfd_format pid_format(void)
 {
-	return shim_config.lock_style == LOCK_STYLE_UUCP ? LOCKFD_PID_UUCP
-							 : LOCKFD_PID_LINE;
+	switch (shim_config.lock_style) {
+	case LOCK_STYLE_UUCP:
+		return LOCKFD_PID_UUCP;
+	case LOCK_STYLE_DOTLOCK:
+		return LOCKFD_PID_DOTLOCK;
+	default:
+		return LOCKFD_PID_LINE;
+	}
 }
 
 /* A wait MS (< 0 forever) as lockfd_acquire takes it: forever ends at a

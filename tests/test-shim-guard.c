@@ -1072,6 +1072,190 @@ START_TEST(git_under_guard_on_its_index)
 }
 END_TEST
 
+/* ---- the conventions of existence and PID -------------------------------- */
+
+/* A process that lives until killed, started without the shim. */
+static pid_t start_sleeper(void)
+{
+	const char *env[] = { "LD_PRELOAD=", NULL };
+	const char *argv[] = { "sleep", "600", NULL };
+
+	return test_spawn(env, argv, NULL, -1);
+}
+
+static void stop_sleeper(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	test_wait(pid, 20);
+}
+
+static void assert_file_is(const char *path, const char *want,
+			   const char *what)
+{
+	char got[256];
+
+	ck_assert_msg(test_read_file(path, got, sizeof(got)) >= 0 &&
+			      strcmp(got, want) == 0,
+		      "%s: %s changed", what, path);
+	ck_assert_msg(!test_is_flocked(path), "%s: %s is locked", what, path);
+}
+
+/* UUCP tools (minicom, cu, lockdev) hold a device by an LCK.. file naming
+ * a live process, without flock: such a file is held, waited for as
+ * PIDSHIM_GUARD_WAIT says, and never rewritten; a dead process's file is
+ * taken over at once. */
+START_TEST(uucp_lock_of_a_live_process_is_held)
+{
+	char env_guard[4300], env_dir[4300], text[64];
+	const char *fail[] = { no_pidfile, env_guard, env_dir,
+			       "PIDSHIM_LOCK_STYLE=uucp",
+			       "PIDSHIM_GUARD_WAIT=fail", NULL };
+	const char *timed[] = { no_pidfile, env_guard, env_dir,
+				"PIDSHIM_LOCK_STYLE=uucp",
+				"PIDSHIM_GUARD_WAIT=20", NULL };
+	const char *block[] = { no_pidfile, env_guard, env_dir,
+				"PIDSHIM_LOCK_STYLE=uucp", NULL };
+	const char *steps[] = { at_dir("open:@/ttyS9:+"), "pause", NULL };
+	const char *nsteps[] = { at_dir("alarm-open:@/ttyS9:+:0"), NULL };
+	const char *rsteps[] = { at_dir("alarm-open:@/ttyS9:+:1"), "pause",
+				 NULL };
+	const char *uucp_lock = at_dir("@/locks/LCK..ttyS9");
+	struct proc p;
+	pid_t sleeper;
+	long ms;
+
+	ck_assert_int_eq(mkdir(test_path(dir, "locks"), 0755), 0);
+	test_write_file(test_path(dir, "ttyS9"), "");
+	snprintf(env_guard, sizeof(env_guard), "PIDSHIM_GUARD=%s/tty*", dir);
+	snprintf(env_dir, sizeof(env_dir), "PIDSHIM_LOCK_DIR=%s/locks", dir);
+
+	/* fail: EBUSY at once, the file untouched; also as minicom writes it */
+	sleeper = start_sleeper();
+	snprintf(text, sizeof(text), "%10d\n", sleeper);
+	test_write_file(uucp_lock, text);
+	helper_start(&p, "guard-helper", fail, steps);
+	expect_exit(&p, 2, "uucp, live holder, fail");
+	ms = reported_ms(&p, "open fail EBUSY");
+	ck_assert_msg(ms < 1000, "EBUSY after %ld ms", ms);
+	assert_file_is(uucp_lock, text, "uucp, live holder, fail");
+	snprintf(text, sizeof(text), "%10d minicom tester\n", sleeper);
+	test_write_file(uucp_lock, text);
+	helper_start(&p, "guard-helper", fail, steps);
+	expect_exit(&p, 2, "uucp, minicom's file, fail");
+	assert_file_is(uucp_lock, text, "uucp, minicom's file");
+
+	/* timed: the open goes in once the holder is gone */
+	snprintf(text, sizeof(text), "%10d\n", sleeper);
+	test_write_file(uucp_lock, text);
+	helper_start(&p, "guard-helper", timed, steps);
+	usleep(500 * 1000);
+	ck_assert_msg(!test_file_contains(p.out, "open"),
+		      "the open did not wait: %s", output_of(&p));
+	assert_file_is(uucp_lock, text, "uucp, live holder, waiting");
+	stop_sleeper(sleeper);
+	expect_pause(&p, 1, "uucp, holder gone");
+	ms = reported_ms(&p, "open ok");
+	ck_assert_msg(ms >= 450 && ms < 10000, "open after %ld ms", ms);
+	snprintf(text, sizeof(text), "%10d\n", p.pid);
+	ck_assert_msg(test_is_flocked(uucp_lock) &&
+			      test_file_contains(uucp_lock, text),
+		      "the waiter does not hold %s", uucp_lock);
+	expect_exit(&p, 0, "uucp, timed");
+	assert_released(uucp_lock, "uucp, timed");
+
+	/* a dead process's file: taken over at once */
+	snprintf(text, sizeof(text), "%10d\n", sleeper);
+	test_write_file(uucp_lock, text);
+	helper_start(&p, "guard-helper", fail, steps);
+	expect_pause(&p, 1, "uucp, dead holder");
+	ms = reported_ms(&p, "open ok");
+	ck_assert_msg(ms < 1000, "took %ld ms", ms);
+	snprintf(text, sizeof(text), "%10d\n", p.pid);
+	ck_assert(test_file_contains(uucp_lock, text));
+	expect_exit(&p, 0, "uucp, dead holder");
+	assert_released(uucp_lock, "uucp, dead holder");
+
+	/* block: waits as for a flock; a handler without SA_RESTART ends the
+	 * wait with EINTR, one with SA_RESTART does not */
+	sleeper = start_sleeper();
+	snprintf(text, sizeof(text), "%10d\n", sleeper);
+	test_write_file(uucp_lock, text);
+	helper_start(&p, "guard-helper", block, nsteps);
+	ck_assert_msg(proc_says(&p, "open fail EINTR", 20),
+		      "the interrupted open did not fail with EINTR: %s",
+		      output_of(&p));
+	expect_exit(&p, 3, "uucp, no SA_RESTART");
+	assert_file_is(uucp_lock, text, "uucp, after EINTR");
+	helper_start(&p, "guard-helper", block, rsteps);
+	sleep(2); /* past the alarm */
+	ck_assert_msg(!test_file_contains(p.out, "open"),
+		      "the SA_RESTART open did not go on waiting: %s",
+		      output_of(&p));
+	stop_sleeper(sleeper);
+	expect_pause(&p, 1, "uucp, SA_RESTART, holder gone");
+	ck_assert_msg(test_file_contains(p.out, "open ok") &&
+			      test_file_contains(p.out, "alarms=1"),
+		      "%s", output_of(&p));
+	expect_exit(&p, 0, "uucp, SA_RESTART");
+	assert_released(uucp_lock, "uucp, SA_RESTART");
+}
+END_TEST
+
+/* dotlock joins liblockfile's convention: dotlockfile -p's lock (naming a
+ * live process, no flock) is held for us, and ours is held for it. */
+START_TEST(dotlock_style_and_dotlockfile)
+{
+	const char *env[] = { no_pidfile, guard_env,
+			      "PIDSHIM_LOCK_STYLE=dotlock",
+			      "PIDSHIM_GUARD_WAIT=fail", NULL };
+	const char *bare[] = { "LD_PRELOAD=", NULL };
+	const char *steps[] = { at_dir("open:@/data:+"), "pause", "close:0",
+				"pause", NULL };
+	const char *dotlock = at_dir("@/data.lock");
+	const char *take_pid[] = { "dotlockfile", "-p", "-r", "0", "-l",
+				   dotlock, NULL };
+	const char *take[] = { "dotlockfile", "-r", "0", "-l", dotlock, NULL };
+	const char *drop[] = { "dotlockfile", "-u", dotlock, NULL };
+	const char *out = test_path(dir, "dotlockfile");
+	char text[32];
+	struct proc p;
+	int status;
+
+	require_program("dotlockfile", "liblockfile-bin");
+	/* dotlockfile -p names its caller: this test process */
+	status = test_run(bare, take_pid, out, 30);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "dotlockfile -l: %#x: %s", status, output_of_file(out));
+	snprintf(text, sizeof(text), "%d\n", getpid());
+	assert_file_is(dotlock, text, "dotlockfile's lock");
+	helper_start(&p, "guard-helper", env, steps);
+	expect_exit(&p, 2, "dotlock, dotlockfile holds");
+	ck_assert(test_file_contains(p.out, "open fail EBUSY"));
+	assert_file_is(dotlock, text, "dotlockfile's lock, after the open");
+	ck_assert_int_eq(test_run(bare, drop, NULL, 30), 0);
+
+	/* ours, held: dotlockfile waits for it, with -p or without */
+	helper_start(&p, "guard-helper", env, steps);
+	expect_pause(&p, 1, "dotlock holder");
+	assert_held_by(dotlock, p.pid, "dotlock holder");
+	status = test_run(bare, take_pid, out, 30);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) != 0,
+		      "dotlockfile -p took the lock we hold");
+	status = test_run(bare, take, out, 30);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) != 0,
+		      "dotlockfile took the lock we hold");
+	assert_held_by(dotlock, p.pid, "dotlock holder, after dotlockfile");
+	proc_next(&p);
+	expect_pause(&p, 2, "dotlock holder closed");
+	assert_released(dotlock, "dotlock holder closed");
+	expect_exit(&p, 0, "dotlock holder");
+	status = test_run(bare, take_pid, out, 30);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "dotlockfile after our release: %#x", status);
+	ck_assert_int_eq(test_run(bare, drop, NULL, 30), 0);
+}
+END_TEST
+
 /* A lock file that cannot be made refuses the open (nothing is created)
  * and the log says why. */
 START_TEST(uncreatable_lock_file_refuses_open)
@@ -1410,6 +1594,10 @@ int main(void)
 	tcase_add_test(add(s, "exec_lock_like_names", 60),
 		       exec_finds_lock_among_lock_like_names);
 	tcase_add_test(add(s, "git_index", 300), git_under_guard_on_its_index);
+	tcase_add_test(add(s, "uucp_live_holder", 120),
+		       uucp_lock_of_a_live_process_is_held);
+	tcase_add_test(add(s, "dotlockfile", 120),
+		       dotlock_style_and_dotlockfile);
 	tcase_add_test(add(s, "lock_uncreatable", 60),
 		       uncreatable_lock_file_refuses_open);
 	tcase_add_test(add(s, "sigterm", 60),
