@@ -5,15 +5,21 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
 /* Longest content we ever parse: a PID file is a number and a newline. */
 #define PID_TEXT_MAX 32
+/* How often a file held by a live PID (no flock to sleep on) is looked at
+ * again. */
+#define HOLDER_POLL_MS 50
 
 static lockfd_open_fn sys_open = open;
 static lockfd_close_fn sys_close = close;
@@ -147,6 +153,86 @@ int lockfd_write_pid(struct lockfd *lk, enum lockfd_format format)
 	return 0;
 }
 
+/* Sleep MS as a blocking flock waits: a handler installed with
+ * SA_RESTART resumes the wait, one without ends it with -EINTR. nanosleep
+ * cannot tell the two apart (any handler ends it); the read of a timerfd
+ * is restarted exactly as flock is. */
+static int sleep_as_flock_waits(long ms)
+{
+	struct itimerspec due = {
+		.it_value = { ms / 1000, (ms % 1000) * 1000000L },
+	};
+	uint64_t expirations;
+	int err = 0, fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+
+	if (fd < 0) {
+		/* no descriptor to spare: a wait no handler ends */
+		sleep_ms(ms);
+		return 0;
+	}
+	if (timerfd_settime(fd, 0, &due, NULL) == 0 &&
+	    read(fd, &expirations, sizeof(expirations)) < 0 && errno == EINTR)
+		err = -EINTR;
+	sys_close(fd);
+	return err;
+}
+
+/* Conventions where a file naming a live process is held, flock or not. */
+static bool live_pid_holds(enum lockfd_format format)
+{
+	return format == LOCKFD_PID_UUCP || format == LOCKFD_PID_DOTLOCK;
+}
+
+/* The PID a UUCP or dotlock file names: blanks, the decimal PID, then the
+ * end, a newline or a blank and more (minicom writes "%10ld minicom
+ * USER\n"); 0 for anything else. Bounded: the first PID_TEXT_MAX bytes. */
+static pid_t named_pid(int fd)
+{
+	char buf[PID_TEXT_MAX];
+	ssize_t n = pread(fd, buf, sizeof(buf), 0);
+	size_t end = 0;
+	int pid;
+
+	if (n <= 0)
+		return 0;
+	while (end < (size_t)n && buf[end] == ' ')
+		end++;
+	while (end < (size_t)n && buf[end] >= '0' && buf[end] <= '9')
+		end++;
+	if (end < (size_t)n && buf[end] != '\n' && buf[end] != ' ')
+		return 0;
+	pid = lockfd_parse_pid(buf, end);
+	return pid > 0 ? pid : 0;
+}
+
+static bool process_lives(pid_t pid)
+{
+	return kill(pid, 0) == 0 || errno == EPERM;
+}
+
+/* A file a live process holds by its existence: wait TIMEOUT_MS (as
+ * lockfd_acquire takes it) for that process to end, polling. 0 to look
+ * again, -EAGAIN without waiting, -ETIMEDOUT past DEADLINE, -EINTR as a
+ * LOCKFD_WAIT_INTERRUPTIBLE flock would end. */
+static int wait_for_named_holder(int timeout_ms, long long deadline)
+{
+	long long left;
+
+	if (timeout_ms == 0)
+		return -EAGAIN;
+	if (timeout_ms == LOCKFD_WAIT_INTERRUPTIBLE)
+		return sleep_as_flock_waits(HOLDER_POLL_MS);
+	if (timeout_ms < 0) {
+		sleep_ms(HOLDER_POLL_MS);
+		return 0;
+	}
+	left = deadline - monotonic_ms();
+	if (left <= 0)
+		return -ETIMEDOUT;
+	sleep_ms(left < HOLDER_POLL_MS ? (long)left : HOLDER_POLL_MS);
+	return 0;
+}
+
 /* The PID of the process holding FD's file exclusively, 0 when it is held
  * shared: shared holders write none, and the file may still name a dead
  * exclusive holder from before. */
@@ -256,6 +342,26 @@ int lockfd_acquire(struct lockfd *lk, const char *path, mode_t mode,
 		err = refuse_unsafe(&now);
 		if (err < 0)
 			goto fail;
+		/* The UUCP and dotlock tools hold the file by its existence
+		 * and their PID in it, without flock: our flock proves nothing
+		 * then, and the file is not ours to take over while that
+		 * process lives (README, "How guards behave"). Let go of it
+		 * and wait for that process. */
+		if (live_pid_holds(format)) {
+			pid_t named = named_pid(fd);
+
+			if (named > 0 && named != getpid() &&
+			    process_lives(named)) {
+				sys_close(fd);
+				if (holder)
+					*holder = named;
+				err = wait_for_named_holder(timeout_ms,
+							    deadline);
+				if (err < 0)
+					return err;
+				continue;
+			}
+		}
 
 		lk->fd = fd;
 		lk->dev = st.st_dev;

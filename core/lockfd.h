@@ -24,18 +24,23 @@ struct lockfd {
 	bool names_owner; /* the file holds the owner's PID */
 };
 
-/* How the PID is written into a lock file we hold exclusively. */
+/* How the PID is written into a lock file we hold exclusively, and what
+ * a PID found there means. In the UUCP and dotlock conventions a file
+ * naming a live process other than ours is held whether or not it is
+ * flocked: those tools lock by the file's existence and never flock. */
 enum lockfd_format {
-	LOCKFD_PID_LINE = 0,  /* "<pid>\n" */
-	LOCKFD_PID_UUCP = 1,  /* "%10d\n", the UUCP/HDB lock file format */
-	LOCKFD_NO_PID = 2,    /* leave the content alone */
+	LOCKFD_PID_LINE = 0,    /* "<pid>\n"; only flock holds */
+	LOCKFD_PID_UUCP = 1,    /* "%10d\n", the UUCP/HDB lock file format */
+	LOCKFD_NO_PID = 2,      /* leave the content alone */
+	LOCKFD_PID_DOTLOCK = 3, /* "<pid>\n", as liblockfile's dotlocks */
 };
 
 /*
  * Open, lock, verify and (exclusive) write our PID: steps 1–5 of the
  * algorithm. TIMEOUT_MS: 0 non-blocking, < 0 forever, > 0 milliseconds.
  * Returns 0, or a negative errno (see pidlock.h); on -EAGAIN/-ETIMEDOUT
- * *HOLDER gets the holder's PID when the file names one.
+ * *HOLDER gets the holder's PID when the file names one. A file held by
+ * a live PID (UUCP, dotlock) is waited for by polling, every 50 ms.
  */
 /* A TIMEOUT_MS for lockfd_acquire: wait forever, but a signal handler that
  * interrupts the wait ends it with -EINTR (flock is restarted by the

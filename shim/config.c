@@ -222,7 +222,13 @@ static void load_guard_options(void)
 {
 	static const char *const scopes[] = { "open", "process", NULL };
 	static const char *const modes[] = { "exclusive", "shared-read", NULL };
-	static const char *const styles[] = { "suffix", "uucp", NULL };
+	static const char *const styles[] = { "pidshim", "dotlock", "uucp",
+					      "suffix", NULL };
+	/* "suffix" is the former name of "dotlock" */
+	static const enum shim_lock_style style_of[] = {
+		LOCK_STYLE_PIDSHIM, LOCK_STYLE_DOTLOCK, LOCK_STYLE_UUCP,
+		LOCK_STYLE_DOTLOCK,
+	};
 	const char *value;
 
 	shim_config.guard_wait = GUARD_WAIT_BLOCK;
@@ -248,9 +254,9 @@ static void load_guard_options(void)
 	shim_config.guard_mode = word_variable(
 		"PIDSHIM_GUARD_MODE", modes, "'exclusive' or 'shared-read'",
 		GUARD_MODE_EXCLUSIVE);
-	shim_config.lock_style = word_variable(
-		"PIDSHIM_LOCK_STYLE", styles, "'suffix' or 'uucp'",
-		LOCK_STYLE_SUFFIX);
+	shim_config.lock_style = style_of[word_variable(
+		"PIDSHIM_LOCK_STYLE", styles, "'pidshim', 'dotlock' or 'uucp'",
+		0)];
 
 	value = getenv("PIDSHIM_LOCK_DIR");
 	shim_config.lock_dir[0] = '\0';

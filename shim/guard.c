@@ -251,20 +251,63 @@ static bool matches(const char *path)
 	return false;
 }
 
+/* The names of lock files in each style (README, "Variables"). */
+#define PIDSHIM_LOCK_SUFFIX ".pidshim-lock"
+#define DOTLOCK_SUFFIX ".lock"
+#define UUCP_PREFIX "LCK.."
+
+/* The lock file of RESOURCE. By default a hidden name beside it that no
+ * program uses as its own lock: "<resource>.lock" is git's index.lock and
+ * the mail spool's dotlock, and taking it breaks those programs' own
+ * locking (README, "How guards behave"). */
 static bool lock_path_for(const char *resource, char *out)
 {
 	const char *base = strrchr(resource, '/') + 1;
+	bool beside = !shim_config.lock_dir[0]; /* uucp always has a dir */
+	const char *dir = beside ? resource : shim_config.lock_dir;
+	int dir_len = beside ? (int)(base - 1 - resource) : (int)strlen(dir);
 	int n;
 
-	if (shim_config.lock_style == LOCK_STYLE_UUCP)
-		n = snprintf(out, PATH_MAX, "%s/LCK..%s", shim_config.lock_dir,
-			     base);
-	else if (shim_config.lock_dir[0])
-		n = snprintf(out, PATH_MAX, "%s/%s.lock", shim_config.lock_dir,
-			     base);
-	else
-		n = snprintf(out, PATH_MAX, "%s.lock", resource);
+	switch (shim_config.lock_style) {
+	case LOCK_STYLE_UUCP:
+		n = snprintf(out, PATH_MAX, "%.*s/" UUCP_PREFIX "%s", dir_len,
+			     dir, base);
+		break;
+	case LOCK_STYLE_DOTLOCK:
+		n = snprintf(out, PATH_MAX, "%.*s/%s" DOTLOCK_SUFFIX, dir_len,
+			     dir, base);
+		break;
+	default:
+		/* beside the resource, hidden */
+		n = snprintf(out, PATH_MAX, "%.*s/%s%s" PIDSHIM_LOCK_SUFFIX,
+			     dir_len, dir, beside ? "." : "", base);
+		break;
+	}
 	return n > 0 && n < PATH_MAX;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* Whether the base name of PATH (absolute) is one lock_path_for makes in
+ * the configured style. */
+static bool named_as_lock(const char *path)
+{
+	const char *base = strrchr(path, '/') + 1;
+
+	switch (shim_config.lock_style) {
+	case LOCK_STYLE_UUCP:
+		return strncmp(base, UUCP_PREFIX, strlen(UUCP_PREFIX)) == 0;
+	case LOCK_STYLE_DOTLOCK:
+		return ends_with(base, DOTLOCK_SUFFIX);
+	default:
+		return ends_with(base, PIDSHIM_LOCK_SUFFIX) &&
+		       (shim_config.lock_dir[0] || base[0] == '.');
+	}
 }
 
 /* ---- the table ------------------------------------------------------------- */
@@ -332,10 +375,18 @@ static struct guard *new_guard(void)
 	return &table.guards[used];
 }
 
+/* The lock file's convention: in the UUCP and dotlock styles a file
+ * naming a live process is held, flock or not. */
 static enum lockfd_format pid_format(void)
 {
-	return shim_config.lock_style == LOCK_STYLE_UUCP ? LOCKFD_PID_UUCP
-							 : LOCKFD_PID_LINE;
+	switch (shim_config.lock_style) {
+	case LOCK_STYLE_UUCP:
+		return LOCKFD_PID_UUCP;
+	case LOCK_STYLE_DOTLOCK:
+		return LOCKFD_PID_DOTLOCK;
+	default:
+		return LOCKFD_PID_LINE;
+	}
 }
 
 /* A wait MS (< 0 forever) as lockfd_acquire takes it: forever ends at a
@@ -912,8 +963,7 @@ void guard_adopt_after_exec(void)
 		flags = libc_fcntl(fd, F_GETFD, NULL);
 		if (flags < 0 || (flags & FD_CLOEXEC))
 			continue;
-		if (fd_path(fd, path) &&
-		    (strstr(path, ".lock") || strstr(path, "/LCK..")))
+		if (fd_path(fd, path) && named_as_lock(path))
 			candidates[count++] = fd;
 	}
 	closedir(fds);

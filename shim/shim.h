@@ -99,7 +99,11 @@ enum shim_conflict { CONFLICT_EXIT, CONFLICT_WAIT };
 enum shim_guard_wait { GUARD_WAIT_BLOCK, GUARD_WAIT_FAIL, GUARD_WAIT_TIMEOUT };
 enum shim_guard_scope { GUARD_SCOPE_OPEN, GUARD_SCOPE_PROCESS };
 enum shim_guard_mode { GUARD_MODE_EXCLUSIVE, GUARD_MODE_SHARED_READ };
-enum shim_lock_style { LOCK_STYLE_SUFFIX, LOCK_STYLE_UUCP };
+enum shim_lock_style {
+	LOCK_STYLE_PIDSHIM,
+	LOCK_STYLE_DOTLOCK,
+	LOCK_STYLE_UUCP,
+};
 enum shim_children { CHILDREN_TREE, CHILDREN_NONE };
 enum shim_log_level { LOG_QUIET, LOG_WARN, LOG_DEBUG };
 

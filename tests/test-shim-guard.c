@@ -19,21 +19,24 @@
 
 static char *dir;
 static char data[4096];	     /* the guarded resource, "secret\n" */
-static char lock[4200];	     /* its lock file (suffix style) */
+static char lock[4200];	     /* its lock file (lock_file_of) */
 static char guard_env[8500]; /* PIDSHIM_GUARD=<data>:<dir>/new */
 static int out_count;
 
 static const char *const no_pidfile = "PIDSHIM_PIDFILE=none";
 
-/* The lock file of RESOURCE (suffix style, no PIDSHIM_LOCK_DIR), in a
- * pool that lives as long as the test: the one place that names it. */
-static const char *lock_of(const char *resource)
+/* The lock file of RESOURCE in the default style, beside it: hidden, and
+ * a name no program uses as its own lock (README, "How guards behave").
+ * In a pool that lives as long as the test. */
+static const char *lock_file_of(const char *resource)
 {
 	static char pool[16][4400];
 	static int next;
 	char *out = pool[next++ % 16];
+	const char *slash = strrchr(resource, '/');
 
-	snprintf(out, sizeof(pool[0]), "%s.lock", resource);
+	snprintf(out, sizeof(pool[0]), "%.*s/.%s.pidshim-lock",
+		 (int)(slash - resource), resource, slash + 1);
 	return out;
 }
 
@@ -41,7 +44,7 @@ static void setup(void)
 {
 	dir = test_dir_make();
 	snprintf(data, sizeof(data), "%s/data", dir);
-	snprintf(lock, sizeof(lock), "%s", lock_of(data));
+	snprintf(lock, sizeof(lock), "%s", lock_file_of(data));
 	snprintf(guard_env, sizeof(guard_env), "PIDSHIM_GUARD=%s:%s/new", data,
 		 dir);
 	test_write_file(data, "secret\n");
@@ -92,6 +95,33 @@ static bool system_programs_run_under_shim(const char *test)
 #endif
 }
 
+/* Whether PROGRAM is on PATH. */
+static bool on_path(const char *program)
+{
+	const char *path = getenv("PATH");
+	char candidate[4096];
+
+	for (const char *p = path ? path : ""; *p;) {
+		size_t len = strcspn(p, ":");
+
+		snprintf(candidate, sizeof(candidate), "%.*s/%s", (int)len, p,
+			 program);
+		if (access(candidate, X_OK) == 0)
+			return true;
+		p += len + (p[len] == ':');
+	}
+	return false;
+}
+
+/* A program the test needs, installed by scripts/setup: missing, the test
+ * fails saying so (a check that cannot be made is never passed). */
+static void require_program(const char *program, const char *package)
+{
+	ck_assert_msg(on_path(program),
+		      "%s is not installed (package %s, scripts/setup)",
+		      program, package);
+}
+
 /* ---- programs under the shim, stepped by the test ------------------------ */
 
 /* A program whose standard input the test holds: guard-helper stops at
@@ -129,13 +159,19 @@ static void helper_start(struct proc *p, const char *helper,
 	proc_start(p, env, argv);
 }
 
-static const char *output_of(const struct proc *p)
+/* The text of an output file. */
+static const char *output_of_file(const char *path)
 {
 	static char buf[16384];
 
-	if (test_read_file(p->out, buf, sizeof(buf)) < 0)
+	if (test_read_file(path, buf, sizeof(buf)) < 0)
 		return "(no output)";
 	return buf;
+}
+
+static const char *output_of(const struct proc *p)
+{
+	return output_of_file(p->out);
 }
 
 static bool proc_says(const struct proc *p, const char *text, int timeout_s)
@@ -250,7 +286,8 @@ struct script {
 	const char *steps[16]; /* '@' is the test directory */
 	const char *states;    /* at each pause: 'H' held by the helper,
 				  'R' released (no lock file) */
-	const char *lock;      /* '@' is the test directory */
+	const char *resource;  /* whose lock is watched, when not data's;
+				  '@' is the test directory */
 };
 
 static const struct script scripts[] = {
@@ -274,7 +311,7 @@ static const struct script scripts[] = {
 	  "HRHR", NULL },
 	{ "entry_creat_new_file", "guard-helper",
 	  { "open:@/new:wcx", "pause", "close:0", "pause" }, "HR",
-	  "@/new.lock" },
+	  "@/new" },
 	{ "entry_fopen", "guard-helper",
 	  { "fopen:@/data:r", "pause", "fclose:0", "pause" }, "HR", NULL },
 	{ "entry_fopen64", "guard-helper",
@@ -324,7 +361,8 @@ static const struct script scripts[] = {
 static void run_script(const struct script *s, const char *const *env)
 {
 	const char *steps[17];
-	const char *lockpath = s->lock ? at_dir(s->lock) : lock;
+	const char *lockpath = s->resource ? lock_file_of(at_dir(s->resource))
+					   : lock;
 	struct proc p;
 	int n = 0;
 
@@ -453,7 +491,7 @@ START_TEST(scope_process_prevents_lost_updates)
 	snprintf(env_guard, sizeof(env_guard), "PIDSHIM_GUARD=%s", counter);
 	count = count_after_loops(counter, env, true);
 	ck_assert_msg(count == 1600, "under the shim: %ld, not 1600", count);
-	assert_released(test_path(dir, "counter.lock"), "after the loops");
+	assert_released(lock_file_of(counter), "after the loops");
 
 	count = count_after_loops(counter, bare, false);
 	if (count == 1600)
@@ -516,7 +554,7 @@ START_TEST(scope_open_records_never_interleave)
 	ck_assert_int_eq(count, 4 * 30);
 	ck_assert_msg(torn == 0, "%d of %d records interleaved under the shim",
 		      torn, count);
-	assert_released(test_path(dir, "log.lock"), "after the appenders");
+	assert_released(lock_file_of(log), "after the appenders");
 
 	unlink(log);
 	run_appenders(log, bare);
@@ -565,9 +603,11 @@ START_TEST(fork_keeps_guard_with_its_process)
 {
 	const char *env[] = { no_pidfile, guard_env, "PIDSHIM_GUARD_WAIT=fail",
 			      NULL };
-	const char *steps[] = { at_dir("fork-rules:@/data:@/data.lock"), NULL };
+	char rules[8400];
+	const char *steps[] = { rules, NULL };
 	struct proc p;
 
+	snprintf(rules, sizeof(rules), "fork-rules:%s:%s", data, lock);
 	helper_start(&p, "guard-helper", env, steps);
 	expect_exit(&p, 0, "fork-rules");
 	ck_assert(test_file_contains(p.out, "fork-rules ok"));
@@ -832,10 +872,399 @@ START_TEST(uucp_style_lock_file)
 	ck_assert_str_eq(got, want);
 	ck_assert(test_is_flocked(uucp_lock));
 	ck_assert_int_eq(access(at_dir("@/ttyS9.lock"), F_OK), -1);
+	ck_assert_int_eq(access(lock_file_of(at_dir("@/ttyS9")), F_OK), -1);
 	proc_next(&p);
 	expect_pause(&p, 2, "uucp");
 	assert_released(uucp_lock, "uucp");
 	expect_exit(&p, 0, "uucp");
+}
+END_TEST
+
+/* Where each style puts the lock file of @/data; and a guard kept across
+ * an exec is known again by that name (sh opens the file and execs cat:
+ * cat's shim takes the guard over and removes the file at its exit). */
+static const struct lock_name {
+	const char *style; /* NULL: the default */
+	const char *lock_dir;
+	const char *lock;
+} lock_names[] = {
+	{ NULL, NULL, "@/.data.pidshim-lock" },
+	{ "pidshim", NULL, "@/.data.pidshim-lock" },
+	{ "pidshim", "@/locks", "@/locks/data.pidshim-lock" },
+	{ "dotlock", NULL, "@/data.lock" },
+	{ "dotlock", "@/locks", "@/locks/data.lock" },
+	{ "suffix", NULL, "@/data.lock" },
+	{ "uucp", "@/locks", "@/locks/LCK..data" },
+};
+
+#define LOCK_NAME_COUNT (int)(sizeof(lock_names) / sizeof(lock_names[0]))
+
+START_TEST(lock_file_name_per_style)
+{
+	const struct lock_name *n = &lock_names[_i];
+	char style[64], lock_dir[4400];
+	const char *env[] = { no_pidfile, guard_env, NULL, NULL, NULL };
+	const char *steps[] = { at_dir("open:@/data:+"), "pause", "close:0",
+				"pause", NULL };
+	const char *argv[] = { "sh", "-c", "exec cat >> \"$1\"", "sh", data,
+			       NULL };
+	const char *expect = at_dir(n->lock);
+	struct proc p;
+	int e = 2, status;
+
+	ck_assert_int_eq(mkdir(test_path(dir, "locks"), 0755), 0);
+	if (n->style) {
+		snprintf(style, sizeof(style), "PIDSHIM_LOCK_STYLE=%s",
+			 n->style);
+		env[e++] = style;
+	}
+	if (n->lock_dir) {
+		snprintf(lock_dir, sizeof(lock_dir), "PIDSHIM_LOCK_DIR=%s",
+			 at_dir(n->lock_dir));
+		env[e++] = lock_dir;
+	}
+	helper_start(&p, "guard-helper", env, steps);
+	expect_pause(&p, 1, n->lock);
+	assert_held_by(expect, p.pid, n->lock);
+	for (int i = 0; i < LOCK_NAME_COUNT; i++)
+		ck_assert_msg(!strcmp(lock_names[i].lock, n->lock) ||
+				      access(at_dir(lock_names[i].lock), F_OK),
+			      "%s: %s was made too", n->lock,
+			      lock_names[i].lock);
+	proc_next(&p);
+	expect_pause(&p, 2, n->lock);
+	assert_released(expect, n->lock);
+	expect_exit(&p, 0, n->lock);
+
+	if (!system_programs_run_under_shim("lock_names"))
+		return;
+	status = test_run(env, argv, NULL, 30);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "%s: sh -c 'exec cat': status %#x", n->lock, status);
+	ck_assert_msg(access(expect, F_OK) < 0,
+		      "%s: left behind: the guard was not taken over across "
+		      "the exec",
+		      n->lock);
+}
+END_TEST
+
+/* The new image knows the guard's lock descriptor by its exact name, not
+ * by ".lock" anywhere in a path: sixteen inherited descriptors on files
+ * in a directory named like lock files must not hide it. */
+START_TEST(exec_finds_lock_among_lock_like_names)
+{
+	static const char script[] =
+		"import os, sys\n"
+		"crowd, data = sys.argv[1], sys.argv[2]\n"
+		"for i in range(16):\n"
+		"    name = crowd + '/f' + str(i)\n"
+		"    fd = os.open(name, os.O_RDONLY | os.O_CREAT)\n"
+		"    os.set_inheritable(fd, True)\n"
+		"fd = os.open(data, os.O_WRONLY | os.O_APPEND)\n"
+		"os.dup2(fd, 1)\n"
+		"os.close(fd)\n"
+		"os.execvp('cat', ['cat'])\n";
+	const char *env[] = { no_pidfile, guard_env, NULL };
+	const char *crowd = at_dir("@/crowd.lock.pidshim-lock");
+	const char *argv[] = { "python3", "-c", script, crowd, data, NULL };
+	const char *out = test_path(dir, "python");
+	int fds[2], status;
+	pid_t pid;
+
+	if (!system_programs_run_under_shim("exec_lock_like_names"))
+		return;
+	ck_assert_int_eq(mkdir(crowd, 0755), 0);
+	ck_assert_int_eq(pipe2(fds, O_CLOEXEC), 0);
+	pid = test_spawn(env, argv, out, fds[0]);
+	close(fds[0]);
+	for (int i = 0; i < 10000 && !test_is_flocked(lock); i++)
+		usleep(1000);
+	ck_assert_msg(test_is_flocked(lock), "the guard was never taken");
+	ck_assert_int_eq(write(fds[1], "appended\n", 9), 9);
+	close(fds[1]);
+	status = test_wait(pid, 30);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "status %#x: %s", status, output_of_file(out));
+	ck_assert(test_file_contains(data, "appended"));
+	ck_assert_msg(access(lock, F_OK) < 0,
+		      "lock file left behind: cat's shim did not take the "
+		      "guard over");
+}
+END_TEST
+
+/* git takes .git/index.lock by O_EXCL creation, writes the new index into
+ * it and renames it over the index: a guard on the index must never take
+ * that name (issue 7). Twenty concurrent `git add`s, each retried while
+ * git says another holds index.lock, leave every file in an intact
+ * index. */
+START_TEST(git_under_guard_on_its_index)
+{
+	static const char script[] =
+		"set -eu\n"
+		"cd \"$1\"\n"
+		"git init -q repo\n"
+		"cd repo\n"
+		"echo one > one\n"
+		"git add one\n"
+		"git commit -q -m one\n"
+		"k=1\n"
+		"while [ $k -le 20 ]; do echo $k > file$k; k=$((k + 1)); done\n"
+		"pids=\n"
+		"k=1\n"
+		"while [ $k -le 20 ]; do\n"
+		"	(tries=0\n"
+		"	 until git add file$k 2>> ../add-errors; do\n"
+		"		tries=$((tries + 1))\n"
+		"		[ $tries -lt 500 ] || exit 1\n"
+		"		sleep 0.01\n"
+		"	 done) &\n"
+		"	pids=\"$pids $!\"\n"
+		"	k=$((k + 1))\n"
+		"done\n"
+		"failed=0\n"
+		"for p in $pids; do wait $p || failed=1; done\n"
+		"if [ $failed -ne 0 ]; then\n"
+		"	echo 'a git add never succeeded'; exit 1\n"
+		"fi\n"
+		"if grep -E '^(fatal|error):' ../add-errors |\n"
+		"   grep -v \"index.lock': File exists\"; then\n"
+		"	echo 'git add failed otherwise than busy'; exit 1\n"
+		"fi\n"
+		"git fsck --no-progress\n"
+		"git ls-files > ../listed\n"
+		"git commit -q -m twenty\n"
+		"git status --porcelain > ../status\n";
+	char genv[4400], home[4400], xdg[4400];
+	const char *env[] = { no_pidfile, genv, home, xdg,
+			      "GIT_CONFIG_NOSYSTEM=1",
+			      "GIT_AUTHOR_NAME=pidshim test",
+			      "GIT_AUTHOR_EMAIL=test@pidshim.invalid",
+			      "GIT_COMMITTER_NAME=pidshim test",
+			      "GIT_COMMITTER_EMAIL=test@pidshim.invalid",
+			      NULL };
+	const char *argv[] = { "sh", "-c", script, "sh", dir, NULL };
+	const char *out = test_path(dir, "git");
+	char listed[4096], want[4096] = "";
+	int status;
+
+	if (!system_programs_run_under_shim("git_index"))
+		return;
+	require_program("git", "git");
+	snprintf(genv, sizeof(genv), "PIDSHIM_GUARD=%s/repo/.git/index", dir);
+	snprintf(home, sizeof(home), "HOME=%s", dir);
+	snprintf(xdg, sizeof(xdg), "XDG_CONFIG_HOME=%s", dir);
+	status = test_run(env, argv, out, 300);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "git under the guard: status %#x: %s", status,
+		      output_of_file(out));
+	for (int k = 1; k <= 20; k++)
+		snprintf(want + strlen(want), sizeof(want) - strlen(want),
+			 "file%d\n", k);
+	strcat(want, "one\n");
+	ck_assert_int_gt(test_read_file(test_path(dir, "listed"), listed,
+					sizeof(listed)),
+			 0);
+	/* git ls-files sorts by name: file1 file10 ... file19 file2 ... */
+	ck_assert_int_eq(strlen(listed), strlen(want));
+	for (int k = 1; k <= 20; k++) {
+		char line[32];
+
+		snprintf(line, sizeof(line), "file%d\n", k);
+		ck_assert_msg(strstr(listed, line), "%s missing: %s", line,
+			      listed);
+	}
+	ck_assert_msg(test_file_contains(test_path(dir, "listed"), "one\n"),
+		      "one missing");
+	ck_assert_int_eq(test_read_file(test_path(dir, "status"), listed,
+					sizeof(listed)),
+			 0);
+	assert_released(at_dir("@/repo/.git/.index.pidshim-lock"),
+			"after git");
+	ck_assert(access(at_dir("@/repo/.git/index.lock"), F_OK) < 0);
+}
+END_TEST
+
+/* ---- the conventions of existence and PID -------------------------------- */
+
+/* A process that lives until killed, started without the shim. */
+static pid_t start_sleeper(void)
+{
+	const char *env[] = { "LD_PRELOAD=", NULL };
+	const char *argv[] = { "sleep", "600", NULL };
+
+	return test_spawn(env, argv, NULL, -1);
+}
+
+static void stop_sleeper(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	test_wait(pid, 20);
+}
+
+static void assert_file_is(const char *path, const char *want,
+			   const char *what)
+{
+	char got[256];
+
+	ck_assert_msg(test_read_file(path, got, sizeof(got)) >= 0 &&
+			      strcmp(got, want) == 0,
+		      "%s: %s changed", what, path);
+	ck_assert_msg(!test_is_flocked(path), "%s: %s is locked", what, path);
+}
+
+/* UUCP tools (minicom, cu, lockdev) hold a device by an LCK.. file naming
+ * a live process, without flock: such a file is held, waited for as
+ * PIDSHIM_GUARD_WAIT says, and never rewritten; a dead process's file is
+ * taken over at once. */
+START_TEST(uucp_lock_of_a_live_process_is_held)
+{
+	char env_guard[4300], env_dir[4300], text[64];
+	const char *fail[] = { no_pidfile, env_guard, env_dir,
+			       "PIDSHIM_LOCK_STYLE=uucp",
+			       "PIDSHIM_GUARD_WAIT=fail", NULL };
+	const char *timed[] = { no_pidfile, env_guard, env_dir,
+				"PIDSHIM_LOCK_STYLE=uucp",
+				"PIDSHIM_GUARD_WAIT=20", NULL };
+	const char *block[] = { no_pidfile, env_guard, env_dir,
+				"PIDSHIM_LOCK_STYLE=uucp", NULL };
+	const char *steps[] = { at_dir("open:@/ttyS9:+"), "pause", NULL };
+	const char *nsteps[] = { at_dir("alarm-open:@/ttyS9:+:0"), NULL };
+	const char *rsteps[] = { at_dir("alarm-open:@/ttyS9:+:1"), "pause",
+				 NULL };
+	const char *uucp_lock = at_dir("@/locks/LCK..ttyS9");
+	struct proc p;
+	pid_t sleeper;
+	long ms;
+
+	ck_assert_int_eq(mkdir(test_path(dir, "locks"), 0755), 0);
+	test_write_file(test_path(dir, "ttyS9"), "");
+	snprintf(env_guard, sizeof(env_guard), "PIDSHIM_GUARD=%s/tty*", dir);
+	snprintf(env_dir, sizeof(env_dir), "PIDSHIM_LOCK_DIR=%s/locks", dir);
+
+	/* fail: EBUSY at once, the file untouched; also as minicom writes it */
+	sleeper = start_sleeper();
+	snprintf(text, sizeof(text), "%10d\n", sleeper);
+	test_write_file(uucp_lock, text);
+	helper_start(&p, "guard-helper", fail, steps);
+	expect_exit(&p, 2, "uucp, live holder, fail");
+	ms = reported_ms(&p, "open fail EBUSY");
+	ck_assert_msg(ms < 1000, "EBUSY after %ld ms", ms);
+	assert_file_is(uucp_lock, text, "uucp, live holder, fail");
+	snprintf(text, sizeof(text), "%10d minicom tester\n", sleeper);
+	test_write_file(uucp_lock, text);
+	helper_start(&p, "guard-helper", fail, steps);
+	expect_exit(&p, 2, "uucp, minicom's file, fail");
+	assert_file_is(uucp_lock, text, "uucp, minicom's file");
+
+	/* timed: the open goes in once the holder is gone */
+	snprintf(text, sizeof(text), "%10d\n", sleeper);
+	test_write_file(uucp_lock, text);
+	helper_start(&p, "guard-helper", timed, steps);
+	usleep(500 * 1000);
+	ck_assert_msg(!test_file_contains(p.out, "open"),
+		      "the open did not wait: %s", output_of(&p));
+	assert_file_is(uucp_lock, text, "uucp, live holder, waiting");
+	stop_sleeper(sleeper);
+	expect_pause(&p, 1, "uucp, holder gone");
+	ms = reported_ms(&p, "open ok");
+	ck_assert_msg(ms >= 450 && ms < 10000, "open after %ld ms", ms);
+	snprintf(text, sizeof(text), "%10d\n", p.pid);
+	ck_assert_msg(test_is_flocked(uucp_lock) &&
+			      test_file_contains(uucp_lock, text),
+		      "the waiter does not hold %s", uucp_lock);
+	expect_exit(&p, 0, "uucp, timed");
+	assert_released(uucp_lock, "uucp, timed");
+
+	/* a dead process's file: taken over at once */
+	snprintf(text, sizeof(text), "%10d\n", sleeper);
+	test_write_file(uucp_lock, text);
+	helper_start(&p, "guard-helper", fail, steps);
+	expect_pause(&p, 1, "uucp, dead holder");
+	ms = reported_ms(&p, "open ok");
+	ck_assert_msg(ms < 1000, "took %ld ms", ms);
+	snprintf(text, sizeof(text), "%10d\n", p.pid);
+	ck_assert(test_file_contains(uucp_lock, text));
+	expect_exit(&p, 0, "uucp, dead holder");
+	assert_released(uucp_lock, "uucp, dead holder");
+
+	/* block: waits as for a flock; a handler without SA_RESTART ends the
+	 * wait with EINTR, one with SA_RESTART does not */
+	sleeper = start_sleeper();
+	snprintf(text, sizeof(text), "%10d\n", sleeper);
+	test_write_file(uucp_lock, text);
+	helper_start(&p, "guard-helper", block, nsteps);
+	ck_assert_msg(proc_says(&p, "open fail EINTR", 20),
+		      "the interrupted open did not fail with EINTR: %s",
+		      output_of(&p));
+	expect_exit(&p, 3, "uucp, no SA_RESTART");
+	assert_file_is(uucp_lock, text, "uucp, after EINTR");
+	helper_start(&p, "guard-helper", block, rsteps);
+	sleep(2); /* past the alarm */
+	ck_assert_msg(!test_file_contains(p.out, "open"),
+		      "the SA_RESTART open did not go on waiting: %s",
+		      output_of(&p));
+	stop_sleeper(sleeper);
+	expect_pause(&p, 1, "uucp, SA_RESTART, holder gone");
+	ck_assert_msg(test_file_contains(p.out, "open ok") &&
+			      test_file_contains(p.out, "alarms=1"),
+		      "%s", output_of(&p));
+	expect_exit(&p, 0, "uucp, SA_RESTART");
+	assert_released(uucp_lock, "uucp, SA_RESTART");
+}
+END_TEST
+
+/* dotlock joins liblockfile's convention: dotlockfile -p's lock (naming a
+ * live process, no flock) is held for us, and ours is held for it. */
+START_TEST(dotlock_style_and_dotlockfile)
+{
+	const char *env[] = { no_pidfile, guard_env,
+			      "PIDSHIM_LOCK_STYLE=dotlock",
+			      "PIDSHIM_GUARD_WAIT=fail", NULL };
+	const char *bare[] = { "LD_PRELOAD=", NULL };
+	const char *steps[] = { at_dir("open:@/data:+"), "pause", "close:0",
+				"pause", NULL };
+	const char *dotlock = at_dir("@/data.lock");
+	const char *take_pid[] = { "dotlockfile", "-p", "-r", "0", "-l",
+				   dotlock, NULL };
+	const char *take[] = { "dotlockfile", "-r", "0", "-l", dotlock, NULL };
+	const char *drop[] = { "dotlockfile", "-u", dotlock, NULL };
+	const char *out = test_path(dir, "dotlockfile");
+	char text[32];
+	struct proc p;
+	int status;
+
+	require_program("dotlockfile", "liblockfile-bin");
+	/* dotlockfile -p names its caller: this test process */
+	status = test_run(bare, take_pid, out, 30);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "dotlockfile -l: %#x: %s", status, output_of_file(out));
+	snprintf(text, sizeof(text), "%d\n", getpid());
+	assert_file_is(dotlock, text, "dotlockfile's lock");
+	helper_start(&p, "guard-helper", env, steps);
+	expect_exit(&p, 2, "dotlock, dotlockfile holds");
+	ck_assert(test_file_contains(p.out, "open fail EBUSY"));
+	assert_file_is(dotlock, text, "dotlockfile's lock, after the open");
+	ck_assert_int_eq(test_run(bare, drop, NULL, 30), 0);
+
+	/* ours, held: dotlockfile waits for it, with -p or without */
+	helper_start(&p, "guard-helper", env, steps);
+	expect_pause(&p, 1, "dotlock holder");
+	assert_held_by(dotlock, p.pid, "dotlock holder");
+	status = test_run(bare, take_pid, out, 30);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) != 0,
+		      "dotlockfile -p took the lock we hold");
+	status = test_run(bare, take, out, 30);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) != 0,
+		      "dotlockfile took the lock we hold");
+	assert_held_by(dotlock, p.pid, "dotlock holder, after dotlockfile");
+	proc_next(&p);
+	expect_pause(&p, 2, "dotlock holder closed");
+	assert_released(dotlock, "dotlock holder closed");
+	expect_exit(&p, 0, "dotlock holder");
+	status = test_run(bare, take_pid, out, 30);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "dotlockfile after our release: %#x", status);
+	ck_assert_int_eq(test_run(bare, drop, NULL, 30), 0);
 }
 END_TEST
 
@@ -1116,12 +1545,13 @@ START_TEST(many_resources_at_once)
 	snprintf(genv, sizeof(genv), "PIDSHIM_GUARD=%s/many/f*", dir);
 	helper_start(&p, "guard-helper", env, steps);
 	ck_assert_msg(proc_says(&p, "pause 1", 20), "%s", output_of(&p));
-	assert_held_by(at_dir("@/many/f0.lock"), p.pid, "first");
-	assert_held_by(at_dir("@/many/f99.lock"), p.pid, "hundredth");
+	assert_held_by(lock_file_of(at_dir("@/many/f0")), p.pid, "first");
+	assert_held_by(lock_file_of(at_dir("@/many/f99")), p.pid, "hundredth");
 	proc_next(&p);
 	expect_exit(&p, 0, "many");
-	assert_released(at_dir("@/many/f0.lock"), "first, closed");
-	assert_released(at_dir("@/many/f99.lock"), "hundredth, closed");
+	assert_released(lock_file_of(at_dir("@/many/f0")), "first, closed");
+	assert_released(lock_file_of(at_dir("@/many/f99")),
+			"hundredth, closed");
 }
 END_TEST
 
@@ -1160,7 +1590,7 @@ START_TEST(dotdot_after_symlink_is_resolved_first)
 	snprintf(genv, sizeof(genv), "PIDSHIM_GUARD=%s/g/counter:%s/g/new",
 		 dir, dir);
 	hold(&holder, env, at_dir("open:@/g/counter:r"),
-	     lock_of(at_dir("@/g/counter")));
+	     lock_file_of(at_dir("@/g/counter")));
 	helper_start(&p, "guard-helper", env, opens);
 	expect_exit(&p, 2, "open through the symlink and ..");
 	helper_start(&p, "guard-helper", env, openats);
@@ -1171,7 +1601,7 @@ START_TEST(dotdot_after_symlink_is_resolved_first)
 	/* a file not there yet: its directory as the program named it */
 	helper_start(&p, "guard-helper", env, creates);
 	expect_pause(&p, 1, "create through the symlink and ..");
-	assert_held_by(lock_of(at_dir("@/g/new")), p.pid,
+	assert_held_by(lock_file_of(at_dir("@/g/new")), p.pid,
 		       "create through the symlink and ..");
 	expect_exit(&p, 0, "create through the symlink and ..");
 }
@@ -1189,7 +1619,7 @@ START_TEST(pattern_through_symlinked_directory_matches_by_name)
 				"close:0",
 				at_dir("open:@/g/link/../g/counter:r"),
 				"pause", NULL };
-	const char *counter_lock = lock_of(at_dir("@/g/counter"));
+	const char *counter_lock = lock_file_of(at_dir("@/g/counter"));
 	struct proc p;
 
 	make_dotdot_maze();
@@ -1216,7 +1646,7 @@ START_TEST(hard_link_is_a_resource_of_its_own)
 	const char *benv[] = { no_pidfile, both, "PIDSHIM_GUARD_WAIT=fail",
 			       NULL };
 	const char *steps[] = { at_dir("open:@/alias:+"), "pause", NULL };
-	const char *alias_lock = lock_of(at_dir("@/alias"));
+	const char *alias_lock = lock_file_of(at_dir("@/alias"));
 	struct proc holder, p;
 
 	ck_assert_int_eq(link(data, at_dir("@/alias")), 0);
@@ -1257,8 +1687,8 @@ START_TEST(nofollow_does_not_resolve_final_symlink)
 				NULL };
 	const char *failures[] = { "open fail ELOOP", "openat fail ELOOP",
 				   "open fail EEXIST", "fopen fail EEXIST" };
-	const char *target_lock = lock_of(at_dir("@/elsewhere/target"));
-	const char *link_lock = lock_of(at_dir("@/links/x"));
+	const char *target_lock = lock_file_of(at_dir("@/elsewhere/target"));
+	const char *link_lock = lock_file_of(at_dir("@/links/x"));
 	struct proc holder, p;
 
 	ck_assert_int_eq(mkdir(at_dir("@/links"), 0755), 0);
@@ -1293,7 +1723,7 @@ START_TEST(nofollow_does_not_resolve_final_symlink)
 				      what);
 		proc_next(&p);
 		expect_pause(&p, 2, what);
-		assert_held_by(lock_of(at_dir("@/links/plain")), p.pid, what);
+		assert_held_by(lock_file_of(at_dir("@/links/plain")), p.pid, what);
 		expect_exit(&p, 0, what);
 		if (held) {
 			proc_next(&holder);
@@ -1311,24 +1741,6 @@ static TCase *add(Suite *s, const char *name, int timeout)
 	tcase_set_timeout(tc, timeout);
 	suite_add_tcase(s, tc);
 	return tc;
-}
-
-/* Whether PROGRAM is on PATH. */
-static bool on_path(const char *program)
-{
-	const char *path = getenv("PATH");
-	char candidate[4096];
-
-	for (const char *p = path ? path : ""; *p;) {
-		size_t len = strcspn(p, ":");
-
-		snprintf(candidate, sizeof(candidate), "%.*s/%s", (int)len, p,
-			 program);
-		if (access(candidate, X_OK) == 0)
-			return true;
-		p += len + (p[len] == ':');
-	}
-	return false;
 }
 
 int main(void)
@@ -1367,6 +1779,15 @@ int main(void)
 		       exec_keeps_guard_of_inherited_descriptor);
 	tcase_add_test(add(s, "threads", 600), threads_never_deadlock);
 	tcase_add_test(add(s, "uucp", 60), uucp_style_lock_file);
+	tcase_add_loop_test(add(s, "lock_names", 60), lock_file_name_per_style,
+			    0, LOCK_NAME_COUNT);
+	tcase_add_test(add(s, "exec_lock_like_names", 60),
+		       exec_finds_lock_among_lock_like_names);
+	tcase_add_test(add(s, "git_index", 300), git_under_guard_on_its_index);
+	tcase_add_test(add(s, "uucp_live_holder", 120),
+		       uucp_lock_of_a_live_process_is_held);
+	tcase_add_test(add(s, "dotlockfile", 120),
+		       dotlock_style_and_dotlockfile);
 	tcase_add_test(add(s, "lock_uncreatable", 60),
 		       uncreatable_lock_file_refuses_open);
 	tcase_add_test(add(s, "sigterm", 60),

@@ -26,6 +26,10 @@ run "$helpers/child-helper" _exit "$PIDSHIM_PIDFILE" || status=$?
 [ ! -e "$PIDSHIM_PIDFILE" ] || { echo "_exit: PID file left"; exit 1; }
 
 echo data >"$dir/resource"
-PIDSHIM_GUARD="$dir/resource" run cat "$dir/resource" >/dev/null
-[ ! -e "$dir/resource.lock" ] || { echo "guard lock file left"; exit 1; }
+lock="$dir/.resource.pidshim-lock"
+PIDSHIM_GUARD="$dir/resource" PIDSHIM_LOG=debug run cat "$dir/resource" \
+	>/dev/null 2>"$dir/log" || { cat "$dir/log"; exit 1; }
+grep -qF "taking $lock" "$dir/log" ||
+	{ echo "guard not taken"; cat "$dir/log"; exit 1; }
+[ ! -e "$lock" ] || { echo "guard lock file left"; exit 1; }
 echo "ok: no valgrind errors"
