@@ -29,11 +29,11 @@ static int shim_close(int fd)
 		return 0;
 
 	if (!guards_active() || !guard_tracks(fd))
-		return libc_close(fd);
+		return libc(close)(fd);
 	/* Detach before the real close: the moment it returns, another
 	 * thread's open may be given this number and attach its guard. */
 	handle = guard_detach(fd);
-	ret = libc_close(fd);
+	ret = libc(close)(fd);
 	saved = errno;
 	/* Linux closes the descriptor even when close reports EINTR; EBADF
 	 * means it was closed behind our back: the reference is dead too. */
@@ -65,11 +65,11 @@ SHIM_EXPORT int fclose(FILE *stream)
 	int fd, handle, ret, saved;
 
 	if (!guards_active() || !stream)
-		return libc_fclose(stream);
+		return libc(fclose)(stream);
 	fd = fileno(stream);
 	/* as in shim_close; fclose closes the descriptor even on error */
 	handle = guard_tracks(fd) ? guard_detach(fd) : 0;
-	ret = libc_fclose(stream);
+	ret = libc(fclose)(stream);
 	saved = errno;
 	guard_put(handle);
 	errno = saved;
@@ -79,8 +79,8 @@ SHIM_EXPORT int fclose(FILE *stream)
 SHIM_EXPORT int dup(int fd)
 {
 	if (!guards_active())
-		return libc_dup(fd);
-	return after_dup(fd, libc_dup(fd));
+		return libc(dup)(fd);
+	return after_dup(fd, libc(dup)(fd));
 }
 
 /* dup2 and dup3 onto one of the shim's descriptors move ours first; a
@@ -88,12 +88,12 @@ SHIM_EXPORT int dup(int fd)
 static int shim_dup3(int fd, int newfd, int flags, bool is_dup2)
 {
 	bool moved = private_fd_make_room(newfd, fd);
-	int ret = is_dup2 ? libc_dup2(fd, newfd) : libc_dup3(fd, newfd, flags);
+	int ret = is_dup2 ? libc(dup2)(fd, newfd) : libc(dup3)(fd, newfd, flags);
 
 	if (ret < 0 && moved) {
 		int saved = errno;
 
-		libc_close(newfd);
+		libc(close)(newfd);
 		errno = saved;
 	}
 	if (!guards_active())
@@ -114,8 +114,8 @@ SHIM_EXPORT int dup3(int fd, int newfd, int flags)
 static int shim_fcntl(int fd, int cmd, void *arg)
 {
 	if ((cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC) || !guards_active())
-		return libc_fcntl(fd, cmd, arg);
-	return after_dup(fd, libc_fcntl(fd, cmd, arg));
+		return libc(fcntl)(fd, cmd, arg);
+	return after_dup(fd, libc(fcntl)(fd, cmd, arg));
 }
 
 /* The third argument is an int or a pointer: passed on as it came, the
@@ -152,7 +152,7 @@ static int close_range_around_private(unsigned first, unsigned last,
 			from++;
 			continue;
 		}
-		if (libc_close_range(from, to, flags) < 0)
+		if (libc(close_range)(from, to, flags) < 0)
 			ret = -1;
 		if (to == last)
 			break;
@@ -170,7 +170,7 @@ SHIM_EXPORT int close_range(unsigned first, unsigned last, int flags)
 	int ret, saved;
 
 	if (!closes)
-		return libc_close_range(first, last, flags);
+		return libc(close_range)(first, last, flags);
 	/* detach first, as in shim_close. Should the call still fail (out of
 	 * memory with CLOSE_RANGE_UNSHARE), the guards stay until exit. */
 	if (tracked)
@@ -194,7 +194,7 @@ SHIM_EXPORT void closefrom(int lowfd)
 		close_range_around_private((unsigned)lowfd, ~0U, 0);
 	else
 		/* glibc's closefrom does not fail: it aborts if it cannot */
-		libc_closefrom(lowfd);
+		libc(closefrom)(lowfd);
 	if (tracked)
 		guard_range_done(&range);
 }

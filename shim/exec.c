@@ -39,34 +39,34 @@ extern char **environ;
 
 SHIM_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
-	KEEPING_LOCKS(libc_execve(path, argv, envp));
+	KEEPING_LOCKS(libc(execve)(path, argv, envp));
 }
 
 SHIM_EXPORT int execv(const char *path, char *const argv[])
 {
-	KEEPING_LOCKS(libc_execv(path, argv));
+	KEEPING_LOCKS(libc(execv)(path, argv));
 }
 
 SHIM_EXPORT int execvp(const char *file, char *const argv[])
 {
-	KEEPING_LOCKS(libc_execvp(file, argv));
+	KEEPING_LOCKS(libc(execvp)(file, argv));
 }
 
 SHIM_EXPORT int execvpe(const char *file, char *const argv[],
 			char *const envp[])
 {
-	KEEPING_LOCKS(libc_execvpe(file, argv, envp));
+	KEEPING_LOCKS(libc(execvpe)(file, argv, envp));
 }
 
 SHIM_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
-	KEEPING_LOCKS(libc_fexecve(fd, argv, envp));
+	KEEPING_LOCKS(libc(fexecve)(fd, argv, envp));
 }
 
 SHIM_EXPORT int execveat(int dirfd, const char *path, char *const argv[],
 			 char *const envp[], int flags)
 {
-	KEEPING_LOCKS(libc_execveat(dirfd, path, argv, envp, flags));
+	KEEPING_LOCKS(libc(execveat)(dirfd, path, argv, envp, flags));
 }
 
 /* execl and friends: gather the list into an argv on the stack, as glibc

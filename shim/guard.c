@@ -123,13 +123,13 @@ static bool directory_of(int dirfd, char *buf, size_t size)
  * ENOSYS when the kernel does not say (no /proc). */
 static int kernel_path(int dirfd, const char *path, int extra, char *out)
 {
-	int fd = libc_openat(dirfd, path, O_PATH | O_CLOEXEC | extra, 0);
+	int fd = libc(openat)(dirfd, path, O_PATH | O_CLOEXEC | extra, 0);
 	bool known;
 
 	if (fd < 0)
 		return errno;
 	known = fd_path(fd, out);
-	libc_close(fd);
+	libc(close)(fd);
 	/* realpath resolves as the kernel does (a symlink before the ".."
 	 * after it), but it follows a final symlink */
 	if (!known && !(extra & O_NOFOLLOW) &&
@@ -404,7 +404,7 @@ static void replace_lock(struct guard *g, struct lockfd *fresh)
 
 	block_signals(&old);
 	private_fd_forget(&g->lk.fd);
-	libc_close(g->lk.fd);
+	libc(close)(g->lk.fd);
 	g->lk = *fresh;
 	private_fd_adopt(&g->lk.fd);
 	restore_signals(&old);
@@ -831,7 +831,7 @@ void guard_after_fork_in_child(void)
 
 		if (atomic_load(&g->state) != GUARD_FREE && g->lk.fd >= 0) {
 			private_fd_forget(&g->lk.fd);
-			libc_close(g->lk.fd);
+			libc(close)(g->lk.fd);
 		}
 		g->lk.fd = -1;
 		g->refs = 0;
@@ -863,7 +863,7 @@ void guard_keep_across_exec(void)
 
 		if (!handle || needed[handle - 1])
 			continue;
-		flags = libc_fcntl(fd, F_GETFD, NULL);
+		flags = libc(fcntl)(fd, F_GETFD, NULL);
 		if (flags >= 0 && !(flags & FD_CLOEXEC))
 			needed[handle - 1] = true;
 	}
@@ -874,7 +874,7 @@ void guard_keep_across_exec(void)
 		 * tell their (PID-less) lock files for its own */
 		kept_for_exec[i] = needed[i] && !g->shared &&
 				   atomic_load(&g->state) == GUARD_HELD &&
-				   libc_fcntl(g->lk.fd, F_SETFD, NULL) == 0;
+				   libc(fcntl)(g->lk.fd, F_SETFD, NULL) == 0;
 	}
 }
 
@@ -882,7 +882,7 @@ void guard_exec_failed(void)
 {
 	for (int i = 0; i < used_slots(); i++) {
 		if (kept_for_exec[i])
-			libc_fcntl(table.guards[i].lk.fd, F_SETFD,
+			libc(fcntl)(table.guards[i].lk.fd, F_SETFD,
 				   (void *)(long)FD_CLOEXEC);
 		kept_for_exec[i] = false;
 	}
@@ -936,7 +936,7 @@ static bool adopt_one(int lockfd, const char *lockpath)
 	if (!g || refs == 0)
 		return false;
 	g->refs = refs;
-	libc_fcntl(lockfd, F_SETFD, (void *)(long)FD_CLOEXEC);
+	libc(fcntl)(lockfd, F_SETFD, (void *)(long)FD_CLOEXEC);
 	atomic_store(&g->state, GUARD_HELD);
 	private_fd_adopt(&g->lk.fd);
 	log_debug("%s: guard kept across exec (%s)", g->resource, lockpath);
@@ -960,7 +960,7 @@ void guard_adopt_after_exec(void)
 		    fd == dirfd(fds))
 			continue;
 		/* kept for us: not close-on-exec, unlike every lock we make */
-		flags = libc_fcntl(fd, F_GETFD, NULL);
+		flags = libc(fcntl)(fd, F_GETFD, NULL);
 		if (flags < 0 || (flags & FD_CLOEXEC))
 			continue;
 		if (fd_path(fd, path) && named_as_lock(path))
@@ -976,7 +976,7 @@ void guard_adopt_after_exec(void)
 		 * it on to every program this one starts */
 		if (!adopt_one(candidates[i], path) &&
 		    lockfd_read_pid(candidates[i], false) == getpid())
-			libc_fcntl(candidates[i], F_SETFD,
+			libc(fcntl)(candidates[i], F_SETFD,
 				   (void *)(long)FD_CLOEXEC);
 	}
 }

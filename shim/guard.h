@@ -9,13 +9,6 @@
 
 struct guard;
 
-/* glibc's _FORTIFY_SOURCE entry points: exported, declared only inside
- * its fortify headers. */
-int __open_2(const char *path, int flags);
-int __open64_2(const char *path, int flags);
-int __openat_2(int dirfd, const char *path, int flags);
-int __openat64_2(int dirfd, const char *path, int flags);
-
 /* The guard an open is about to use (NULL: the path is not guarded). */
 struct guard_claim {
 	struct guard *guard;

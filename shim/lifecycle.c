@@ -106,7 +106,7 @@ static bool adopt_inherited_pidfile(void)
 		shim.pidfile.owner = getpid();
 		shim.pidfile.shared = false;
 		shim.pidfile.names_owner = true;
-		libc_fcntl(fd, F_SETFD, (void *)(long)FD_CLOEXEC);
+		libc(fcntl)(fd, F_SETFD, (void *)(long)FD_CLOEXEC);
 		private_fd_adopt(&shim.pidfile.fd);
 		found = true;
 	}
@@ -205,12 +205,12 @@ bool pidfile_keep_across_exec(void)
 		return false;
 	/* The lock must outlive this image with no gap: keep the descriptor
 	 * (the new image's shim finds it), no new open, no window. */
-	return libc_fcntl(shim.pidfile.fd, F_SETFD, (void *)0L) == 0;
+	return libc(fcntl)(shim.pidfile.fd, F_SETFD, (void *)0L) == 0;
 }
 
 void pidfile_exec_failed(void)
 {
-	libc_fcntl(shim.pidfile.fd, F_SETFD, (void *)(long)FD_CLOEXEC);
+	libc(fcntl)(shim.pidfile.fd, F_SETFD, (void *)(long)FD_CLOEXEC);
 }
 
 /* Whether this process may remove FILE from its directory: a program that
@@ -250,7 +250,7 @@ static void leave_stale(bool orderly)
 static void release_shared_pidfile(bool orderly)
 {
 	const char *path = shim_config.pidfile;
-	int probe = libc_open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+	int probe = libc(open)(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
 					    O_NOCTTY | O_NONBLOCK);
 	struct stat at_path, probed;
 	bool emptied = pidfile_names_me() && !may_remove(path);
@@ -258,7 +258,7 @@ static void release_shared_pidfile(bool orderly)
 	if (emptied)
 		leave_stale(orderly);
 	private_fd_forget(&shim.pidfile.fd);
-	libc_close(shim.pidfile.fd);
+	libc(close)(shim.pidfile.fd);
 	shim.pidfile.fd = -1;
 	if (probe < 0)
 		return;
@@ -274,7 +274,7 @@ static void release_shared_pidfile(bool orderly)
 	} else if (orderly) {
 		log_debug("%s: left to the processes still holding it", path);
 	}
-	libc_close(probe);
+	libc(close)(probe);
 }
 
 /* The PID file at the end of this process (ORDERLY: not from a signal
@@ -430,7 +430,7 @@ static void after_fork_in_child(void)
 	 * gone — unless the PID file is to follow a daemonizing program. */
 	if (shim.pidfile.fd >= 0 && !shim_config.daemon_follow) {
 		private_fd_forget(&shim.pidfile.fd);
-		libc_close(shim.pidfile.fd);
+		libc(close)(shim.pidfile.fd);
 		shim.pidfile.fd = -1;
 	}
 	/* last: it gives the child its signals back */
@@ -442,7 +442,7 @@ static pid_t shim_fork(void)
 	pid_t pid;
 
 	shim_ready();
-	pid = libc_fork();
+	pid = libc(fork)();
 	if (pid > 0)
 		shim.last_child = pid;
 	return pid;
@@ -455,28 +455,28 @@ static int shim_daemon(int nochdir, int noclose)
 	shim_ready();
 	/* glibc's daemon() forks and _exits inside libc, out of our reach:
 	 * do its steps here so the hand-over happens. */
-	pid = libc_fork();
+	pid = libc(fork)();
 	if (pid < 0)
 		return -1;
 	if (pid > 0) {
 		shim.last_child = pid;
 		end_of_process(false);
-		libc__exit(0);
+		libc(_exit)(0);
 	}
-	if (libc_setsid() < 0)
+	if (libc(setsid)() < 0)
 		return -1;
 	if (!nochdir && chdir("/") < 0)
 		return -1;
 	if (!noclose) {
-		int fd = libc_open("/dev/null", O_RDWR);
+		int fd = libc(open)("/dev/null", O_RDWR);
 
 		if (fd < 0)
 			return -1;
-		libc_dup2(fd, 0);
-		libc_dup2(fd, 1);
-		libc_dup2(fd, 2);
+		libc(dup2)(fd, 0);
+		libc(dup2)(fd, 1);
+		libc(dup2)(fd, 2);
 		if (fd > 2)
-			libc_close(fd);
+			libc(close)(fd);
 	}
 	/* The parent handed over when it left; say so ourselves too, so that
 	 * the file never names a process that is gone. */
@@ -565,7 +565,7 @@ static void use_owners_pidfile(void)
 static void init_once(void)
 {
 	libc_init();
-	lockfd_use_syscalls(libc_open, libc_close);
+	lockfd_use_syscalls(libc(open), libc(close));
 	shim.pid = getpid();
 	private_fd_init();
 	if (getauxval(AT_SECURE)) {
@@ -634,13 +634,15 @@ __attribute__((destructor)) static void shim_destructor(void)
 SHIM_EXPORT void _exit(int status)
 {
 	end_of_process(false);
-	libc__exit(status);
+	libc(_exit)(status);
+	__builtin_unreachable(); /* a pointer to it loses noreturn */
 }
 
 SHIM_EXPORT void _Exit(int status)
 {
 	end_of_process(false);
-	libc__Exit(status);
+	libc(_Exit)(status);
+	__builtin_unreachable(); /* a pointer to it loses noreturn */
 }
 
 SHIM_EXPORT pid_t fork(void)
@@ -655,7 +657,7 @@ SHIM_EXPORT pid_t fork(void)
  * getty's sessions detach the same way from a daemon that runs on. */
 static pid_t shim_setsid(void)
 {
-	pid_t sid = libc_setsid();
+	pid_t sid = libc(setsid)();
 
 	if (sid > 0 && shim_ready() && shim_config.daemon_follow &&
 	    shim.pidfile.fd >= 0 &&

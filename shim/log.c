@@ -55,7 +55,7 @@ static __attribute__((noreturn)) void refuse_log_file(const char *path,
 static void open_log_file(const char *path)
 {
 	const char *why;
-	int fd = libc_open(path,
+	int fd = libc(open)(path,
 			   O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
 				   O_NONBLOCK | O_CLOEXEC | O_NOCTTY,
 			   0644);
@@ -72,7 +72,7 @@ static void open_log_file(const char *path)
 	}
 	why = unsafe_log_file(fd);
 	if (why) {
-		libc_close(fd);
+		libc(close)(fd);
 		refuse_log_file(path, why);
 	}
 	sink.file_fd = fd;
@@ -142,5 +142,6 @@ void shim_die(int status, const char *fmt, ...)
 		emit(fmt, ap);
 		va_end(ap);
 	}
-	libc__exit(status);
+	libc(_exit)(status);
+	__builtin_unreachable(); /* a pointer to it loses noreturn */
 }

@@ -46,7 +46,7 @@ SHIM_EXPORT int open(const char *path, int flags, ...)
 	mode_t mode = 0;
 
 	MODE_ARG(flags, mode);
-	GUARDED_OPEN(AT_FDCWD, path, flags, libc_open(path, flags, mode));
+	GUARDED_OPEN(AT_FDCWD, path, flags, libc(open)(path, flags, mode));
 }
 
 SHIM_EXPORT int open64(const char *path, int flags, ...)
@@ -54,7 +54,7 @@ SHIM_EXPORT int open64(const char *path, int flags, ...)
 	mode_t mode = 0;
 
 	MODE_ARG(flags, mode);
-	GUARDED_OPEN(AT_FDCWD, path, flags, libc_open64(path, flags, mode));
+	GUARDED_OPEN(AT_FDCWD, path, flags, libc(open64)(path, flags, mode));
 }
 
 SHIM_EXPORT int openat(int dirfd, const char *path, int flags, ...)
@@ -62,7 +62,7 @@ SHIM_EXPORT int openat(int dirfd, const char *path, int flags, ...)
 	mode_t mode = 0;
 
 	MODE_ARG(flags, mode);
-	GUARDED_OPEN(dirfd, path, flags, libc_openat(dirfd, path, flags, mode));
+	GUARDED_OPEN(dirfd, path, flags, libc(openat)(dirfd, path, flags, mode));
 }
 
 SHIM_EXPORT int openat64(int dirfd, const char *path, int flags, ...)
@@ -71,41 +71,41 @@ SHIM_EXPORT int openat64(int dirfd, const char *path, int flags, ...)
 
 	MODE_ARG(flags, mode);
 	GUARDED_OPEN(dirfd, path, flags,
-		     libc_openat64(dirfd, path, flags, mode));
+		     libc(openat64)(dirfd, path, flags, mode));
 }
 
 SHIM_EXPORT int creat(const char *path, mode_t mode)
 {
 	GUARDED_OPEN(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC,
-		     libc_creat(path, mode));
+		     libc(creat)(path, mode));
 }
 
 SHIM_EXPORT int creat64(const char *path, mode_t mode)
 {
 	GUARDED_OPEN(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC,
-		     libc_creat64(path, mode));
+		     libc(creat64)(path, mode));
 }
 
 /* _FORTIFY_SOURCE builds call these for opens without a mode. */
 SHIM_EXPORT int __open_2(const char *path, int flags)
 {
-	GUARDED_OPEN(AT_FDCWD, path, flags, libc___open_2(path, flags));
+	GUARDED_OPEN(AT_FDCWD, path, flags, libc(__open_2)(path, flags));
 }
 
 SHIM_EXPORT int __open64_2(const char *path, int flags)
 {
-	GUARDED_OPEN(AT_FDCWD, path, flags, libc___open64_2(path, flags));
+	GUARDED_OPEN(AT_FDCWD, path, flags, libc(__open64_2)(path, flags));
 }
 
 SHIM_EXPORT int __openat_2(int dirfd, const char *path, int flags)
 {
-	GUARDED_OPEN(dirfd, path, flags, libc___openat_2(dirfd, path, flags));
+	GUARDED_OPEN(dirfd, path, flags, libc(__openat_2)(dirfd, path, flags));
 }
 
 SHIM_EXPORT int __openat64_2(int dirfd, const char *path, int flags)
 {
 	GUARDED_OPEN(dirfd, path, flags,
-		     libc___openat64_2(dirfd, path, flags));
+		     libc(__openat64_2)(dirfd, path, flags));
 }
 
 /* ---- stdio ------------------------------------------------------------------ */
@@ -183,20 +183,20 @@ static FILE *guarded_freopen(freopen_fn real_freopen, const char *path,
 
 SHIM_EXPORT FILE *fopen(const char *path, const char *mode)
 {
-	return guarded_fopen(libc_fopen, path, mode);
+	return guarded_fopen(libc(fopen), path, mode);
 }
 
 SHIM_EXPORT FILE *fopen64(const char *path, const char *mode)
 {
-	return guarded_fopen(libc_fopen64, path, mode);
+	return guarded_fopen(libc(fopen64), path, mode);
 }
 
 SHIM_EXPORT FILE *freopen(const char *path, const char *mode, FILE *stream)
 {
-	return guarded_freopen(libc_freopen, path, mode, stream);
+	return guarded_freopen(libc(freopen), path, mode, stream);
 }
 
 SHIM_EXPORT FILE *freopen64(const char *path, const char *mode, FILE *stream)
 {
-	return guarded_freopen(libc_freopen64, path, mode, stream);
+	return guarded_freopen(libc(freopen64), path, mode, stream);
 }

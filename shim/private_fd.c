@@ -68,7 +68,7 @@ void private_fd_init(void)
 /* A free number at or above the base, for a copy of FD. */
 static int move_high(int fd)
 {
-	int high = libc_fcntl(fd, F_DUPFD_CLOEXEC,
+	int high = libc(fcntl)(fd, F_DUPFD_CLOEXEC,
 			      (void *)(long)atomic_load(&priv.base));
 
 	/* No room up there (a low limit): keep the number we have. */
@@ -98,7 +98,7 @@ void private_fd_adopt(int *fdp)
 	pthread_mutex_unlock(&priv.lock);
 	if (high != fd) {
 		*fdp = high;
-		libc_close(fd);
+		libc(close)(fd);
 	}
 }
 
@@ -134,7 +134,7 @@ bool private_fd_make_room(int fd, int from)
 	/* only when the dup2 will replace it: not onto itself, not from a
 	 * descriptor that is not open, and not in a vfork child */
 	if (!private_fd_is(fd) || fd == from ||
-	    libc_fcntl(from, F_GETFD, NULL) < 0 || !shim_in_own_process())
+	    libc(fcntl)(from, F_GETFD, NULL) < 0 || !shim_in_own_process())
 		return false;
 	pthread_mutex_lock(&priv.lock);
 	for (int i = 0, top = atomic_load(&priv.top); i < top; i++) {

@@ -3,12 +3,17 @@
 #ifndef PIDSHIM_SHIM_H
 #define PIDSHIM_SHIM_H
 
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/types.h>
+#include <unistd.h>
+
+#include "interposed.h"
 
 #define SHIM_HIDDEN __attribute__((visibility("hidden")))
 /* The exported libc names: the only symbols the shim shows the world. */
@@ -35,48 +40,31 @@ int execveat(int dirfd, const char *path, char *const argv[],
 	     char *const envp[], int flags);
 #endif
 
+/* FORTIFY_SOURCE's checked opens: glibc declares them only for fortified
+ * builds, and the shim exports them all. */
+int __open_2(const char *path, int flags);
+int __open64_2(const char *path, int flags);
+int __openat_2(int dirfd, const char *path, int flags);
+int __openat64_2(int dirfd, const char *path, int flags);
+
+/* libc's own function for every REAL and REAL_NEWER entry of interposed.h,
+ * typed as libc declares it. */
+#define SHIM_LIBC_FIELD(name) __typeof__(name) *name;
+#define SHIM_NO_FIELD(name)
+struct libc_functions {
+	SHIM_INTERPOSED(SHIM_LIBC_FIELD, SHIM_LIBC_FIELD, SHIM_NO_FIELD)
+};
+#undef SHIM_LIBC_FIELD
+#undef SHIM_NO_FIELD
+SHIM_HIDDEN extern struct libc_functions libc_fn;
+
+/* Bind them all, once (before that, from any thread or the constructor). */
 SHIM_HIDDEN void libc_init(void);
-SHIM_HIDDEN int libc_open(const char *path, int flags, ...);
-SHIM_HIDDEN int libc_close(int fd);
-SHIM_HIDDEN int libc_sigaction(int signo, const struct sigaction *act,
-			       struct sigaction *oldact);
-SHIM_HIDDEN __attribute__((noreturn)) void libc__exit(int status);
-SHIM_HIDDEN __attribute__((noreturn)) void libc__Exit(int status);
-SHIM_HIDDEN int libc_execve(const char *path, char *const argv[],
-			    char *const envp[]);
-SHIM_HIDDEN int libc_execv(const char *path, char *const argv[]);
-SHIM_HIDDEN int libc_execvp(const char *file, char *const argv[]);
-SHIM_HIDDEN int libc_execvpe(const char *file, char *const argv[],
-			     char *const envp[]);
-SHIM_HIDDEN int libc_fexecve(int fd, char *const argv[], char *const envp[]);
-SHIM_HIDDEN int libc_execveat(int dirfd, const char *path, char *const argv[],
-			      char *const envp[], int flags);
-SHIM_HIDDEN pid_t libc_fork(void);
-SHIM_HIDDEN int libc_open64(const char *path, int flags, mode_t mode);
-SHIM_HIDDEN int libc_openat(int dirfd, const char *path, int flags,
-			    mode_t mode);
-SHIM_HIDDEN int libc_openat64(int dirfd, const char *path, int flags,
-			      mode_t mode);
-SHIM_HIDDEN int libc_creat(const char *path, mode_t mode);
-SHIM_HIDDEN int libc_creat64(const char *path, mode_t mode);
-SHIM_HIDDEN int libc___open_2(const char *path, int flags);
-SHIM_HIDDEN int libc___open64_2(const char *path, int flags);
-SHIM_HIDDEN int libc___openat_2(int dirfd, const char *path, int flags);
-SHIM_HIDDEN int libc___openat64_2(int dirfd, const char *path, int flags);
-SHIM_HIDDEN FILE *libc_fopen(const char *path, const char *mode);
-SHIM_HIDDEN FILE *libc_fopen64(const char *path, const char *mode);
-SHIM_HIDDEN FILE *libc_freopen(const char *path, const char *mode,
-			       FILE *stream);
-SHIM_HIDDEN FILE *libc_freopen64(const char *path, const char *mode,
-				 FILE *stream);
-SHIM_HIDDEN int libc_fclose(FILE *stream);
-SHIM_HIDDEN int libc_dup(int fd);
-SHIM_HIDDEN int libc_dup2(int fd, int newfd);
-SHIM_HIDDEN int libc_dup3(int fd, int newfd, int flags);
-SHIM_HIDDEN int libc_fcntl(int fd, int cmd, void *arg);
-SHIM_HIDDEN int libc_close_range(unsigned first, unsigned last, int flags);
-SHIM_HIDDEN void libc_closefrom(int lowfd);
-SHIM_HIDDEN pid_t libc_setsid(void);
+
+/* The real NAME: libc(open)(path, flags). The shim's own code (and the
+ * core linked into it) calls these, never the exported names, so it never
+ * re-enters itself. */
+#define libc(name) (libc_init(), libc_fn.name)
 
 /* ---- the shim's own descriptors (private_fd.c) ------------------------- */
 

@@ -87,11 +87,11 @@ static void on_fatal_signal(int signo, siginfo_t *info, void *ucontext)
 	(void)info;
 	(void)ucontext;
 	shim_cleanup_for_exit();
-	sigdefault_reraise(signo, libc_sigaction);
+	sigdefault_reraise(signo, libc(sigaction));
 	/* Still alive (the signal was a stop, or is blocked elsewhere):
 	 * keep watching. */
 	fatal_action(&again);
-	libc_sigaction(signo, &again, NULL);
+	libc(sigaction)(signo, &again, NULL);
 	errno = saved;
 }
 
@@ -115,7 +115,7 @@ static void on_oneshot_signal(int signo, siginfo_t *info, void *ucontext)
 	 * our fatal handler there instead, and the program sees SIG_DFL. */
 	atomic_store(&sigs.reset[signo], true);
 	fatal_action(&fatal);
-	libc_sigaction(signo, &fatal, NULL);
+	libc(sigaction)(signo, &fatal, NULL);
 	/* the program's handler sees errno as the interrupted code left it */
 	errno = saved;
 	if (is_default(&program) || is_ignore(&program))
@@ -146,7 +146,7 @@ void signals_init(void)
 		    (signo > 31 && signo < SIGRTMIN) ||
 		    !sigdefault_terminates(signo))
 			continue;
-		if (libc_sigaction(signo, NULL, &current) < 0)
+		if (libc(sigaction)(signo, NULL, &current) < 0)
 			continue;
 		/* The kernel's mask has 64 signals; glibc before 2.32 copies
 		 * the rest of its 1024-bit sigset_t from uninitialized stack.
@@ -158,7 +158,7 @@ void signals_init(void)
 		/* An ignore inherited at start (nohup) stays an ignore. */
 		kernel_action(&current, &kernel);
 		if (kernel.sa_sigaction != current.sa_sigaction)
-			libc_sigaction(signo, &kernel, NULL);
+			libc(sigaction)(signo, &kernel, NULL);
 	}
 	sigs.ready = true;
 }
@@ -171,7 +171,7 @@ static int virtual_sigaction(int signo, const struct sigaction *act,
 	int ret = 0;
 
 	if (!shim_ready() || !is_managed(signo))
-		return libc_sigaction(signo, act, oldact);
+		return libc(sigaction)(signo, act, oldact);
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &mask);
@@ -183,7 +183,7 @@ static int virtual_sigaction(int signo, const struct sigaction *act,
 	}
 	if (act) {
 		kernel_action(act, &kernel);
-		ret = libc_sigaction(signo, &kernel, NULL);
+		ret = libc(sigaction)(signo, &kernel, NULL);
 		if (ret == 0) {
 			seqlock_write_begin(&sigs.seq);
 			sigs.program[signo] = *act;
