@@ -127,6 +127,10 @@ static void load_pidfile(void)
 	int len;
 
 	shim_config.pidfile_enabled = true;
+	if (value && strlen(value) >= sizeof(shim_config.pidfile_template))
+		bad_value("PIDSHIM_PIDFILE", value,
+			  "a path that fits in PATH_MAX");
+	strcpy(shim_config.pidfile_template, value ? value : "");
 	if (!value) {
 		default_pidfile(shim_config.pidfile,
 				sizeof(shim_config.pidfile));
@@ -292,47 +296,29 @@ static void load_process_options(void)
 				  "an octal file mode from 0 to 0777, e.g. 0644");
 		shim_config.mode = (mode_t)v;
 	}
-
-	/* "<owner pid>:...", set by the owner's shim; the rest is read in
-	 * lifecycle.c (publish_owner) */
-	value = getenv(SHIM_OWNER_VAR);
-	shim_config.owner_from_env = 0;
-	if (value) {
-		char *end;
-
-		errno = 0;
-		v = strtol(value, &end, 10);
-		if (!errno && *end == ':' && v > 0 && v <= 0x7fffffff)
-			shim_config.owner_from_env = (pid_t)v;
-	}
 }
 
-/* The log settings come first: every later message depends on them. */
-static void load_log(void)
+/* The log settings come first: every later message depends on them.
+ * Returns PIDSHIM_LOG_FILE (NULL: stderr). */
+static const char *load_log(void)
 {
 	static const char *const levels[] = { "quiet", "warn", "debug", NULL };
 	const char *value = getenv("PIDSHIM_LOG");
 	const char *file = getenv("PIDSHIM_LOG_FILE");
-	int level = LOG_WARN;
+	int level;
 
-	shim_config.log_level = LOG_WARN;
 	if (value) {
 		for (level = 0; levels[level]; level++)
 			if (strcmp(value, levels[level]) == 0)
 				break;
-		if (!levels[level]) {
-			shim_config.log_level = LOG_WARN;
+		if (!levels[level])
 			bad_value("PIDSHIM_LOG", value,
 				  "'quiet', 'warn' or 'debug'");
-		}
+		log_set_level((enum shim_log_level)level);
 	}
-	shim_config.log_level = (enum shim_log_level)level;
-	shim_config.log_file[0] = '\0';
-	if (file) {
-		if (!*file || strlen(file) >= sizeof(shim_config.log_file))
-			bad_value("PIDSHIM_LOG_FILE", file, "a file path");
-		strcpy(shim_config.log_file, file);
-	}
+	if (file && (!*file || strlen(file) >= PATH_MAX))
+		bad_value("PIDSHIM_LOG_FILE", file, "a file path");
+	return file;
 }
 
 static size_t edit_distance(const char *a, const char *b)
@@ -398,12 +384,53 @@ static void warn_unknown_names(void)
 	}
 }
 
+/*
+ * PIDSHIM_OWNER is "<pid>:<length>:<PID file path><PIDSHIM_PIDFILE>", set
+ * by the owner's shim (lifecycle.c): the owner's PID, the PID file path it
+ * expanded (absolute), and the template it expanded it from. Under the
+ * same PIDSHIM_PIDFILE, this process is the owner after an exec or one of
+ * its descendants, and the PID file is the one the owner expanded, not
+ * what the template names in this image (%n, a relative path after cd).
+ */
+static void load_owner(void)
+{
+	const char *value = getenv(SHIM_OWNER_VAR);
+	const char *template = shim_config.pidfile_template;
+	const char *path;
+	unsigned long len;
+	char *end;
+	long pid;
+
+	shim_config.owner_from_env = 0;
+	shim_config.under_owners_template = false;
+	if (!value)
+		return;
+	errno = 0;
+	pid = strtol(value, &end, 10);
+	if (errno || *end != ':' || pid <= 0 || pid > 0x7fffffff)
+		return;
+	shim_config.owner_from_env = (pid_t)pid;
+	if (end[1] < '0' || end[1] > '9')
+		return;
+	len = strtoul(end + 1, &end, 10);
+	if (errno || *end != ':' || len >= PATH_MAX)
+		return;
+	path = end + 1;
+	if (strnlen(path, len) < len || strcmp(path + len, template) != 0)
+		return;
+	shim_config.under_owners_template = true;
+	if (len > 0 && path[0] == '/') {
+		memcpy(shim_config.pidfile, path, len);
+		shim_config.pidfile[len] = '\0';
+	}
+}
+
 void config_load(void)
 {
-	load_log();
-	log_init();
+	log_start(load_log());
 	warn_unknown_names();
 	load_pidfile();
+	load_owner();
 	load_conflict();
 	load_guards();
 	load_guard_options();

@@ -197,8 +197,20 @@ static bool pidfile_names_me(void)
 	       lockfd_read_pid(shim.pidfile.fd, false) == getpid();
 }
 
+static void release_shared_pidfile(bool orderly);
+
 bool pidfile_keep_across_exec(void)
 {
+	if (shim.pidfile.fd < 0 || !shim_in_own_process())
+		return false;
+	/* Daemon follow: a process the file does not name drops its share
+	 * here, not by close-on-exec in the kernel, so that it can see if it
+	 * was the last holder (an heir named at this very moment included)
+	 * and remove the file then. */
+	if (shim_config.daemon_follow && !pidfile_names_me()) {
+		release_shared_pidfile(true);
+		return false;
+	}
 	/* the owner, or after a daemon hand-over the process the file names */
 	if ((shim.role != ROLE_OWNER && !shim_config.daemon_follow) ||
 	    !pidfile_names_me())
@@ -489,13 +501,12 @@ static int shim_daemon(int nochdir, int noclose)
 
 /* ---- start ---------------------------------------------------------------- */
 
-/* PIDSHIM_OWNER is "<pid>:<length>:<PID file path><PIDSHIM_PIDFILE>": the
- * owner's PID, the PID file path it expanded (absolute), and the template
- * it expanded it from. The path is what crosses exec: the new image adopts
- * exactly that file, whatever %n or a relative template would name now. */
+/* PIDSHIM_OWNER (README, "Variables"; parsed in config.c): this process
+ * as the owner, the PID file it expanded, and the template it expanded it
+ * from. The path is what crosses exec: the new image adopts exactly that
+ * file, whatever %n or a relative template would name now. */
 static void publish_owner(void)
 {
-	const char *template = getenv("PIDSHIM_PIDFILE");
 	const char *path = shim_config.pidfile_enabled ? shim_config.pidfile
 						       : "";
 	char value[2 * PATH_MAX + 48];
@@ -503,63 +514,14 @@ static void publish_owner(void)
 	/* Descendants inherit this and know the PID file is not theirs; a
 	 * nested run with another PIDSHIM_PIDFILE is an owner of its own. */
 	snprintf(value, sizeof(value), "%d:%zu:%s%s", getpid(), strlen(path),
-		 path, template ? template : "");
+		 path, shim_config.pidfile_template);
 	setenv(SHIM_OWNER_VAR, value, 1);
-}
-
-/* The parts of PIDSHIM_OWNER after the PID; false when malformed. */
-static bool owner_parts(const char **path, size_t *path_len,
-			const char **template)
-{
-	const char *value = getenv(SHIM_OWNER_VAR);
-	const char *colon = value ? strchr(value, ':') : NULL;
-	char *end;
-	unsigned long len;
-
-	if (!colon || colon[1] < '0' || colon[1] > '9')
-		return false;
-	errno = 0;
-	len = strtoul(colon + 1, &end, 10);
-	if (errno || *end != ':' || len >= PATH_MAX || strnlen(end + 1, len) < len)
-		return false;
-	*path = end + 1;
-	*path_len = len;
-	*template = end + 1 + len;
-	return true;
-}
-
-/* Whether an owner published PIDSHIM_OWNER under the PIDSHIM_PIDFILE this
- * process has; *PATH, *PATH_LEN: the PID file path it expanded. */
-static bool under_owners_template(const char **path, size_t *path_len)
-{
-	const char *template = getenv("PIDSHIM_PIDFILE");
-	const char *published;
-
-	return shim_config.owner_from_env > 0 &&
-	       owner_parts(path, path_len, &published) &&
-	       strcmp(published, template ? template : "") == 0;
 }
 
 static bool is_descendant(void)
 {
-	const char *path;
-	size_t len;
-
 	return shim_config.owner_from_env != getpid() &&
-	       under_owners_template(&path, &len);
-}
-
-/* Under the same PIDSHIM_PIDFILE as the owner's, the PID file is the one
- * the owner expanded, not what the template names in this image. */
-static void use_owners_pidfile(void)
-{
-	const char *path;
-	size_t len;
-
-	if (!under_owners_template(&path, &len) || len == 0 || path[0] != '/')
-		return;
-	memcpy(shim_config.pidfile, path, len);
-	shim_config.pidfile[len] = '\0';
+	       shim_config.under_owners_template;
 }
 
 static void init_once(void)
@@ -585,7 +547,6 @@ static void init_once(void)
 		return;
 	}
 	config_load();
-	use_owners_pidfile();
 	if (is_descendant())
 		shim.role = shim_config.children == CHILDREN_NONE
 				    ? ROLE_INERT

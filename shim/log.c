@@ -20,7 +20,8 @@ static struct {
 	dev_t dev;
 	ino_t ino;
 	int file_fd; /* PIDSHIM_LOG_FILE, or -1 */
-} sink = { .file_fd = -1 };
+	enum shim_log_level level;
+} sink = { .file_fd = -1, .level = LOG_WARN };
 
 /* Why the file at PATH, opened as FD, is not one to append to, or NULL.
  * The log is opened like our own files: the shim often runs as root, and
@@ -79,7 +80,12 @@ static void open_log_file(const char *path)
 	private_fd_adopt(&sink.file_fd);
 }
 
-void log_init(void)
+void log_set_level(enum shim_log_level level)
+{
+	sink.level = level;
+}
+
+void log_start(const char *file)
 {
 	struct stat st;
 
@@ -89,8 +95,8 @@ void log_init(void)
 		sink.dev = st.st_dev;
 		sink.ino = st.st_ino;
 	}
-	if (shim_config.log_file[0])
-		open_log_file(shim_config.log_file);
+	if (file)
+		open_log_file(file);
 }
 
 static bool stderr_is_original(void)
@@ -126,7 +132,7 @@ void shim_log(enum shim_log_level level, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (level > shim_config.log_level || shim_config.log_level == LOG_QUIET)
+	if (level > sink.level || sink.level == LOG_QUIET)
 		return;
 	va_start(ap, fmt);
 	emit(fmt, ap);
@@ -135,7 +141,7 @@ void shim_log(enum shim_log_level level, const char *fmt, ...)
 
 void shim_die(int status, const char *fmt, ...)
 {
-	if (shim_config.log_level != LOG_QUIET) {
+	if (sink.level != LOG_QUIET) {
 		va_list ap;
 
 		va_start(ap, fmt);

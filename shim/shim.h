@@ -98,6 +98,7 @@ enum shim_log_level { LOG_QUIET, LOG_WARN, LOG_DEBUG };
 struct shim_config {
 	bool pidfile_enabled;
 	char pidfile[PATH_MAX]; /* expanded, absolute */
+	char pidfile_template[PATH_MAX]; /* PIDSHIM_PIDFILE ("": unset) */
 	enum shim_conflict on_conflict;
 	int conflict_timeout_ms; /* -1: wait forever */
 	int conflict_exit_code;
@@ -112,9 +113,11 @@ struct shim_config {
 	enum shim_children children;
 	bool daemon_follow;
 	mode_t mode;
-	enum shim_log_level log_level;
-	char log_file[PATH_MAX];
-	pid_t owner_from_env; /* PIDSHIM_OWNER, 0 when unset */
+	pid_t owner_from_env; /* PIDSHIM_OWNER's PID, 0 when unset */
+	/* PIDSHIM_OWNER was published under this PIDSHIM_PIDFILE: this is
+	 * the owner after an exec or its descendant, and pidfile is the path
+	 * the owner expanded */
+	bool under_owners_template;
 };
 
 SHIM_HIDDEN extern struct shim_config shim_config;
@@ -124,7 +127,10 @@ SHIM_HIDDEN void config_load(void);
 
 /* ---- logging (log.c) ---------------------------------------------------- */
 
-SHIM_HIDDEN void log_init(void);
+/* Messages at LEVEL and more severe from now on (the default: warn). */
+SHIM_HIDDEN void log_set_level(enum shim_log_level level);
+/* Remember which file fd 2 is, and write to FILE instead (NULL: stderr). */
+SHIM_HIDDEN void log_start(const char *file);
 SHIM_HIDDEN void shim_log(enum shim_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 #define log_warn(...) shim_log(LOG_WARN, __VA_ARGS__)
