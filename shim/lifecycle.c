@@ -557,7 +557,7 @@ static void init_once(void)
 		return;
 	/* Cleanup on signals first: a supervisor may signal the moment the
 	 * PID file names us, and the file must go with the process then. */
-	signals_init();
+	signals_init(shim_cleanup_for_exit);
 	if (shim_config.guard_count > 0)
 		guard_adopt_after_exec();
 	if (shim.role == ROLE_OWNER) {

@@ -177,8 +177,14 @@ int __sigaction(int signo, const struct sigaction *act,
 		struct sigaction *oldact);
 sighandler_t bsd_signal(int signo, sighandler_t handler);
 
-/* Take over the terminating signals left at their default. */
-SHIM_HIDDEN void signals_init(void);
+/* Take over the terminating signals left at their default; a signal that
+ * ends the process calls CLEANUP (async-signal-safe) first. */
+SHIM_HIDDEN void signals_init(void (*cleanup)(void));
+/* sigaction on the program's view of the terminating signals (the kernel's
+ * for the others): every installer goes through it (sigaction.c). */
+SHIM_HIDDEN int signals_sigaction(int signo, const struct sigaction *act,
+				  struct sigaction *oldact);
+SHIM_HIDDEN bool signals_valid(int signo);
 SHIM_HIDDEN void signals_before_fork(void);
 SHIM_HIDDEN void signals_after_fork_in_parent(void);
 SHIM_HIDDEN void signals_after_fork_in_child(void);

@@ -11,8 +11,9 @@
  *   ... SA_RESETHAND  on_oneshot_signal: emulates the reset so that the
  *                     next delivery still reaches on_fatal_signal
  *
- * Every installer is wrapped and every query answers with the program's
- * view. Signals whose default does not end the process are passed through.
+ * Every installer (sigaction.c) goes through signals_sigaction, and every
+ * query answers with the program's view. Signals whose default does not
+ * end the process are passed through.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -34,9 +35,12 @@ static struct {
 	struct sigaction program[NSIG];
 	/* SA_RESETHAND fired: the program's view is SIG_DFL now. */
 	atomic_bool reset[NSIG];
-	sigset_t interrupting; /* siginterrupt(sig, 1) */
 	bool ready;
 } sigs = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* What the process removes when a signal ends it (lifecycle.c gives it):
+ * async-signal-safe. */
+static void (*cleanup_at_signal)(void);
 
 static void on_fatal_signal(int signo, siginfo_t *info, void *ucontext);
 static void on_oneshot_signal(int signo, siginfo_t *info, void *ucontext);
@@ -86,7 +90,7 @@ static void on_fatal_signal(int signo, siginfo_t *info, void *ucontext)
 
 	(void)info;
 	(void)ucontext;
-	shim_cleanup_for_exit();
+	cleanup_at_signal();
 	sigdefault_reraise(signo, libc(sigaction));
 	/* Still alive (the signal was a stop, or is blocked elsewhere):
 	 * keep watching. */
@@ -126,18 +130,19 @@ static void on_oneshot_signal(int signo, siginfo_t *info, void *ucontext)
 		program.sa_handler(signo);
 }
 
-static bool valid_signal(int signo)
+bool signals_valid(int signo)
 {
 	return signo > 0 && signo < NSIG;
 }
 
 static bool is_managed(int signo)
 {
-	return sigs.ready && valid_signal(signo) && sigs.managed[signo];
+	return sigs.ready && signals_valid(signo) && sigs.managed[signo];
 }
 
-void signals_init(void)
+void signals_init(void (*cleanup)(void))
 {
+	cleanup_at_signal = cleanup;
 	for (int signo = 1; signo < NSIG; signo++) {
 		struct sigaction current, kernel;
 
@@ -163,14 +168,14 @@ void signals_init(void)
 	sigs.ready = true;
 }
 
-static int virtual_sigaction(int signo, const struct sigaction *act,
-			     struct sigaction *oldact)
+int signals_sigaction(int signo, const struct sigaction *act,
+		      struct sigaction *oldact)
 {
 	struct sigaction kernel, previous;
 	sigset_t all, mask;
 	int ret = 0;
 
-	if (!shim_ready() || !is_managed(signo))
+	if (!is_managed(signo))
 		return libc(sigaction)(signo, act, oldact);
 
 	sigfillset(&all);
@@ -196,155 +201,6 @@ static int virtual_sigaction(int signo, const struct sigaction *act,
 	if (ret == 0 && oldact)
 		*oldact = previous;
 	return ret;
-}
-
-/* ---- the installers --------------------------------------------------- */
-
-static sighandler_t install_handler(int signo, sighandler_t handler,
-				    int flags, bool mask_self)
-{
-	struct sigaction act, old;
-
-	if (handler == SIG_ERR || !valid_signal(signo)) {
-		errno = EINVAL;
-		return SIG_ERR;
-	}
-	memset(&act, 0, sizeof(act));
-	act.sa_handler = handler;
-	sigemptyset(&act.sa_mask);
-	if (mask_self)
-		sigaddset(&act.sa_mask, signo);
-	act.sa_flags = flags;
-	if (virtual_sigaction(signo, &act, &old) < 0)
-		return SIG_ERR;
-	return old.sa_handler;
-}
-
-/* BSD semantics, glibc's signal(): the handler stays, the signal is
- * blocked while it runs, calls restart unless siginterrupt() said not. */
-static sighandler_t shim_bsd_signal(int signo, sighandler_t handler)
-{
-	bool interrupt = valid_signal(signo) &&
-			 sigismember(&sigs.interrupting, signo) == 1;
-
-	return install_handler(signo, handler, interrupt ? 0 : SA_RESTART,
-			       true);
-}
-
-/* System V semantics: one shot, not blocked while it runs. */
-static sighandler_t shim_sysv_signal(int signo, sighandler_t handler)
-{
-	return install_handler(signo, handler, SA_RESETHAND | SA_NODEFER,
-			       false);
-}
-
-static sighandler_t shim_sigset(int signo, sighandler_t disp)
-{
-	struct sigaction act, old;
-	sigset_t set, was;
-
-	if (!valid_signal(signo)) {
-		errno = EINVAL;
-		return SIG_ERR;
-	}
-	sigemptyset(&set);
-	sigaddset(&set, signo);
-	if (disp == SIG_HOLD) {
-		if (sigprocmask(SIG_BLOCK, &set, &was) < 0)
-			return SIG_ERR;
-		if (sigismember(&was, signo))
-			return SIG_HOLD;
-		if (virtual_sigaction(signo, NULL, &old) < 0)
-			return SIG_ERR;
-		return old.sa_handler;
-	}
-	memset(&act, 0, sizeof(act));
-	act.sa_handler = disp;
-	sigemptyset(&act.sa_mask);
-	if (virtual_sigaction(signo, &act, &old) < 0)
-		return SIG_ERR;
-	if (sigprocmask(SIG_UNBLOCK, &set, &was) < 0)
-		return SIG_ERR;
-	return sigismember(&was, signo) ? SIG_HOLD : old.sa_handler;
-}
-
-static int shim_sigignore(int signo)
-{
-	struct sigaction act;
-
-	memset(&act, 0, sizeof(act));
-	act.sa_handler = SIG_IGN;
-	sigemptyset(&act.sa_mask);
-	return virtual_sigaction(signo, &act, NULL);
-}
-
-static int shim_siginterrupt(int signo, int interrupt)
-{
-	struct sigaction act;
-
-	if (!valid_signal(signo)) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (virtual_sigaction(signo, NULL, &act) < 0)
-		return -1;
-	if (interrupt) {
-		sigaddset(&sigs.interrupting, signo);
-		act.sa_flags &= ~SA_RESTART;
-	} else {
-		sigdelset(&sigs.interrupting, signo);
-		act.sa_flags |= SA_RESTART;
-	}
-	return virtual_sigaction(signo, &act, NULL);
-}
-
-/* ---- exported libc names ------------------------------------------------ */
-
-SHIM_EXPORT int sigaction(int signo, const struct sigaction *act,
-			  struct sigaction *oldact)
-{
-	return virtual_sigaction(signo, act, oldact);
-}
-
-SHIM_EXPORT int __sigaction(int signo, const struct sigaction *act,
-			    struct sigaction *oldact)
-{
-	return virtual_sigaction(signo, act, oldact);
-}
-
-SHIM_EXPORT sighandler_t signal(int signo, sighandler_t handler)
-{
-	return shim_bsd_signal(signo, handler);
-}
-
-SHIM_EXPORT sighandler_t bsd_signal(int signo, sighandler_t handler)
-{
-	return shim_bsd_signal(signo, handler);
-}
-
-SHIM_EXPORT sighandler_t sysv_signal(int signo, sighandler_t handler)
-{
-	return shim_sysv_signal(signo, handler);
-}
-
-SHIM_EXPORT sighandler_t __sysv_signal(int signo, sighandler_t handler)
-{
-	return shim_sysv_signal(signo, handler);
-}
-
-SHIM_EXPORT sighandler_t sigset(int signo, sighandler_t disp)
-{
-	return shim_sigset(signo, disp);
-}
-
-SHIM_EXPORT int sigignore(int signo)
-{
-	return shim_sigignore(signo);
-}
-
-SHIM_EXPORT int siginterrupt(int signo, int interrupt)
-{
-	return shim_siginterrupt(signo, interrupt);
 }
 
 /* The mask of the forking thread, kept while the table's lock is held
