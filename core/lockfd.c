@@ -21,14 +21,8 @@
  * again. */
 #define HOLDER_POLL_MS 50
 
-static lockfd_open_fn sys_open = open;
-static lockfd_close_fn sys_close = close;
-
-void lockfd_use_syscalls(lockfd_open_fn open_fn, lockfd_close_fn close_fn)
-{
-	sys_open = open_fn;
-	sys_close = close_fn;
-}
+#define sys_open lockfd_sys_open
+#define sys_close lockfd_sys_close
 
 static long long monotonic_ms(void)
 {

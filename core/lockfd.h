@@ -88,12 +88,15 @@ PIDLOCK_HIDDEN int lockfd_parse_pid(const char *buf, size_t len);
  * WAIT_FOR_WRITER (its holder is between create and write). */
 PIDLOCK_HIDDEN pid_t lockfd_read_pid(int fd, bool wait_for_writer);
 
-/* The shim interposes open() and close(); its copy of the core must reach
- * libc's, not the shim's own wrappers. */
+/* The open and close the algorithm calls. libpidlock's are libc's
+ * (lockfd_libc.c). The shim interposes open and close: it defines these
+ * two itself as libc's real functions (shim/libc.c), so that the linker
+ * never pulls lockfd_libc.o into it and the core never calls the shim's
+ * own wrappers. */
 typedef int (*lockfd_open_fn)(const char *path, int flags, ...);
 typedef int (*lockfd_close_fn)(int fd);
-PIDLOCK_HIDDEN void lockfd_use_syscalls(lockfd_open_fn open_fn,
-					lockfd_close_fn close_fn);
+PIDLOCK_HIDDEN extern lockfd_open_fn lockfd_sys_open;
+PIDLOCK_HIDDEN extern lockfd_close_fn lockfd_sys_close;
 
 /* pidlock_check() for internal callers. */
 PIDLOCK_HIDDEN int lockfd_check(const char *path, pid_t *holder);

@@ -28,7 +28,7 @@ static int shim_close(int fd)
 	if (private_fd_is(fd))
 		return 0;
 
-	if (!guards_active() || !guard_tracks(fd))
+	if (!(shim_ready() && guards_active()) || !guard_tracks(fd))
 		return libc(close)(fd);
 	/* Detach before the real close: the moment it returns, another
 	 * thread's open may be given this number and attach its guard. */
@@ -64,7 +64,7 @@ SHIM_EXPORT int fclose(FILE *stream)
 {
 	int fd, handle, ret, saved;
 
-	if (!guards_active() || !stream)
+	if (!(shim_ready() && guards_active()) || !stream)
 		return libc(fclose)(stream);
 	fd = fileno(stream);
 	/* as in shim_close; fclose closes the descriptor even on error */
@@ -78,7 +78,7 @@ SHIM_EXPORT int fclose(FILE *stream)
 
 SHIM_EXPORT int dup(int fd)
 {
-	if (!guards_active())
+	if (!(shim_ready() && guards_active()))
 		return libc(dup)(fd);
 	return after_dup(fd, libc(dup)(fd));
 }
@@ -96,7 +96,7 @@ static int shim_dup3(int fd, int newfd, int flags, bool is_dup2)
 		libc(close)(newfd);
 		errno = saved;
 	}
-	if (!guards_active())
+	if (!(shim_ready() && guards_active()))
 		return ret;
 	return after_dup(fd, ret);
 }
@@ -113,7 +113,7 @@ SHIM_EXPORT int dup3(int fd, int newfd, int flags)
 
 static int shim_fcntl(int fd, int cmd, void *arg)
 {
-	if ((cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC) || !guards_active())
+	if ((cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC) || !(shim_ready() && guards_active()))
 		return libc(fcntl)(fd, cmd, arg);
 	return after_dup(fd, libc(fcntl)(fd, cmd, arg));
 }
@@ -166,7 +166,7 @@ SHIM_EXPORT int close_range(unsigned first, unsigned last, int flags)
 	struct guard_range range;
 	bool closes = !(flags & CLOSE_RANGE_CLOEXEC) && first <= last &&
 		      !(flags & ~(CLOSE_RANGE_CLOEXEC | CLOSE_RANGE_UNSHARE));
-	bool tracked = closes && guards_active();
+	bool tracked = closes && shim_ready() && guards_active();
 	int ret, saved;
 
 	if (!closes)
@@ -186,7 +186,7 @@ SHIM_EXPORT int close_range(unsigned first, unsigned last, int flags)
 SHIM_EXPORT void closefrom(int lowfd)
 {
 	struct guard_range range;
-	bool tracked = guards_active() && lowfd >= 0;
+	bool tracked = shim_ready() && guards_active() && lowfd >= 0;
 
 	if (tracked)
 		guard_detach_range((unsigned)lowfd, ~0U, &range);

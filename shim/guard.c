@@ -735,6 +735,12 @@ void guard_attach(struct guard_claim *claim, int fd)
 	/* untracked descriptor: the guard stays until exit */
 }
 
+bool guards_active(void)
+{
+	return process_role() != SHIM_ROLE_INERT &&
+	       shim_config.guard_count > 0 && shim_in_own_process();
+}
+
 bool guard_tracks(int fd)
 {
 	return fd >= 0 && fd < FD_TRACKED && atomic_load(&table.fd_guard[fd]);

@@ -9,6 +9,11 @@
 
 struct guard;
 
+/* Whether opens and closes must be looked at (guards configured, the shim
+ * acting in this process, not a vfork child): the one test on open()'s
+ * and close()'s fast path, after shim_ready(). */
+SHIM_HIDDEN bool guards_active(void);
+
 /* The guard an open is about to use (NULL: the path is not guarded). */
 struct guard_claim {
 	struct guard *guard;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <sys/syscall.h>
 
+#include "lockfd.h"
 #include "shim.h"
 
 /* Kernel headers newer than glibc's list of names (Debian 11: 5.10 and
@@ -23,6 +24,12 @@
 #endif
 
 struct libc_functions libc_fn;
+
+/* The core's open and close (lockfd.h): libc's real ones, so that the
+ * locking algorithm never calls the shim's wrappers. Defined here, they
+ * keep the core's own definitions (libc's names) out of the shim. */
+lockfd_open_fn lockfd_sys_open;
+lockfd_close_fn lockfd_sys_close;
 
 /* A function every glibc the shim supports has: without it, nothing the
  * shim does can work, so it says which and stops. */
@@ -89,6 +96,8 @@ static void bind_all(void)
 		libc_fn.name = fallback_##name;
 #define UNBOUND(name)
 	SHIM_INTERPOSED(BIND, BIND_NEWER, UNBOUND)
+	lockfd_sys_open = libc_fn.open;
+	lockfd_sys_close = libc_fn.close;
 #undef BIND
 #undef BIND_NEWER
 #undef UNBOUND

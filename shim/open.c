@@ -30,7 +30,7 @@
 		struct guard_claim claim;                                      \
 		int fd, saved;                                                 \
                                                                                \
-		if (!guards_active())                                          \
+		if (!(shim_ready() && guards_active()))                                          \
 			return (call);                                         \
 		if (guard_claim((dirfd), (path), (flags), &claim) < 0)         \
 			return -1;                                             \
@@ -148,7 +148,7 @@ static FILE *guarded_fopen(fopen_fn real_fopen, const char *path,
 	FILE *f;
 	int saved;
 
-	if (!guards_active())
+	if (!(shim_ready() && guards_active()))
 		return real_fopen(path, mode);
 	if (guard_claim(AT_FDCWD, path, fopen_flags(mode), &claim) < 0)
 		return NULL;
@@ -166,7 +166,7 @@ static FILE *guarded_freopen(freopen_fn real_freopen, const char *path,
 	int oldfd, saved;
 	FILE *f;
 
-	if (!guards_active())
+	if (!(shim_ready() && guards_active()))
 		return real_freopen(path, mode, stream);
 	oldfd = stream ? fileno(stream) : -1;
 	if (path && guard_claim(AT_FDCWD, path, fopen_flags(mode), &claim) < 0)

@@ -141,6 +141,45 @@ SHIM_HIDDEN __attribute__((noreturn)) void shim_die(int status,
 						    const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* ---- this process (process.c) ----------------------------------------- */
+
+enum shim_role {
+	SHIM_ROLE_INERT,      /* secure execution, or CHILDREN=none below
+				 the owner */
+	SHIM_ROLE_OWNER,      /* the process the shim first started in */
+	SHIM_ROLE_DESCENDANT, /* forked or exec'd below the owner */
+};
+
+/* This process, in ROLE (the constructor, once). */
+SHIM_HIDDEN void process_start(enum shim_role role);
+SHIM_HIDDEN enum shim_role process_role(void);
+/* False in a vfork child, which shares its parent's memory. */
+SHIM_HIDDEN bool shim_in_own_process(void);
+/* A forked child: itself, and a descendant of the owner. */
+SHIM_HIDDEN void process_after_fork_in_child(void);
+
+/* ---- the PID file (pidfile.c) ------------------------------------------ */
+
+/* The owner takes the PID file before main, or adopts it after its exec;
+ * another instance or an unsafe file ends the process (README, "Exit
+ * statuses of the shim itself"). */
+SHIM_HIDDEN void pidfile_take(void);
+/* An heir (daemon follow) that exec'd while the file named it takes it
+ * over in its new image. True when it did. */
+SHIM_HIDDEN bool pidfile_adopt(void);
+/* The PID file's descriptor must survive an exec of the process the file
+ * names; these clear and restore its close-on-exec flag around one. */
+SHIM_HIDDEN bool pidfile_keep_across_exec(void);
+SHIM_HIDDEN void pidfile_exec_failed(void);
+/* The process ends: remove the file if it is ours to remove (ORDERLY
+ * false: from a signal handler, async-signal-safe, no hand-over). */
+SHIM_HIDDEN void pidfile_end(bool orderly);
+/* Daemon follow's view of fork, setsid and daemon(3). */
+SHIM_HIDDEN void pidfile_forked(pid_t child);
+SHIM_HIDDEN void pidfile_after_fork_in_child(void);
+SHIM_HIDDEN void pidfile_detached(void);
+SHIM_HIDDEN void pidfile_daemon_child(void);
+
 /* ---- lifecycle (lifecycle.c) ------------------------------------------- */
 
 /* Everything the shim does before main, once (the constructor). */
@@ -149,26 +188,6 @@ SHIM_HIDDEN void shim_init(void);
 /* shim_init() once our constructor has started; false (and nothing done)
  * before it. Every interposed call starts with this. */
 SHIM_HIDDEN bool shim_ready(void);
-
-/* Whether the shim acts in this process (false: secure execution, or a
- * descendant under PIDSHIM_CHILDREN=none). */
-SHIM_HIDDEN bool shim_active(void);
-
-/* False in a vfork child, which shares its parent's memory. */
-SHIM_HIDDEN bool shim_in_own_process(void);
-
-/* Whether opens and closes must be looked at (guards configured and the
- * shim active): the one test on open()'s and close()'s fast path. */
-SHIM_HIDDEN bool guards_active(void);
-
-/* Remove the PID file (owner only) and our lock files: the process ends.
- * Async-signal-safe. */
-SHIM_HIDDEN void shim_cleanup_for_exit(void);
-
-/* The PID file's descriptor must survive the owner's exec; these clear and
- * restore its close-on-exec flag around one. */
-SHIM_HIDDEN bool pidfile_keep_across_exec(void);
-SHIM_HIDDEN void pidfile_exec_failed(void);
 
 /* ---- signals (signal.c) ------------------------------------------------ */
 

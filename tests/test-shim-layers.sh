@@ -1,0 +1,67 @@
+#!/bin/sh
+# The shim's files depend on each other one way (README, "Layout"): from
+# the object files, an edge A -> B for every symbol A uses and B defines;
+# tsort fails on a loop. And no object linked into the shim — its own, or
+# the core's it pulls in — calls an interposed name directly: such a call
+# would land in the shim's own wrapper (they go through libc(name)).
+#   test-shim-layers.sh SHIM_OBJECT_DIR CORE_OBJECT_DIR VERSION_SCRIPT
+set -eu
+objdir=$1
+coredir=$2
+script=$3
+if ! command -v nm >/dev/null 2>&1; then
+	echo "skip: nm (binutils) is not installed"
+	exit 77
+fi
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+
+# "<object> <symbol>" lines: what each defines, what each uses
+defs() { nm -g --defined-only "$1" | awk -v o="$2" 'NF == 3 {print o, $3}'; }
+uses() { nm -u "$1" | awk -v o="$2" '{print o, $2}'; }
+for o in "$objdir"/*.o; do
+	name=shim/$(basename "$o" .o)
+	defs "$o" "$name" >>"$dir/defined"
+	uses "$o" "$name" >>"$dir/used"
+done
+# the core objects the shim pulls in, transitively
+: >"$dir/linked"
+while :; do
+	added=0
+	for o in "$coredir"/*.o; do
+		name=core/$(basename "$o" .o)
+		grep -qx "$name" "$dir/linked" && continue
+		defs "$o" "$name" >"$dir/these"
+		# pulled in, as the linker does, only for a symbol still undefined
+		if awk 'FILENAME == ARGV[1] {have[$2]; next}
+			FILENAME == ARGV[2] {if (!($2 in have)) want[$2]; next}
+			$2 in want {found = 1} END {exit !found}' \
+			"$dir/defined" "$dir/used" "$dir/these"; then
+			echo "$name" >>"$dir/linked"
+			cat "$dir/these" >>"$dir/defined"
+			uses "$o" "$name" >>"$dir/used"
+			added=1
+		fi
+	done
+	[ $added -eq 1 ] || break
+done
+
+awk 'NR == FNR {by[$2] = $1; next} ($2 in by) && by[$2] != $1 {print $1, by[$2]}' \
+	"$dir/defined" "$dir/used" | sort -u >"$dir/edges"
+if ! tsort "$dir/edges" >"$dir/order" 2>"$dir/loops"; then
+	echo "the shim's files call each other in a loop:"
+	cat "$dir/loops"
+	exit 1
+fi
+
+tr -s ' \t;' '\n' <"$script" |
+	sed -n '/^global:$/,/^local:$/p' | grep -Ev '^(global|local):$|^$' >"$dir/interposed"
+awk 'NR == FNR {listed[$1]; next} $2 in listed {print "  " $1 " calls " $2}' \
+	"$dir/interposed" "$dir/used" >"$dir/direct"
+if [ -s "$dir/direct" ]; then
+	echo "objects in the shim call interposed names directly (use libc(name)):"
+	cat "$dir/direct"
+	exit 1
+fi
+echo "one way, top to bottom: $(tr '\n' ' ' <"$dir/order")"
+echo "core objects linked in: $(tr '\n' ' ' <"$dir/linked")"
