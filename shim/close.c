@@ -19,27 +19,31 @@
 #include "guard.h"
 #include "shim.h"
 
+/* Return CLOSE_IT (a close or fclose of descriptor FD, which a guard
+ * tracks), detaching before the real close — the moment it returns, another
+ * thread's open may be given this number and attach its guard — and drop
+ * the reference after it, whatever it reports (Linux closes even on EINTR;
+ * EBADF means it was closed behind our back: the reference is dead too). */
+#define CLOSING_GUARDED(fd, close_it)                                          \
+	do {                                                                   \
+		int handle_ = guard_detach(fd), ret_, saved_;                  \
+                                                                               \
+		ret_ = (close_it);                                             \
+		saved_ = errno;                                                \
+		guard_put(handle_);                                            \
+		errno = saved_;                                                \
+		return ret_;                                                   \
+	} while (0)
+
 static int shim_close(int fd)
 {
-	int handle, ret, saved;
-
 	/* ours: the program's "close every descriptor" must not drop the
 	 * PID file's or a guard's lock */
 	if (private_fd_is(fd))
 		return 0;
-
 	if (!(shim_ready() && guards_active()) || !guard_tracks(fd))
 		return libc(close)(fd);
-	/* Detach before the real close: the moment it returns, another
-	 * thread's open may be given this number and attach its guard. */
-	handle = guard_detach(fd);
-	ret = libc(close)(fd);
-	saved = errno;
-	/* Linux closes the descriptor even when close reports EINTR; EBADF
-	 * means it was closed behind our back: the reference is dead too. */
-	guard_put(handle);
-	errno = saved;
-	return ret;
+	CLOSING_GUARDED(fd, libc(close)(fd));
 }
 
 static int after_dup(int oldfd, int newfd)
@@ -62,18 +66,10 @@ SHIM_EXPORT int close(int fd)
 
 SHIM_EXPORT int fclose(FILE *stream)
 {
-	int fd, handle, ret, saved;
-
-	if (!(shim_ready() && guards_active()) || !stream)
+	if (!(shim_ready() && guards_active()) || !stream ||
+	    !guard_tracks(fileno(stream)))
 		return libc(fclose)(stream);
-	fd = fileno(stream);
-	/* as in shim_close; fclose closes the descriptor even on error */
-	handle = guard_tracks(fd) ? guard_detach(fd) : 0;
-	ret = libc(fclose)(stream);
-	saved = errno;
-	guard_put(handle);
-	errno = saved;
-	return ret;
+	CLOSING_GUARDED(fileno(stream), libc(fclose)(stream));
 }
 
 SHIM_EXPORT int dup(int fd)

@@ -71,72 +71,64 @@ SHIM_EXPORT int execveat(int dirfd, const char *path, char *const argv[],
 
 /* execl and friends: gather the list into an argv on the stack, as glibc
  * does (they are async-signal-safe: no malloc), and for execle the
- * environment after the terminating NULL. */
+ * environment after the terminating NULL; then exec from this frame,
+ * which holds the argv. */
+enum list_exec { LIST_EXECV, LIST_EXECVP, LIST_EXECVE };
 
-/* Slots for ARG0, the arguments in AP and the terminating NULL. */
-static size_t count_slots(va_list ap)
+static int exec_list(enum list_exec how, const char *path, const char *arg0,
+		     va_list ap)
 {
-	va_list count;
-	size_t slots = 2;
+	va_list args;
+	size_t slots = 2; /* arg0 and the terminating NULL */
+	char **argv, **envp = environ;
 
-	va_copy(count, ap);
-	while (va_arg(count, char *))
+	va_copy(args, ap);
+	while (va_arg(args, char *))
 		slots++;
-	va_end(count);
-	return slots;
-}
-
-static void fill_args(char **argv, size_t slots, const char *arg0,
-		      va_list *ap)
-{
+	va_end(args);
+	/* alloca, not a VLA: gcc's -fsanitize builds misread the VLA */
+	/* cppcheck-suppress allocaCalled */
+	argv = alloca(slots * sizeof(char *));
 	argv[0] = (char *)arg0;
+	va_copy(args, ap);
 	for (size_t i = 1; i < slots; i++)
-		argv[i] = va_arg(*ap, char *);
+		argv[i] = va_arg(args, char *);
+	if (how == LIST_EXECVE)
+		envp = va_arg(args, char **);
+	va_end(args);
+	return how == LIST_EXECVP ? execvp(path, argv)
+				  : execve(path, argv, envp);
 }
 
 SHIM_EXPORT int execl(const char *path, const char *arg, ...)
 {
 	va_list ap;
+	int ret;
 
 	va_start(ap, arg);
-	size_t slots = count_slots(ap);
-	/* alloca, not a VLA: gcc's -fsanitize builds misread the VLA */
-	/* cppcheck-suppress allocaCalled */
-	char **argv = alloca(slots * sizeof(char *));
-
-	fill_args(argv, slots, arg, &ap);
+	ret = exec_list(LIST_EXECV, path, arg, ap);
 	va_end(ap);
-	return execve(path, argv, environ);
+	return ret;
 }
 
 SHIM_EXPORT int execlp(const char *file, const char *arg, ...)
 {
 	va_list ap;
+	int ret;
 
 	va_start(ap, arg);
-	size_t slots = count_slots(ap);
-	/* alloca, not a VLA: gcc's -fsanitize builds misread the VLA */
-	/* cppcheck-suppress allocaCalled */
-	char **argv = alloca(slots * sizeof(char *));
-
-	fill_args(argv, slots, arg, &ap);
+	ret = exec_list(LIST_EXECVP, file, arg, ap);
 	va_end(ap);
-	return execvp(file, argv);
+	return ret;
 }
 
 SHIM_EXPORT int execle(const char *path, const char *arg, ...)
 {
 	va_list ap;
-	char **envp;
+	int ret;
 
 	va_start(ap, arg);
-	size_t slots = count_slots(ap);
-	/* alloca, not a VLA: gcc's -fsanitize builds misread the VLA */
-	/* cppcheck-suppress allocaCalled */
-	char **argv = alloca(slots * sizeof(char *));
-
-	fill_args(argv, slots, arg, &ap);
-	envp = va_arg(ap, char **);
+	ret = exec_list(LIST_EXECVE, path, arg, ap);
 	va_end(ap);
-	return execve(path, argv, envp);
+	return ret;
 }
