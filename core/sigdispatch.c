@@ -180,13 +180,12 @@ static bool valid_signal(int signo)
 	       signo != SIGSTOP;
 }
 
-/* Run CHANGE on SIGNO's chain as a writer (see struct sig_chain). */
 /* config_lock is held only briefly, never while waiting: holding it across
  * fork costs nothing, and a child forked while another thread changes a
- * chain does not start with it locked forever. */
-/* The forking thread's mask while fork holds config_lock. A handler that
- * changes its own disposition takes that lock: signals stay blocked from
- * before the lock until fork is done, or it would wait for itself. */
+ * chain does not start with it locked forever. A handler that changes its
+ * own disposition takes that lock: signals stay blocked from before the
+ * lock until fork is done, or it would wait for itself. fork_mask is the
+ * forking thread's mask meanwhile. */
 static sigset_t fork_mask;
 
 static void lock_for_fork(void)
@@ -218,6 +217,7 @@ static void register_fork_handlers(void)
 	pthread_atfork(lock_for_fork, unlock_after_fork, reset_after_fork);
 }
 
+/* Run CHANGE on SIGNO's chain as a writer (see struct sig_chain). */
 static int change_chain(int signo, int (*change)(int signo,
 						  struct sig_chain *chain,
 						  void *arg),

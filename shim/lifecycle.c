@@ -73,13 +73,16 @@ static void end_of_process(bool flush_stdio)
  * locked by a thread that does not exist there. */
 static void before_fork(void)
 {
+	/* in the order they nest: a guard section adopts descriptors */
 	signals_before_fork();
 	if (shim_config.guard_count > 0)
 		guard_before_fork();
+	private_fd_before_fork();
 }
 
 static void after_fork_in_parent(void)
 {
+	private_fd_after_fork_in_parent();
 	if (shim_config.guard_count > 0)
 		guard_after_fork_in_parent();
 	signals_after_fork_in_parent();

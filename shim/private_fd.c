@@ -166,6 +166,18 @@ int private_fd_lowest_at_or_above(int from)
 	return lowest;
 }
 
+/* Held across fork (lifecycle.c), so that no child starts with the table
+ * half changed by a thread that does not exist there. */
+void private_fd_before_fork(void)
+{
+	pthread_mutex_lock(&priv.lock);
+}
+
+void private_fd_after_fork_in_parent(void)
+{
+	pthread_mutex_unlock(&priv.lock);
+}
+
 void private_fd_after_fork_in_child(void)
 {
 	pthread_mutex_init(&priv.lock, NULL);

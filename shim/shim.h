@@ -79,6 +79,8 @@ SHIM_HIDDEN bool private_fd_is(int fd);
 SHIM_HIDDEN bool private_fd_make_room(int fd, int from);
 /* The lowest private descriptor >= FROM, -1 for none. */
 SHIM_HIDDEN int private_fd_lowest_at_or_above(int from);
+SHIM_HIDDEN void private_fd_before_fork(void);
+SHIM_HIDDEN void private_fd_after_fork_in_parent(void);
 SHIM_HIDDEN void private_fd_after_fork_in_child(void);
 
 /* ---- configuration (config.c) ------------------------------------------ */
