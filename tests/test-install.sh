@@ -1,0 +1,31 @@
+#!/bin/sh
+# meson install, into a throw-away DESTDIR: the shim, libpidlock with its
+# header, and the pkg-config files, where pidlock.pc builds a program
+# and pidshim.pc names the preload object a harness loads.
+#   test-install.sh BUILD_DIR
+set -eu
+build=$1
+command -v pkg-config >/dev/null 2>&1 || { echo "skip: no pkg-config"; exit 77; }
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+meson install -C "$build" --destdir "$dir" --no-rebuild >"$dir/log" 2>&1 ||
+	{ cat "$dir/log"; exit 1; }
+pc=$(find "$dir" -name pidshim.pc)
+[ -n "$pc" ] || { echo "pidshim.pc not installed"; exit 1; }
+export PKG_CONFIG_PATH="${pc%/*}" PKG_CONFIG_SYSROOT_DIR="$dir"
+preload=$(pkg-config --variable=preload pidshim)
+# (pkg-config puts the sysroot, DESTDIR, before every path it gives)
+[ -f "$preload" ] || { echo "pidshim.pc names $preload: not installed"; exit 1; }
+nm -D --defined-only "$preload" | grep -q ' T open$' ||
+	{ echo "$preload is not the shim"; exit 1; }
+header=$(find "$dir" -name pidlock.h)
+[ -n "$header" ] || { echo "pidlock.h not installed"; exit 1; }
+libdir=$(pkg-config --variable=libdir pidlock)
+cat >"$dir/use.c" <<'C'
+#include <pidlock.h>
+int main(void) { return pidlock_check("/nonexistent", 0) == PIDLOCK_ABSENT ? 0 : 1; }
+C
+# shellcheck disable=SC2046 # pkg-config's flags are words
+cc -o "$dir/use" "$dir/use.c" $(pkg-config --cflags --libs pidlock)
+LD_LIBRARY_PATH="$libdir" "$dir/use" || { echo "a program built with pidlock.pc fails"; exit 1; }
+echo "ok: installed, pidshim.pc names $preload, pidlock.pc builds"
