@@ -14,7 +14,7 @@
  *
  * Adding an interposed function is one entry here and its wrapper, marked
  * SHIM_EXPORT. The version script (libpidshim.sym.in) is made from this
- * list, and tests/test-interposed.sh checks that the shim exports exactly
+ * list, and tests/test-shim-structure.sh checks that the shim exports exactly
  * these names and marks exactly these wrappers.
  */
 #ifndef PIDSHIM_INTERPOSED_H

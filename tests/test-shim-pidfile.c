@@ -600,22 +600,32 @@ START_TEST(follow_exec_child_is_no_heir)
 }
 END_TEST
 
+/* daemon-helper MODE under daemon follow, once it has reported its PID
+ * (it is the process started: these modes do not daemonize). */
+static pid_t start_under_follow(const char *mode)
+{
+	const char *env[] = { pidfile_env, "PIDSHIM_DAEMON=follow", NULL };
+	const char *report = test_path(dir, "report");
+	const char *argv[] = { test_helper("daemon-helper"), mode, report,
+			       NULL };
+	pid_t pid = test_spawn(env, argv, out, -1), reported = 0;
+
+	for (int i = 0; i < 10000 && !reported; i++) {
+		reported = test_read_pid(report);
+		usleep(1000);
+	}
+	ck_assert_msg(reported == pid, "%s: reported %d, started %d", mode,
+		      reported, pid);
+	return pid;
+}
+
 START_TEST(follow_last_worker_removes)
 {
 	/* lighttpd's shape: the master signals its group and returns; the
 	 * workers end in any order, and the last one removes the file */
-	const char *env[] = { pidfile_env, "PIDSHIM_DAEMON=follow", NULL };
-	const char *report = test_path(dir, "master");
-	const char *argv[] = { test_helper("daemon-helper"), "workers", report,
-			       NULL };
-	pid_t pid = test_spawn(env, argv, out, -1), master = 0;
+	pid_t pid = start_under_follow("workers");
 	int status;
 
-	for (int i = 0; i < 10000 && !master; i++) {
-		master = test_read_pid(report);
-		usleep(1000);
-	}
-	ck_assert_int_eq(master, pid);
 	ck_assert_int_eq(test_read_pid(pidfile), pid);
 	kill(pid, SIGTERM);
 	status = test_wait(pid, 20);
@@ -631,17 +641,8 @@ START_TEST(follow_session_of_a_job_is_no_heir)
 {
 	/* cron's shape: a job in a session of its own, while the daemon
 	 * runs on, never takes the file over */
-	const char *env[] = { pidfile_env, "PIDSHIM_DAEMON=follow", NULL };
-	const char *report = test_path(dir, "cron");
-	const char *argv[] = { test_helper("daemon-helper"), "cron", report,
-			       NULL };
-	pid_t pid = test_spawn(env, argv, out, -1), reported = 0;
+	pid_t pid = start_under_follow("cron");
 
-	for (int i = 0; i < 10000 && !reported; i++) {
-		reported = test_read_pid(report);
-		usleep(1000);
-	}
-	ck_assert_int_eq(reported, pid);
 	ck_assert_msg(test_read_pid(pidfile) == pid,
 		      "after its job, the PID file names %d, not cron (%d)",
 		      test_read_pid(pidfile), pid);

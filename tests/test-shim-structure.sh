@@ -1,14 +1,21 @@
 #!/bin/sh
-# The shim's files depend on each other one way (README, "Layout"): from
-# the object files, an edge A -> B for every symbol A uses and B defines;
-# tsort fails on a loop. And no object linked into the shim — its own, or
-# the core's it pulls in — calls an interposed name directly: such a call
-# would land in the shim's own wrapper (they go through libc(name)).
-#   test-shim-layers.sh SHIM_OBJECT_DIR CORE_OBJECT_DIR VERSION_SCRIPT
+# The shim's structure, from its files (README, "Layout"):
+# - the one list of interposed functions (shim/interposed.h): the version
+#   script made from it, the names the shim exports, and the wrappers
+#   marked SHIM_EXPORT in its sources are the same names;
+# - its files depend on each other one way: an edge A -> B for every
+#   symbol A's object uses and B's defines; tsort fails on a loop;
+# - no object linked into it (its own, or the core's it pulls in) calls an
+#   interposed name directly: that call would land in the shim's own
+#   wrapper (they go through libc(name)).
+#   test-shim-structure.sh SHIM VERSION_SCRIPT SHIM_SOURCE_DIR \
+#       SHIM_OBJECT_DIR CORE_OBJECT_DIR
 set -eu
-objdir=$1
-coredir=$2
-script=$3
+shim=$1
+script=$2
+sources=$3
+objdir=$4
+coredir=$5
 if ! command -v nm >/dev/null 2>&1; then
 	echo "skip: nm (binutils) is not installed"
 	exit 77
@@ -16,6 +23,29 @@ fi
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 
+# ---- the list, the exports, the marks
+
+# the names between "global:" and "local:"
+tr -s ' \t;' '\n' <"$script" |
+	sed -n '/^global:$/,/^local:$/p' | grep -Ev '^(global|local):$|^$' |
+	sort -u >"$dir/listed"
+[ -s "$dir/listed" ] || { echo "no names in $script"; exit 1; }
+# type A entries are version nodes, not symbols
+nm -D --defined-only "$shim" | awk '$2 != "A" {print $3}' | sed 's/@.*//' |
+	sort -u >"$dir/exported"
+# SHIM_EXPORT <type> [*]name(: the identifier before the first parenthesis
+grep -h '^SHIM_EXPORT' "$sources"/*.c |
+	sed 's/^SHIM_EXPORT[^(]*[ *]\([A-Za-z_0-9]*\)(.*/\1/' | sort -u >"$dir/marked"
+for what in exported marked; do
+	if ! diff -u "$dir/listed" "$dir/$what" >"$dir/diff"; then
+		echo "interposed.h lists (-) and the shim has $what (+) differ:"
+		sed -n '/^[-+][^-+]/p' "$dir/diff"
+		exit 1
+	fi
+done
+echo "$(wc -l <"$dir/listed") interposed names: listed, exported and marked alike"
+
+# ---- the layers
 # "<object> <symbol>" lines: what each defines, what each uses
 defs() { nm -g --defined-only "$1" | awk -v o="$2" 'NF == 3 {print o, $3}'; }
 uses() { nm -u "$1" | awk -v o="$2" '{print o, $2}'; }
@@ -54,10 +84,8 @@ if ! tsort "$dir/edges" >"$dir/order" 2>"$dir/loops"; then
 	exit 1
 fi
 
-tr -s ' \t;' '\n' <"$script" |
-	sed -n '/^global:$/,/^local:$/p' | grep -Ev '^(global|local):$|^$' >"$dir/interposed"
 awk 'NR == FNR {listed[$1]; next} $2 in listed {print "  " $1 " calls " $2}' \
-	"$dir/interposed" "$dir/used" >"$dir/direct"
+	"$dir/listed" "$dir/used" >"$dir/direct"
 if [ -s "$dir/direct" ]; then
 	echo "objects in the shim call interposed names directly (use libc(name)):"
 	cat "$dir/direct"
