@@ -169,18 +169,18 @@ static void load_conflict(void)
 	const char *expected = "'exit', 'wait' or 'wait:SECONDS'";
 	long code;
 
-	shim_config.on_conflict = CONFLICT_EXIT;
+	shim_config.on_conflict = SHIM_CONFLICT_EXIT;
 	shim_config.conflict_timeout_ms = -1;
 	if (value && strcmp(value, "exit") == 0) {
 		/* the default */
 	} else if (value && strcmp(value, "wait") == 0) {
-		shim_config.on_conflict = CONFLICT_WAIT;
+		shim_config.on_conflict = SHIM_CONFLICT_WAIT;
 	} else if (value && strncmp(value, "wait:", 5) == 0) {
 		int ms = parse_seconds_ms(value + 5);
 
 		if (ms < 0)
 			bad_value("PIDSHIM_ON_CONFLICT", value, expected);
-		shim_config.on_conflict = CONFLICT_WAIT;
+		shim_config.on_conflict = SHIM_CONFLICT_WAIT;
 		shim_config.conflict_timeout_ms = ms;
 	} else if (value) {
 		bad_value("PIDSHIM_ON_CONFLICT", value, expected);
@@ -230,17 +230,17 @@ static void load_guard_options(void)
 					      "suffix", NULL };
 	/* "suffix" is the former name of "dotlock" */
 	static const enum shim_lock_style style_of[] = {
-		LOCK_STYLE_PIDSHIM, LOCK_STYLE_DOTLOCK, LOCK_STYLE_UUCP,
-		LOCK_STYLE_DOTLOCK,
+		SHIM_LOCK_STYLE_PIDSHIM, SHIM_LOCK_STYLE_DOTLOCK, SHIM_LOCK_STYLE_UUCP,
+		SHIM_LOCK_STYLE_DOTLOCK,
 	};
 	const char *value;
 
-	shim_config.guard_wait = GUARD_WAIT_BLOCK;
+	shim_config.guard_wait = SHIM_GUARD_WAIT_BLOCK;
 	value = getenv("PIDSHIM_GUARD_WAIT");
 	if (value && strcmp(value, "block") == 0) {
 		/* the default */
 	} else if (value && strcmp(value, "fail") == 0) {
-		shim_config.guard_wait = GUARD_WAIT_FAIL;
+		shim_config.guard_wait = SHIM_GUARD_WAIT_FAIL;
 	} else if (value) {
 		int ms = parse_seconds_ms(value);
 
@@ -248,16 +248,16 @@ static void load_guard_options(void)
 			bad_value("PIDSHIM_GUARD_WAIT", value,
 				  "'block', 'fail' or SECONDS (fractions "
 				  "allowed)");
-		shim_config.guard_wait = GUARD_WAIT_TIMEOUT;
+		shim_config.guard_wait = SHIM_GUARD_WAIT_TIMEOUT;
 		shim_config.guard_timeout_ms = ms;
 	}
 
 	shim_config.guard_scope = word_variable(
 		"PIDSHIM_GUARD_SCOPE", scopes, "'open' or 'process'",
-		GUARD_SCOPE_OPEN);
+		SHIM_GUARD_SCOPE_OPEN);
 	shim_config.guard_mode = word_variable(
 		"PIDSHIM_GUARD_MODE", modes, "'exclusive' or 'shared-read'",
-		GUARD_MODE_EXCLUSIVE);
+		SHIM_GUARD_MODE_EXCLUSIVE);
 	shim_config.lock_style = style_of[word_variable(
 		"PIDSHIM_LOCK_STYLE", styles, "'pidshim', 'dotlock' or 'uucp'",
 		0)];
@@ -270,7 +270,7 @@ static void load_guard_options(void)
 			bad_value("PIDSHIM_LOCK_DIR", value,
 				  "an absolute directory path");
 		strcpy(shim_config.lock_dir, value);
-	} else if (shim_config.lock_style == LOCK_STYLE_UUCP) {
+	} else if (shim_config.lock_style == SHIM_LOCK_STYLE_UUCP) {
 		strcpy(shim_config.lock_dir, "/var/lock");
 	}
 }
@@ -283,7 +283,7 @@ static void load_process_options(void)
 	long v;
 
 	shim_config.children = word_variable(
-		"PIDSHIM_CHILDREN", children, "'tree' or 'none'", CHILDREN_TREE);
+		"PIDSHIM_CHILDREN", children, "'tree' or 'none'", SHIM_CHILDREN_TREE);
 	shim_config.daemon_follow =
 		word_variable("PIDSHIM_DAEMON", daemon, "'off' or 'follow'",
 			      0) == 1;

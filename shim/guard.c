@@ -269,11 +269,11 @@ static bool lock_path_for(const char *resource, char *out)
 	int n;
 
 	switch (shim_config.lock_style) {
-	case LOCK_STYLE_UUCP:
+	case SHIM_LOCK_STYLE_UUCP:
 		n = snprintf(out, PATH_MAX, "%.*s/" UUCP_PREFIX "%s", dir_len,
 			     dir, base);
 		break;
-	case LOCK_STYLE_DOTLOCK:
+	case SHIM_LOCK_STYLE_DOTLOCK:
 		n = snprintf(out, PATH_MAX, "%.*s/%s" DOTLOCK_SUFFIX, dir_len,
 			     dir, base);
 		break;
@@ -300,9 +300,9 @@ static bool named_as_lock(const char *path)
 	const char *base = strrchr(path, '/') + 1;
 
 	switch (shim_config.lock_style) {
-	case LOCK_STYLE_UUCP:
+	case SHIM_LOCK_STYLE_UUCP:
 		return strncmp(base, UUCP_PREFIX, strlen(UUCP_PREFIX)) == 0;
-	case LOCK_STYLE_DOTLOCK:
+	case SHIM_LOCK_STYLE_DOTLOCK:
 		return ends_with(base, DOTLOCK_SUFFIX);
 	default:
 		return ends_with(base, PIDSHIM_LOCK_SUFFIX) &&
@@ -380,9 +380,9 @@ static struct guard *new_guard(void)
 static enum lockfd_format pid_format(void)
 {
 	switch (shim_config.lock_style) {
-	case LOCK_STYLE_UUCP:
+	case SHIM_LOCK_STYLE_UUCP:
 		return LOCKFD_PID_UUCP;
-	case LOCK_STYLE_DOTLOCK:
+	case SHIM_LOCK_STYLE_DOTLOCK:
 		return LOCKFD_PID_DOTLOCK;
 	default:
 		return LOCKFD_PID_LINE;
@@ -455,9 +455,9 @@ static void put_locked(struct guard *g);
 static int wait_ms(void)
 {
 	switch (shim_config.guard_wait) {
-	case GUARD_WAIT_FAIL:
+	case SHIM_GUARD_WAIT_FAIL:
 		return 0;
-	case GUARD_WAIT_TIMEOUT:
+	case SHIM_GUARD_WAIT_TIMEOUT:
 		return shim_config.guard_timeout_ms;
 	default:
 		return -1;
@@ -584,7 +584,7 @@ static int acquire_new(struct guard *g, bool shared, int ms,
 int guard_claim(int dirfd, const char *path, int flags, struct guard_claim *claim)
 {
 	char abs[PATH_MAX], real[PATH_MAX];
-	bool shared = shim_config.guard_mode == GUARD_MODE_SHARED_READ &&
+	bool shared = shim_config.guard_mode == SHIM_GUARD_MODE_SHARED_READ &&
 		      (flags & O_ACCMODE) == O_RDONLY &&
 		      !(flags & (O_TRUNC | O_CREAT));
 	struct timespec deadline;
@@ -704,7 +704,7 @@ unguarded:
 /* Drop one reference; the last one releases (scope open). Table locked. */
 static void put_locked(struct guard *g)
 {
-	if (--g->refs > 0 || shim_config.guard_scope == GUARD_SCOPE_PROCESS)
+	if (--g->refs > 0 || shim_config.guard_scope == SHIM_GUARD_SCOPE_PROCESS)
 		return;
 	if (g->refs < 0)
 		g->refs = 0;

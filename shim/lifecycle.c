@@ -177,7 +177,7 @@ static enum shim_role role_from_config(void)
 	if (shim_config.owner_from_env == getpid() ||
 	    !shim_config.under_owners_template)
 		return SHIM_ROLE_OWNER;
-	return shim_config.children == CHILDREN_NONE ? SHIM_ROLE_INERT
+	return shim_config.children == SHIM_CHILDREN_NONE ? SHIM_ROLE_INERT
 						      : SHIM_ROLE_DESCENDANT;
 }
 

@@ -21,7 +21,7 @@ static struct {
 	ino_t ino;
 	int file_fd; /* PIDSHIM_LOG_FILE, or -1 */
 	enum shim_log_level level;
-} sink = { .file_fd = -1, .level = LOG_WARN };
+} sink = { .file_fd = -1, .level = SHIM_LOG_WARN };
 
 /* Why the file at PATH, opened as FD, is not one to append to, or NULL.
  * The log is opened like our own files: the shim often runs as root, and
@@ -132,7 +132,7 @@ void shim_log(enum shim_log_level level, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (level > sink.level || sink.level == LOG_QUIET)
+	if (level > sink.level || sink.level == SHIM_LOG_QUIET)
 		return;
 	va_start(ap, fmt);
 	emit(fmt, ap);
@@ -141,7 +141,7 @@ void shim_log(enum shim_log_level level, const char *fmt, ...)
 
 void shim_die(int status, const char *fmt, ...)
 {
-	if (sink.level != LOG_QUIET) {
+	if (sink.level != SHIM_LOG_QUIET) {
 		va_list ap;
 
 		va_start(ap, fmt);

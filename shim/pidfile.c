@@ -87,7 +87,7 @@ static const char *unsafe_reason(int err)
 void pidfile_take(void)
 {
 	const char *path = shim_config.pidfile;
-	int timeout = shim_config.on_conflict == CONFLICT_EXIT
+	int timeout = shim_config.on_conflict == SHIM_CONFLICT_EXIT
 			      ? 0
 			      : shim_config.conflict_timeout_ms;
 	pid_t holder = 0;

@@ -85,17 +85,17 @@ SHIM_HIDDEN void private_fd_after_fork_in_child(void);
 
 /* ---- configuration (config.c) ------------------------------------------ */
 
-enum shim_conflict { CONFLICT_EXIT, CONFLICT_WAIT };
-enum shim_guard_wait { GUARD_WAIT_BLOCK, GUARD_WAIT_FAIL, GUARD_WAIT_TIMEOUT };
-enum shim_guard_scope { GUARD_SCOPE_OPEN, GUARD_SCOPE_PROCESS };
-enum shim_guard_mode { GUARD_MODE_EXCLUSIVE, GUARD_MODE_SHARED_READ };
+enum shim_conflict { SHIM_CONFLICT_EXIT, SHIM_CONFLICT_WAIT };
+enum shim_guard_wait { SHIM_GUARD_WAIT_BLOCK, SHIM_GUARD_WAIT_FAIL, SHIM_GUARD_WAIT_TIMEOUT };
+enum shim_guard_scope { SHIM_GUARD_SCOPE_OPEN, SHIM_GUARD_SCOPE_PROCESS };
+enum shim_guard_mode { SHIM_GUARD_MODE_EXCLUSIVE, SHIM_GUARD_MODE_SHARED_READ };
 enum shim_lock_style {
-	LOCK_STYLE_PIDSHIM,
-	LOCK_STYLE_DOTLOCK,
-	LOCK_STYLE_UUCP,
+	SHIM_LOCK_STYLE_PIDSHIM,
+	SHIM_LOCK_STYLE_DOTLOCK,
+	SHIM_LOCK_STYLE_UUCP,
 };
-enum shim_children { CHILDREN_TREE, CHILDREN_NONE };
-enum shim_log_level { LOG_QUIET, LOG_WARN, LOG_DEBUG };
+enum shim_children { SHIM_CHILDREN_TREE, SHIM_CHILDREN_NONE };
+enum shim_log_level { SHIM_LOG_QUIET, SHIM_LOG_WARN, SHIM_LOG_DEBUG };
 
 struct shim_config {
 	bool pidfile_enabled;
@@ -135,8 +135,8 @@ SHIM_HIDDEN void log_set_level(enum shim_log_level level);
 SHIM_HIDDEN void log_start(const char *file);
 SHIM_HIDDEN void shim_log(enum shim_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-#define log_warn(...) shim_log(LOG_WARN, __VA_ARGS__)
-#define log_debug(...) shim_log(LOG_DEBUG, __VA_ARGS__)
+#define log_warn(...) shim_log(SHIM_LOG_WARN, __VA_ARGS__)
+#define log_debug(...) shim_log(SHIM_LOG_DEBUG, __VA_ARGS__)
 
 /* Report, then end the process before main with STATUS. */
 SHIM_HIDDEN __attribute__((noreturn)) void shim_die(int status,
