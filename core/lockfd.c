@@ -3,11 +3,13 @@
  * every lock and PID file we create. */
 #include "lockfd.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -40,18 +42,44 @@ static void sleep_ms(long ms)
 		;
 }
 
-/* Step 2: only a regular file with one link, owned by us or by root. */
-static int refuse_unsafe(const struct stat *st)
+/* A lock or PID file is a regular file: -EISDIR, -EINVAL otherwise. */
+static int refuse_not_regular(const struct stat *st)
 {
 	if (S_ISDIR(st->st_mode))
 		return -EISDIR;
 	if (!S_ISREG(st->st_mode))
 		return -EINVAL;
+	return 0;
+}
+
+/* Step 2: only a regular file with one link, owned by us or by root. */
+static int refuse_unsafe(const struct stat *st)
+{
+	int err = refuse_not_regular(st);
+
+	if (err < 0)
+		return err;
 	if (st->st_nlink > 1)
 		return -EMLINK;
 	if (st->st_uid != geteuid() && st->st_uid != 0)
 		return -EPERM;
 	return 0;
+}
+
+/* The errnos of steps 1 and 2 (O_NOFOLLOW's ELOOP, refuse_unsafe's): the
+ * one list of what "unsafe file" means to our callers. */
+bool lockfd_is_unsafe(int err)
+{
+	switch (err) {
+	case -ELOOP:
+	case -EISDIR:
+	case -EINVAL:
+	case -EMLINK:
+	case -EPERM:
+		return true;
+	default:
+		return false;
+	}
 }
 
 int lockfd_parse_pid(const char *buf, size_t len)
@@ -171,6 +199,16 @@ static int sleep_as_flock_waits(long ms)
 	return err;
 }
 
+/* The lock the caller holds (or is about to) on FD, whose file is ST. */
+static struct lockfd held_lock(int fd, const struct stat *st, bool shared)
+{
+	return (struct lockfd){ .fd = fd,
+				.dev = st->st_dev,
+				.ino = st->st_ino,
+				.owner = getpid(),
+				.shared = shared };
+}
+
 /* Conventions where a file naming a live process is held, flock or not. */
 static bool live_pid_holds(enum lockfd_format format)
 {
@@ -239,41 +277,41 @@ static pid_t exclusive_holder(int fd)
 	return lockfd_read_pid(fd, true);
 }
 
-/* Wait for the lock on FD: 0 got it, -EAGAIN/-ETIMEDOUT busy. */
-static int wait_for_lock(int fd, int op, int timeout_ms)
+int lockfd_wait_for_lock(struct lockfd *lk, int op, int timeout_ms,
+			 lockfd_between_fn between, void *arg)
 {
-	long long deadline;
+	long long deadline = timeout_ms > 0 ? monotonic_ms() + timeout_ms : 0;
 	long backoff = 1;
 
-	if (flock(fd, op | LOCK_NB) == 0)
-		return 0;
-	if (errno != EWOULDBLOCK)
-		return -errno;
-	if (timeout_ms == 0)
-		return -EAGAIN;
-	if (timeout_ms < 0) {
-		/* The kernel queues us and wakes us on release: no polling. */
-		while (flock(fd, op) < 0)
-			if (errno != EINTR ||
-			    timeout_ms == LOCKFD_WAIT_INTERRUPTIBLE)
-				return -errno;
-		return 0;
-	}
-	/* flock has no timeout of its own, and a library may not install a
-	 * timer signal handler behind the program's back: poll with backoff. */
-	deadline = monotonic_ms() + timeout_ms;
 	for (;;) {
-		long long left = deadline - monotonic_ms();
+		long long left;
 
-		if (left <= 0)
-			return -ETIMEDOUT;
-		sleep_ms(backoff < left ? backoff : (long)left);
-		if (backoff < 16)
-			backoff *= 2;
-		if (flock(fd, op | LOCK_NB) == 0)
+		if (flock(lk->fd, op | LOCK_NB) == 0)
 			return 0;
 		if (errno != EWOULDBLOCK)
 			return -errno;
+		if (timeout_ms == 0)
+			return -EAGAIN;
+		if (timeout_ms < 0) {
+			/* The kernel queues us and wakes us on release: no
+			 * polling. */
+			while (flock(lk->fd, op) < 0)
+				if (errno != EINTR ||
+				    timeout_ms == LOCKFD_WAIT_INTERRUPTIBLE)
+					return -errno;
+			return 0;
+		}
+		/* flock has no timeout of its own, and a library may not
+		 * install a timer signal handler behind the program's back:
+		 * poll with backoff, by the clock. */
+		left = deadline - monotonic_ms();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		if (between)
+			between(arg);
+		sleep_ms(backoff < left ? backoff : (long)left);
+		if (backoff < 16)
+			backoff *= 2;
 	}
 }
 
@@ -288,6 +326,7 @@ int lockfd_acquire(struct lockfd *lk, const char *path, mode_t mode,
 		*holder = 0;
 	for (;;) {
 		struct stat st, now;
+		struct lockfd got;
 		int err, fd;
 		int left = timeout_ms;
 
@@ -306,6 +345,7 @@ int lockfd_acquire(struct lockfd *lk, const char *path, mode_t mode,
 		err = refuse_unsafe(&st);
 		if (err < 0)
 			goto fail;
+		got = held_lock(fd, &st, shared);
 
 		/* Step 3: the lock. */
 		if (timeout_ms > 0) {
@@ -313,7 +353,7 @@ int lockfd_acquire(struct lockfd *lk, const char *path, mode_t mode,
 
 			left = rest > 0 ? (int)rest : 0;
 		}
-		err = wait_for_lock(fd, op, left);
+		err = lockfd_wait_for_lock(&got, op, left, NULL, NULL);
 		if (err == -EAGAIN && timeout_ms > 0)
 			err = -ETIMEDOUT;
 		if (err == -EAGAIN || err == -ETIMEDOUT) {
@@ -357,12 +397,7 @@ int lockfd_acquire(struct lockfd *lk, const char *path, mode_t mode,
 			}
 		}
 
-		lk->fd = fd;
-		lk->dev = st.st_dev;
-		lk->ino = st.st_ino;
-		lk->owner = getpid();
-		lk->shared = shared;
-		lk->names_owner = false;
+		*lk = got;
 		/* Steps 3 and 5: whatever the file said, we hold its lock, so its
 		 * previous writer is gone: take it over. */
 		if (!shared) {
@@ -468,14 +503,9 @@ int lockfd_check(const char *path, pid_t *holder)
 		err = -errno;
 		goto out;
 	}
-	if (S_ISDIR(st.st_mode)) {
-		err = -EISDIR;
+	err = refuse_not_regular(&st);
+	if (err < 0)
 		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		err = -EINVAL;
-		goto out;
-	}
 	/* A probe with an exclusive lock sees shared holders as well. It holds
 	 * the lock for two system calls when the file is free. */
 	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
@@ -490,4 +520,50 @@ int lockfd_check(const char *path, pid_t *holder)
 out:
 	sys_close(fd);
 	return err;
+}
+
+bool lockfd_adopt(struct lockfd *lk, int fd, const char *path)
+{
+	struct lockfd inherited;
+	struct stat st;
+
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return false;
+	inherited = held_lock(fd, &st, false);
+	if (path && !lockfd_still_ours(&inherited, path))
+		return false;
+	/* The file must name us: a descriptor of the same file that the
+	 * program opened itself is no proof of the lock. */
+	if (lockfd_read_pid(fd, false) != getpid())
+		return false;
+	inherited.names_owner = true;
+	*lk = inherited;
+	return true;
+}
+
+bool lockfd_walk_start(struct lockfd_walk *walk)
+{
+	walk->dir = opendir("/proc/self/fd");
+	return walk->dir != NULL;
+}
+
+int lockfd_walk_next(struct lockfd_walk *walk)
+{
+	struct dirent *entry;
+
+	while ((entry = readdir(walk->dir))) {
+		int fd = atoi(entry->d_name);
+
+		/* "." and "..", and the walk's own descriptor */
+		if (entry->d_name[0] >= '0' && entry->d_name[0] <= '9' &&
+		    fd != dirfd(walk->dir))
+			return fd;
+	}
+	return -1;
+}
+
+void lockfd_walk_end(struct lockfd_walk *walk)
+{
+	closedir(walk->dir);
+	walk->dir = NULL;
 }

@@ -7,6 +7,7 @@
 #ifndef PIDLOCK_LOCKFD_H
 #define PIDLOCK_LOCKFD_H
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -50,6 +51,30 @@ enum lockfd_format {
 PIDLOCK_HIDDEN int lockfd_acquire(struct lockfd *lk, const char *path,
 				  mode_t mode, bool shared, int timeout_ms,
 				  enum lockfd_format format, pid_t *holder);
+
+/* Whether ERR, a negative errno from lockfd_acquire, says the file at the
+ * path is unsafe to use (steps 1 and 2): a symbolic link (-ELOOP), a
+ * directory (-EISDIR), another kind of non-regular file (-EINVAL), more
+ * than one hard link (-EMLINK), another user's (-EPERM). The one place
+ * that lists them. */
+PIDLOCK_HIDDEN bool lockfd_is_unsafe(int err);
+
+/* Called between the attempts of a timed lockfd_wait_for_lock. */
+typedef void (*lockfd_between_fn)(void *arg);
+
+/*
+ * Step 3: flock OP on LK->fd, waiting TIMEOUT_MS as lockfd_acquire takes
+ * it. A timed wait polls by the clock (1 ms, doubling to 16 ms), and no
+ * signal ends it; after each refused attempt but the last it calls
+ * BETWEEN(ARG), unless NULL: flock converts a lock by dropping the old
+ * one first, so a refused conversion has lost it, and a caller that must
+ * hold it meanwhile takes it back there (it may replace LK->fd). Returns
+ * 0, -EAGAIN (TIMEOUT_MS 0) or -ETIMEDOUT busy, -EINTR as
+ * LOCKFD_WAIT_INTERRUPTIBLE says, or another negative errno.
+ */
+PIDLOCK_HIDDEN int lockfd_wait_for_lock(struct lockfd *lk, int op,
+					int timeout_ms,
+					lockfd_between_fn between, void *arg);
 
 /* Write the caller's PID into a lock held exclusively and make the caller
  * its owner. */
@@ -100,5 +125,23 @@ PIDLOCK_HIDDEN extern lockfd_close_fn lockfd_sys_close;
 
 /* pidlock_check() for internal callers. */
 PIDLOCK_HIDDEN int lockfd_check(const char *path, pid_t *holder);
+
+/*
+ * Take over FD, a lock this process inherited across exec (the previous
+ * image, the same process, kept it open for the new one): a regular file
+ * that names the caller's PID and, when PATH is not NULL, the file at
+ * PATH. LK becomes that lock, exclusive and the caller's; it is left as it
+ * was when FD is no such lock.
+ */
+PIDLOCK_HIDDEN bool lockfd_adopt(struct lockfd *lk, int fd, const char *path);
+
+/* The descriptors open in this process (/proc/self/fd), where an
+ * inherited lock is looked for: start, next until -1, end. */
+struct lockfd_walk {
+	DIR *dir;
+};
+PIDLOCK_HIDDEN bool lockfd_walk_start(struct lockfd_walk *walk);
+PIDLOCK_HIDDEN int lockfd_walk_next(struct lockfd_walk *walk);
+PIDLOCK_HIDDEN void lockfd_walk_end(struct lockfd_walk *walk);
 
 #endif
