@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Guarded resources (guard.c), used by the open and close wrappers. */
+/* Guarded resources (guard.c and its parts, guard_int.h), used by the
+ * open, close and exec wrappers and the shim's start. */
 #ifndef PIDSHIM_GUARD_H
 #define PIDSHIM_GUARD_H
 

@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A guarded path's names: the forms a path given to open takes (the name
+ * the patterns match, the real path that keys the lock), and the name and
+ * convention of its lock file (README, "How guards behave").
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "guard_int.h"
+
+/* Lexically normalize an absolute path in place: no "//", ".", "..". */
+static void normalize(char *path)
+{
+	char *out = path;
+	const char *in = path;
+
+	while (*in) {
+		const char *end;
+		size_t len;
+
+		while (*in == '/')
+			in++;
+		end = strchrnul(in, '/');
+		len = (size_t)(end - in);
+		if (len == 0 || (len == 1 && in[0] == '.')) {
+			/* nothing */
+		} else if (len == 2 && in[0] == '.' && in[1] == '.') {
+			while (out > path && *--out != '/')
+				;
+		} else {
+			*out++ = '/';
+			memmove(out, in, len);
+			out += len;
+		}
+		in = end;
+	}
+	if (out == path)
+		*out++ = '/';
+	*out = '\0';
+}
+
+/* The absolute path the kernel has for descriptor FD (PATH_MAX bytes). */
+bool guard_fd_path(int fd, char *out)
+{
+	char link[64];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, out, PATH_MAX - 1);
+	if (n <= 0 || out[0] != '/')
+		return false;
+	out[n] = '\0';
+	return true;
+}
+
+static bool directory_of(int dirfd, char *buf, size_t size)
+{
+	if (dirfd == AT_FDCWD)
+		return getcwd(buf, size) != NULL;
+	return size >= PATH_MAX && guard_fd_path(dirfd, buf);
+}
+
+/* The kernel's path (PATH_MAX bytes) for PATH, relative to DIRFD, opened
+ * O_PATH with EXTRA (O_DIRECTORY, O_NOFOLLOW): 0, the open's errno, or
+ * ENOSYS when the kernel does not say (no /proc). */
+static int kernel_path(int dirfd, const char *path, int extra, char *out)
+{
+	int fd = libc(openat)(dirfd, path, O_PATH | O_CLOEXEC | extra, 0);
+	bool known;
+
+	if (fd < 0)
+		return errno;
+	known = guard_fd_path(fd, out);
+	libc(close)(fd);
+	/* realpath resolves as the kernel does (a symlink before the ".."
+	 * after it), but it follows a final symlink */
+	if (!known && !(extra & O_NOFOLLOW) &&
+	    (dirfd == AT_FDCWD || path[0] == '/'))
+		known = realpath(path, out) != NULL;
+	return known ? 0 : ENOSYS;
+}
+
+/* Where the last ".." component of PATH ends (0: it has none). */
+static size_t past_last_dotdot(const char *path)
+{
+	size_t end = 0;
+
+	for (const char *p = path; *p;) {
+		const char *next = strchrnul(p, '/');
+
+		if (next - p == 2 && p[0] == '.' && p[1] == '.')
+			end = (size_t)(next - path);
+		p = *next ? next + 1 : next;
+	}
+	return end;
+}
+
+/*
+ * PATH by name, made absolute: relative to DIRFD, "." and "//" dropped,
+ * symlinks kept as named (a pattern may name a file through a symlinked
+ * directory). Up to its last "..", though, the path is the kernel's: it
+ * follows a symlink before the ".." after it, where a lexical ".." would
+ * name another file (README, "How guards behave").
+ */
+bool guard_absolute_form(int dirfd, const char *path, char *out)
+{
+	size_t cut = past_last_dotdot(path);
+	char base[PATH_MAX];
+
+	if (cut > 0) {
+		char prefix[PATH_MAX];
+
+		if (cut >= sizeof(prefix))
+			return false;
+		memcpy(prefix, path, cut);
+		prefix[cut] = '\0';
+		/* unresolvable: the program's open fails there too */
+		if (kernel_path(dirfd, prefix, O_DIRECTORY, base) != 0)
+			return false;
+	} else if (path[0] == '/') {
+		base[0] = '\0';
+	} else if (!directory_of(dirfd, base, sizeof(base))) {
+		return false;
+	}
+	if ((size_t)snprintf(out, PATH_MAX, "%s/%s", base, path + cut) >=
+	    PATH_MAX)
+		return false;
+	normalize(out);
+	return true;
+}
+
+/* Whether an open with FLAGS follows a final symlink: not with
+ * O_NOFOLLOW, nor with O_CREAT|O_EXCL (which fails on a link). */
+static bool follows_final_symlink(int flags)
+{
+	return !(flags & O_NOFOLLOW) &&
+	       (flags & (O_CREAT | O_EXCL)) != (O_CREAT | O_EXCL);
+}
+
+/* Whether NAME (LEN bytes) is "." or "..": never a file to create. */
+static bool is_dot_name(const char *name, size_t len)
+{
+	return (len == 1 || len == 2) && strncmp(name, "..", len) == 0;
+}
+
+/*
+ * What the kernel resolves PATH (relative to DIRFD) to for an open with
+ * FLAGS, from the path as the program gave it: symlinks followed as that
+ * open follows them, so a final symlink the open does not follow is the
+ * file itself (its lock goes beside the link, never where the open does
+ * not reach: README, "How guards behave"). A file not there yet: its
+ * directory, as named, resolved, and its name.
+ */
+bool guard_real_form(int dirfd, const char *path, int flags, char *out)
+{
+	int nofollow = follows_final_symlink(flags) ? 0 : O_NOFOLLOW;
+	char real_dir[PATH_MAX];
+	const char *name, *end;
+	int err = kernel_path(dirfd, path, nofollow, out);
+
+	if (err != ENOENT)
+		return err == 0;
+	for (end = path + strlen(path); end > path + 1 && end[-1] == '/';)
+		end--;
+	for (name = end; name > path && name[-1] != '/';)
+		name--;
+	if (name == end || is_dot_name(name, (size_t)(end - name)) ||
+	    name - path >= PATH_MAX)
+		return false;
+	if (name == path) {
+		if (!directory_of(dirfd, real_dir, sizeof(real_dir)))
+			return false;
+	} else {
+		char dir[PATH_MAX];
+
+		memcpy(dir, path, (size_t)(name - path));
+		dir[name - path] = '\0';
+		if (kernel_path(dirfd, dir, O_DIRECTORY, real_dir) != 0)
+			return false;
+	}
+	if ((size_t)snprintf(out, PATH_MAX, "%s/%.*s", real_dir,
+			     (int)(end - name), name) >= PATH_MAX)
+		return false;
+	normalize(out);
+	return true;
+}
+
+bool guard_matches(const char *path)
+{
+	for (size_t i = 0; i < shim_config.guard_count; i++)
+		if (fnmatch(shim_config.guards[i], path, FNM_PATHNAME) == 0)
+			return true;
+	return false;
+}
+
+/* The names of lock files in each style (README, "Variables"). */
+#define PIDSHIM_LOCK_SUFFIX ".pidshim-lock"
+#define DOTLOCK_SUFFIX ".lock"
+#define UUCP_PREFIX "LCK.."
+
+/* The lock file of RESOURCE. By default a hidden name beside it that no
+ * program uses as its own lock: "<resource>.lock" is git's index.lock and
+ * the mail spool's dotlock, and taking it breaks those programs' own
+ * locking (README, "How guards behave"). */
+bool guard_lock_path_for(const char *resource, char *out)
+{
+	const char *base = strrchr(resource, '/') + 1;
+	bool beside = !shim_config.lock_dir[0]; /* uucp always has a dir */
+	const char *dir = beside ? resource : shim_config.lock_dir;
+	int dir_len = beside ? (int)(base - 1 - resource) : (int)strlen(dir);
+	int n;
+
+	switch (shim_config.lock_style) {
+	case SHIM_LOCK_STYLE_UUCP:
+		n = snprintf(out, PATH_MAX, "%.*s/" UUCP_PREFIX "%s", dir_len,
+			     dir, base);
+		break;
+	case SHIM_LOCK_STYLE_DOTLOCK:
+		n = snprintf(out, PATH_MAX, "%.*s/%s" DOTLOCK_SUFFIX, dir_len,
+			     dir, base);
+		break;
+	default:
+		/* beside the resource, hidden */
+		n = snprintf(out, PATH_MAX, "%.*s/%s%s" PIDSHIM_LOCK_SUFFIX,
+			     dir_len, dir, beside ? "." : "", base);
+		break;
+	}
+	return n > 0 && n < PATH_MAX;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* Whether the base name of PATH (absolute) is one guard_lock_path_for makes in
+ * the configured style. */
+bool guard_named_as_lock(const char *path)
+{
+	const char *base = strrchr(path, '/') + 1;
+
+	switch (shim_config.lock_style) {
+	case SHIM_LOCK_STYLE_UUCP:
+		return strncmp(base, UUCP_PREFIX, strlen(UUCP_PREFIX)) == 0;
+	case SHIM_LOCK_STYLE_DOTLOCK:
+		return ends_with(base, DOTLOCK_SUFFIX);
+	default:
+		return ends_with(base, PIDSHIM_LOCK_SUFFIX) &&
+		       (shim_config.lock_dir[0] || base[0] == '.');
+	}
+}
+
+/* The lock file's convention: in the UUCP and dotlock styles a file
+ * naming a live process is held, flock or not. */
+enum lockfd_format guard_pid_format(void)
+{
+	switch (shim_config.lock_style) {
+	case SHIM_LOCK_STYLE_UUCP:
+		return LOCKFD_PID_UUCP;
+	case SHIM_LOCK_STYLE_DOTLOCK:
+		return LOCKFD_PID_DOTLOCK;
+	default:
+		return LOCKFD_PID_LINE;
+	}
+}
