@@ -90,23 +90,13 @@ static int wait_ms(void)
 }
 
 /* errno for a lock that could not be taken: busy is EBUSY (README,
- * "Guarded resources"); an unsafe or impossible lock file refuses the open
- * with the reason. */
+ * "Guarded resources"); an unsafe lock file refuses the open with ENOLCK,
+ * an impossible one with the reason. */
 static int open_errno(int err)
 {
-	switch (err) {
-	case -EAGAIN:
-	case -ETIMEDOUT:
+	if (err == -EAGAIN || err == -ETIMEDOUT)
 		return EBUSY;
-	case -ELOOP:
-	case -EISDIR:
-	case -EINVAL:
-	case -EMLINK:
-	case -EPERM:
-		return ENOLCK;
-	default:
-		return -err;
-	}
+	return lockfd_is_unsafe(err) ? ENOLCK : -err;
 }
 
 int guard_claim(int dirfd, const char *path, int flags, struct guard_claim *claim)

@@ -4,12 +4,9 @@
  * guard. The old image keeps the guard's lock descriptor open for the new
  * one, which takes the guard back over at start.
  */
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdatomic.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "guard_int.h"
@@ -54,9 +51,21 @@ void guard_exec_failed(void)
 	for (int i = 0; i < guard_used_slots(); i++) {
 		if (kept_for_exec[i])
 			libc(fcntl)(guard_table.guards[i].lk.fd, F_SETFD,
-				   (void *)(long)FD_CLOEXEC);
+				    (void *)(long)FD_CLOEXEC);
 		kept_for_exec[i] = false;
 	}
+}
+
+/* Whether FD is a descriptor of a resource whose lock file is LOCKPATH;
+ * *RESOURCE (PATH_MAX bytes) gets the resource's path. */
+static bool guarded_by(int fd, const char *lockpath, char *resource)
+{
+	char expect[PATH_MAX];
+
+	return fd < FD_TRACKED && guard_fd_path(fd, resource) &&
+	       guard_matches(resource) &&
+	       guard_lock_path_for(resource, expect) &&
+	       strcmp(expect, lockpath) == 0;
 }
 
 /* The new image after an exec: a lock descriptor kept open for it, named
@@ -65,45 +74,29 @@ void guard_exec_failed(void)
  * closing them releases it and a new open of the resource shares it. */
 static bool adopt_one(int lockfd, const char *lockpath)
 {
-	char path[PATH_MAX], expect[PATH_MAX];
+	char resource[PATH_MAX];
 	struct guard *g = NULL;
-	struct dirent *entry;
-	struct stat st;
-	int refs = 0;
-	DIR *fds;
+	struct lockfd_walk fds;
+	struct lockfd lk;
+	int fd, refs = 0;
 
-	if (lockfd_read_pid(lockfd, false) != getpid() ||
-	    fstat(lockfd, &st) < 0 || !S_ISREG(st.st_mode))
+	if (!lockfd_adopt(&lk, lockfd, lockpath) || !lockfd_walk_start(&fds))
 		return false;
-	fds = opendir("/proc/self/fd");
-	if (!fds)
-		return false;
-	while ((entry = readdir(fds))) {
-		int fd = atoi(entry->d_name);
-
-		if (entry->d_name[0] < '0' || entry->d_name[0] > '9' ||
-		    fd == lockfd || fd == dirfd(fds) || fd >= FD_TRACKED)
-			continue;
-		if (!guard_fd_path(fd, path) || !guard_matches(path) ||
-		    !guard_lock_path_for(path, expect) || strcmp(expect, lockpath))
+	while ((fd = lockfd_walk_next(&fds)) >= 0) {
+		if (fd == lockfd || !guarded_by(fd, lockpath, resource))
 			continue;
 		if (!g && !(g = guard_new()))
 			break;
 		if (refs++ == 0) {
-			strcpy(g->resource, path);
+			strcpy(g->resource, resource);
 			strcpy(g->lockpath, lockpath);
-			g->lk.fd = lockfd;
-			g->lk.dev = st.st_dev;
-			g->lk.ino = st.st_ino;
-			g->lk.owner = getpid();
-			g->lk.shared = false;
-			g->lk.names_owner = true;
+			g->lk = lk;
 			g->shared = false;
 		}
 		atomic_store(&guard_table.fd_guard[fd],
 			     (unsigned short)(g - guard_table.guards + 1));
 	}
-	closedir(fds);
+	lockfd_walk_end(&fds);
 	if (!g || refs == 0)
 		return false;
 	g->refs = refs;
@@ -114,30 +107,28 @@ static bool adopt_one(int lockfd, const char *lockpath)
 	return true;
 }
 
+/* A candidate: inherited open across the exec (not close-on-exec, unlike
+ * every lock we make: kept for us), its name a lock file's. */
+static bool kept_lock(int fd)
+{
+	char path[PATH_MAX];
+	long flags = libc(fcntl)(fd, F_GETFD, NULL);
+
+	return flags >= 0 && !(flags & FD_CLOEXEC) && guard_fd_path(fd, path) &&
+	       guard_named_as_lock(path);
+}
+
 void guard_adopt_after_exec(void)
 {
-	DIR *fds = opendir("/proc/self/fd");
-	struct dirent *entry;
-	int candidates[16], count = 0;
+	struct lockfd_walk fds;
+	int candidates[16], count = 0, fd;
 
-	if (!fds)
+	if (!lockfd_walk_start(&fds))
 		return;
-	while ((entry = readdir(fds)) && count < 16) {
-		char path[PATH_MAX];
-		int fd = atoi(entry->d_name);
-		long flags;
-
-		if (entry->d_name[0] < '0' || entry->d_name[0] > '9' ||
-		    fd == dirfd(fds))
-			continue;
-		/* kept for us: not close-on-exec, unlike every lock we make */
-		flags = libc(fcntl)(fd, F_GETFD, NULL);
-		if (flags < 0 || (flags & FD_CLOEXEC))
-			continue;
-		if (guard_fd_path(fd, path) && guard_named_as_lock(path))
+	while (count < 16 && (fd = lockfd_walk_next(&fds)) >= 0)
+		if (kept_lock(fd))
 			candidates[count++] = fd;
-	}
-	closedir(fds);
+	lockfd_walk_end(&fds);
 	for (int i = 0; i < count; i++) {
 		char path[PATH_MAX];
 
@@ -148,6 +139,6 @@ void guard_adopt_after_exec(void)
 		if (!adopt_one(candidates[i], path) &&
 		    lockfd_read_pid(candidates[i], false) == getpid())
 			libc(fcntl)(candidates[i], F_SETFD,
-				   (void *)(long)FD_CLOEXEC);
+				    (void *)(long)FD_CLOEXEC);
 	}
 }

@@ -131,49 +131,39 @@ static void retake_shared(struct guard *g)
 			 g->resource, g->lockpath, strerror(-err));
 }
 
-/* A reader holding the shared lock that opens for writing: convert. flock
- * converts by dropping the old lock first, so a refused conversion has
- * lost it; the reader takes its shared lock back before the open is
- * refused, and between timed attempts. (While a blocking conversion
- * waits, the reader holds no lock: flock offers no atomic upgrade.) Every
- * lock flock grants again is checked against the path (verify_relocked).
- * The guard is GUARD_ACQUIRING, the table unlocked, the signals blocked
- * but for the waits, which run with the program's mask OLD. */
+/* Between the timed attempts of a conversion: each refused one has lost
+ * the shared lock. */
+static void retake_between_attempts(void *g)
+{
+	retake_shared(g);
+}
+
+/* flock converts by dropping the old lock first, so a refused conversion
+ * has lost it: the reader takes its shared lock back before the open is
+ * refused, and between the attempts of a timed one. (While a blocking
+ * conversion waits, the reader holds no lock: flock offers no atomic
+ * upgrade.) The first attempt is made with the signals blocked, as for a
+ * new guard. */
 int guard_upgrade(struct guard *g, int ms, const sigset_t *old)
 {
-	long waited = 0;
+	struct timespec deadline;
 	int err;
 
-	for (;;) {
-		if (flock(g->lk.fd, LOCK_EX | LOCK_NB) == 0)
-			break;
-		if (errno != EWOULDBLOCK) {
-			err = -errno;
-			goto refused;
-		}
-		if (ms < 0) {
-			/* the kernel restarts it for an SA_RESTART handler */
-			guard_restore_signals(old);
-			err = flock(g->lk.fd, LOCK_EX) < 0 ? -errno : 0;
-			guard_block_signals(NULL);
-			if (err < 0)
-				goto refused;
-			break;
-		}
-		if (waited >= ms) {
-			err = -EAGAIN;
-			goto refused;
-		}
+	if (ms > 0)
+		guard_deadline_after(ms, &deadline);
+	err = lockfd_wait_for_lock(&g->lk, LOCK_EX, 0, NULL, NULL);
+	if (err == -EAGAIN && ms != 0) {
 		guard_restore_signals(old);
-		retake_shared(g);
-		nanosleep(&(struct timespec){ 0, 5 * 1000000L }, NULL);
+		err = lockfd_wait_for_lock(&g->lk, LOCK_EX, acquire_timeout(ms),
+					   retake_between_attempts, g);
 		guard_block_signals(NULL);
-		waited += 5;
 	}
+	if (err < 0)
+		goto refused;
 	if (!lockfd_still_ours(&g->lk, g->lockpath)) {
 		guard_restore_signals(old);
 		err = verify_relocked(g, false,
-				      ms < 0 ? -1 : (int)(ms - waited));
+				      ms <= 0 ? ms : ms_left(&deadline));
 		guard_block_signals(NULL);
 		if (err < 0)
 			goto refused;

@@ -31,39 +31,20 @@ static struct {
  * previous image kept open for us: find it. */
 bool pidfile_adopt(void)
 {
-	struct stat want, st;
-	DIR *fds;
-	struct dirent *entry;
+	struct lockfd_walk fds;
 	bool found = false;
+	int fd;
 
-	if (lstat(shim_config.pidfile, &want) < 0)
+	if (!lockfd_walk_start(&fds))
 		return false;
-	fds = opendir("/proc/self/fd");
-	if (!fds)
+	while (!found && (fd = lockfd_walk_next(&fds)) >= 0)
+		found = lockfd_adopt(&pf.lock, fd, shim_config.pidfile);
+	lockfd_walk_end(&fds);
+	if (!found)
 		return false;
-	while (!found && (entry = readdir(fds))) {
-		int fd = atoi(entry->d_name);
-
-		if (entry->d_name[0] < '0' || entry->d_name[0] > '9' ||
-		    fd == dirfd(fds) || fstat(fd, &st) < 0 ||
-		    st.st_dev != want.st_dev || st.st_ino != want.st_ino)
-			continue;
-		/* The file must name us: a descriptor of the same file opened
-		 * by the program itself is no proof of the lock. */
-		if (lockfd_read_pid(fd, false) != getpid())
-			continue;
-		pf.lock.fd = fd;
-		pf.lock.dev = st.st_dev;
-		pf.lock.ino = st.st_ino;
-		pf.lock.owner = getpid();
-		pf.lock.shared = false;
-		pf.lock.names_owner = true;
-		libc(fcntl)(fd, F_SETFD, (void *)(long)FD_CLOEXEC);
-		private_fd_adopt(&pf.lock.fd);
-		found = true;
-	}
-	closedir(fds);
-	return found;
+	libc(fcntl)(pf.lock.fd, F_SETFD, (void *)(long)FD_CLOEXEC);
+	private_fd_adopt(&pf.lock.fd);
+	return true;
 }
 
 static const char *unsafe_reason(int err)
