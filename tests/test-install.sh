@@ -2,9 +2,12 @@
 # meson install, into a throw-away DESTDIR: the shim, libpidlock with its
 # header, and the pkg-config files, where pidlock.pc builds a program
 # and pidshim.pc names the preload object a harness loads.
-#   test-install.sh BUILD_DIR
+#   test-install.sh BUILD_DIR [SANITIZERS]
+# SANITIZERS: the build's b_sanitize; the program built against the
+# installed library is built with them too, or it cannot load it.
 set -eu
 build=$1
+sanitize=${2:-none}
 command -v pkg-config >/dev/null 2>&1 || { echo "skip: no pkg-config"; exit 77; }
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
@@ -25,7 +28,9 @@ cat >"$dir/use.c" <<'C'
 #include <pidlock.h>
 int main(void) { return pidlock_check("/nonexistent", 0) == PIDLOCK_ABSENT ? 0 : 1; }
 C
-# shellcheck disable=SC2046 # pkg-config's flags are words
-cc -o "$dir/use" "$dir/use.c" $(pkg-config --cflags --libs pidlock)
+flags=
+[ "$sanitize" = none ] || flags=-fsanitize=$sanitize
+# shellcheck disable=SC2046,SC2086 # pkg-config's flags are words
+cc $flags -o "$dir/use" "$dir/use.c" $(pkg-config --cflags --libs pidlock)
 LD_LIBRARY_PATH="$libdir" "$dir/use" || { echo "a program built with pidlock.pc fails"; exit 1; }
 echo "ok: installed, pidshim.pc names $preload, pidlock.pc builds"
