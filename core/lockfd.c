@@ -93,7 +93,7 @@ int lockfd_parse_pid(const char *buf, size_t len)
 	if (i == len)
 		return i == 0 ? 0 : -EINVAL;
 	for (; i < len && buf[i] >= '0' && buf[i] <= '9'; i++) {
-		/* pid_max is at most 2^22; ten digits would already be absurd */
+		/* pid_max is at most 2^22: ten digits are already absurd */
 		if (++digits > 10)
 			return -EINVAL;
 		value = value * 10 + (buf[i] - '0');
@@ -333,9 +333,9 @@ int lockfd_acquire(struct lockfd *lk, const char *path, mode_t mode,
 		/* Step 1: never O_TRUNC before the lock is held. O_NONBLOCK
 		 * keeps a FIFO planted at the path from hanging us. */
 		fd = sys_open(path,
-			  O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
-				  O_NONBLOCK,
-			  mode);
+			      O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
+				  O_NOCTTY | O_NONBLOCK,
+			      mode);
 		if (fd < 0)
 			return -errno;
 		if (fstat(fd, &st) < 0) {
@@ -389,8 +389,8 @@ int lockfd_acquire(struct lockfd *lk, const char *path, mode_t mode,
 				sys_close(fd);
 				if (holder)
 					*holder = named;
-				err = wait_for_named_holder(timeout_ms,
-							    deadline);
+				err =
+				    wait_for_named_holder(timeout_ms, deadline);
 				if (err < 0)
 					return err;
 				continue;
@@ -398,8 +398,8 @@ int lockfd_acquire(struct lockfd *lk, const char *path, mode_t mode,
 		}
 
 		*lk = got;
-		/* Steps 3 and 5: whatever the file said, we hold its lock, so its
-		 * previous writer is gone: take it over. */
+		/* Steps 3 and 5: whatever the file said, we hold its lock, so
+		 * its previous writer is gone: take it over. */
 		if (!shared) {
 			err = lockfd_write_pid(lk, format);
 			if (err < 0) {

@@ -30,9 +30,9 @@ struct lockfd {
  * naming a live process other than ours is held whether or not it is
  * flocked: those tools lock by the file's existence and never flock. */
 enum lockfd_format {
-	LOCKFD_PID_LINE = 0,    /* "<pid>\n"; only flock holds */
-	LOCKFD_PID_UUCP = 1,    /* "%10d\n", the UUCP/HDB lock file format */
-	LOCKFD_NO_PID = 2,      /* leave the content alone */
+	LOCKFD_PID_LINE = 0,	/* "<pid>\n"; only flock holds */
+	LOCKFD_PID_UUCP = 1,	/* "%10d\n", the UUCP/HDB lock file format */
+	LOCKFD_NO_PID = 2,	/* leave the content alone */
 	LOCKFD_PID_DOTLOCK = 3, /* "<pid>\n", as liblockfile's dotlocks */
 };
 

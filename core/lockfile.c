@@ -57,8 +57,8 @@ PIDLOCK_EXPORT int pidlock_lock_new(struct pidlock_lock **lockp,
 
 	if (!lockp || (name && (!*name || strchr(name, '/'))) ||
 	    (dir && !*dir) ||
-	    (flags & ~(unsigned)(PIDLOCK_REMOVE_ON_SIGINT |
-				 PIDLOCK_REMOVE_ON_SIGTERM)))
+	    (flags &
+	     ~(unsigned)(PIDLOCK_REMOVE_ON_SIGINT | PIDLOCK_REMOVE_ON_SIGTERM)))
 		return -EINVAL;
 	if (!name) {
 		int err = random_name(generated, sizeof(generated));
@@ -93,8 +93,7 @@ PIDLOCK_EXPORT void pidlock_lock_free(struct pidlock_lock *lock)
 	free(lock);
 }
 
-PIDLOCK_EXPORT int pidlock_lock_set_mode(struct pidlock_lock *lock,
-					 mode_t mode)
+PIDLOCK_EXPORT int pidlock_lock_set_mode(struct pidlock_lock *lock, mode_t mode)
 {
 	if (!lock || (mode & ~(mode_t)07777))
 		return -EINVAL;

@@ -26,10 +26,9 @@ struct pidlock_pidfile {
 static pthread_mutex_t single_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic(struct pidlock_pidfile *) single;
 
-PIDLOCK_EXPORT int pidlock_pidfile_open(struct pidlock_pidfile **pfp,
-					const char *path_template,
-					const struct pidlock_pidfile_options *opts,
-					pid_t *holder)
+PIDLOCK_EXPORT int
+pidlock_pidfile_open(struct pidlock_pidfile **pfp, const char *path_template,
+		     const struct pidlock_pidfile_options *opts, pid_t *holder)
 {
 	static const struct pidlock_pidfile_options defaults;
 	struct pidlock_pidfile *pf;
@@ -41,8 +40,8 @@ PIDLOCK_EXPORT int pidlock_pidfile_open(struct pidlock_pidfile **pfp,
 	if (!opts)
 		opts = &defaults;
 	if (!pfp || (opts->mode & ~(mode_t)07777) ||
-	    (opts->flags & ~(unsigned)(PIDLOCK_REMOVE_ON_SIGINT |
-				       PIDLOCK_REMOVE_ON_SIGTERM)))
+	    (opts->flags &
+	     ~(unsigned)(PIDLOCK_REMOVE_ON_SIGINT | PIDLOCK_REMOVE_ON_SIGTERM)))
 		return -EINVAL;
 	err = pidlock_path_expand(path_template, path, sizeof(path));
 	if (err < 0)
@@ -129,10 +128,10 @@ PIDLOCK_EXPORT int pidlock_check(const char *path, pid_t *holder)
 
 /* ---- SinglePidFile ----------------------------------------------------- */
 
-PIDLOCK_EXPORT int pidlock_single_pidfile(struct pidlock_pidfile **pfp,
-					  const char *path_template,
-					  const struct pidlock_pidfile_options *opts,
-					  pid_t *holder)
+PIDLOCK_EXPORT int
+pidlock_single_pidfile(struct pidlock_pidfile **pfp, const char *path_template,
+		       const struct pidlock_pidfile_options *opts,
+		       pid_t *holder)
 {
 	struct pidlock_pidfile *pf;
 	int err = 0;

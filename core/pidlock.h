@@ -128,9 +128,8 @@ void pidlock_scope_end(struct pidlock_scope *scope);
  */
 #define PIDLOCK_SCOPED(lock, how, timeout_ms, errp)                            \
 	for (struct pidlock_scope PIDLOCK_CONCAT(pidlock_scope_, __LINE__)     \
-		     __attribute__((cleanup(pidlock_scope_end))) =             \
-			     pidlock_scope_begin((lock), (how), (timeout_ms),  \
-						 (errp));                      \
+		 __attribute__((cleanup(pidlock_scope_end))) =                 \
+		     pidlock_scope_begin((lock), (how), (timeout_ms), (errp)); \
 	     PIDLOCK_CONCAT(pidlock_scope_, __LINE__).active;                  \
 	     pidlock_scope_end(&PIDLOCK_CONCAT(pidlock_scope_, __LINE__)))
 
@@ -141,8 +140,8 @@ struct pidlock_pidfile;
 /* All-zero options are the defaults: mode 0644, no flags, no waiting. */
 struct pidlock_pidfile_options {
 	mode_t mode;
-	unsigned flags;	 /* enum pidlock_flags */
-	int timeout_ms;	 /* PIDLOCK_NOWAIT, PIDLOCK_WAIT_FOREVER or ms */
+	unsigned flags; /* enum pidlock_flags */
+	int timeout_ms; /* PIDLOCK_NOWAIT, PIDLOCK_WAIT_FOREVER or ms */
 };
 
 /**

@@ -82,7 +82,8 @@ static void install_dispatcher(int signo, const struct sigaction *previous)
 	/* Over the default action, the alternate stack (when the program
 	 * has one) lets the cleanup run after a stack overflow; a program
 	 * handler runs on the stack it asked for. */
-	if (previous->sa_handler == SIG_DFL || (previous->sa_flags & SA_ONSTACK))
+	if (previous->sa_handler == SIG_DFL ||
+	    (previous->sa_flags & SA_ONSTACK))
 		sa.sa_flags |= SA_ONSTACK;
 	/* A program handler without SA_RESTART wants its blocking calls to
 	 * fail with EINTR: chaining it must not take that away. Over SIG_DFL
@@ -114,7 +115,8 @@ static void run_previous(int signo, siginfo_t *info, void *ucontext,
 	if (previous->sa_handler == SIG_DFL) {
 		enum sigdefault_action action = sigdefault_action(signo);
 
-		if (action == SIGDEFAULT_IGNORE || action == SIGDEFAULT_CONTINUE)
+		if (action == SIGDEFAULT_IGNORE ||
+		    action == SIGDEFAULT_CONTINUE)
 			return;
 		sigdefault_reraise(signo, sigaction);
 		/* Still here: it was a stop and we were continued. */
@@ -218,9 +220,9 @@ static void register_fork_handlers(void)
 }
 
 /* Run CHANGE on SIGNO's chain as a writer (see struct sig_chain). */
-static int change_chain(int signo, int (*change)(int signo,
-						  struct sig_chain *chain,
-						  void *arg),
+static int change_chain(int signo,
+			int (*change)(int signo, struct sig_chain *chain,
+				      void *arg),
 			void *arg)
 {
 	static pthread_once_t fork_handlers = PTHREAD_ONCE_INIT;

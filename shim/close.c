@@ -84,7 +84,8 @@ SHIM_EXPORT int dup(int fd)
 static int shim_dup3(int fd, int newfd, int flags, bool is_dup2)
 {
 	bool moved = private_fd_make_room(newfd, fd);
-	int ret = is_dup2 ? libc(dup2)(fd, newfd) : libc(dup3)(fd, newfd, flags);
+	int ret =
+	    is_dup2 ? libc(dup2)(fd, newfd) : libc(dup3)(fd, newfd, flags);
 
 	if (ret < 0 && moved) {
 		int saved = errno;
@@ -109,7 +110,8 @@ SHIM_EXPORT int dup3(int fd, int newfd, int flags)
 
 static int shim_fcntl(int fd, int cmd, void *arg)
 {
-	if ((cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC) || !(shim_ready() && guards_active()))
+	if ((cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC) ||
+	    !(shim_ready() && guards_active()))
 		return libc(fcntl)(fd, cmd, arg);
 	return after_dup(fd, libc(fcntl)(fd, cmd, arg));
 }
@@ -131,18 +133,17 @@ SHIM_EXPORT int fcntl(int fd, int cmd, ...)
 SHIM_EXPORT int fcntl64(int fd, int cmd, ...) __attribute__((alias("fcntl")));
 
 /* close_range over [FIRST, LAST] without the shim's own descriptors. */
-static int close_range_around_private(unsigned first, unsigned last,
-				      int flags)
+static int close_range_around_private(unsigned first, unsigned last, int flags)
 {
 	unsigned from = first;
 	int ret = 0;
 
 	while (from <= last) {
 		int priv = private_fd_lowest_at_or_above(
-			from > INT_MAX ? INT_MAX : (int)from);
+		    from > INT_MAX ? INT_MAX : (int)from);
 		unsigned to = priv < 0 || (unsigned)priv > last
-				      ? last
-				      : (unsigned)priv - 1;
+				  ? last
+				  : (unsigned)priv - 1;
 
 		if (priv >= 0 && (unsigned)priv == from) {
 			from++;

@@ -17,17 +17,16 @@
 struct shim_config shim_config;
 
 static const char *const known_names[] = {
-	"PIDSHIM_PIDFILE",     "PIDSHIM_ON_CONFLICT", "PIDSHIM_EXIT_CODE",
-	"PIDSHIM_GUARD",       "PIDSHIM_GUARD_WAIT",  "PIDSHIM_GUARD_SCOPE",
-	"PIDSHIM_GUARD_MODE",  "PIDSHIM_LOCK_STYLE",  "PIDSHIM_LOCK_DIR",
-	"PIDSHIM_CHILDREN",    "PIDSHIM_DAEMON",      "PIDSHIM_MODE",
-	"PIDSHIM_LOG",	       "PIDSHIM_LOG_FILE",    SHIM_OWNER_VAR,
+	"PIDSHIM_PIDFILE",    "PIDSHIM_ON_CONFLICT", "PIDSHIM_EXIT_CODE",
+	"PIDSHIM_GUARD",      "PIDSHIM_GUARD_WAIT",  "PIDSHIM_GUARD_SCOPE",
+	"PIDSHIM_GUARD_MODE", "PIDSHIM_LOCK_STYLE",  "PIDSHIM_LOCK_DIR",
+	"PIDSHIM_CHILDREN",   "PIDSHIM_DAEMON",	     "PIDSHIM_MODE",
+	"PIDSHIM_LOG",	      "PIDSHIM_LOG_FILE",    SHIM_OWNER_VAR,
 };
 #define KNOWN_COUNT (sizeof(known_names) / sizeof(known_names[0]))
 
-static __attribute__((noreturn)) void bad_value(const char *name,
-						const char *value,
-						const char *expected)
+static __attribute__((noreturn)) void
+bad_value(const char *name, const char *value, const char *expected)
 {
 	shim_die(SHIM_EXIT_CONFIG, "%s=%s: expected %s", name, value, expected);
 }
@@ -56,7 +55,8 @@ static int parse_seconds_ms(const char *s)
 			if (place <= 3)
 				ms += (*s - '0') * scale;
 			else if (place == 4 && *s >= '5')
-				ms++; /* the first digit past milliseconds rounds */
+				/* the first digit past milliseconds rounds */
+				ms++;
 		}
 	}
 	if (*s || ms > INT_MAX)
@@ -146,7 +146,8 @@ static void load_pidfile(void)
 			  "a path template (%p pid, %n program, %u uid, "
 			  "%h host, %% percent), empty or 'none'");
 	else if (expanded[len - 1] == '/')
-		bad_value("PIDSHIM_PIDFILE", value, "a file name, not a directory");
+		bad_value("PIDSHIM_PIDFILE", value,
+			  "a file name, not a directory");
 	/* Relative to where the program started: it may chdir later, and the
 	 * file must still be removed by its right name. */
 	if (expanded[0] != '/') {
@@ -211,13 +212,15 @@ static void load_guards(void)
 	copy = strdup(value);
 	shim_config.guards = calloc(count + 1, sizeof(char *));
 	if (!copy || !shim_config.guards)
-		shim_die(SHIM_EXIT_CONFIG, "out of memory reading PIDSHIM_GUARD");
+		shim_die(SHIM_EXIT_CONFIG,
+			 "out of memory reading PIDSHIM_GUARD");
 	for (pattern = strtok_r(copy, ":", &save); pattern;
 	     pattern = strtok_r(NULL, ":", &save)) {
 		if (pattern[0] != '/')
-			bad_value("PIDSHIM_GUARD", value,
-				  "':'-separated absolute path patterns "
-				  "(fnmatch), e.g. /dev/ttyUSB*:/srv/data/*.db");
+			bad_value(
+			    "PIDSHIM_GUARD", value,
+			    "':'-separated absolute path patterns "
+			    "(fnmatch), e.g. /dev/ttyUSB*:/srv/data/*.db");
 		shim_config.guards[shim_config.guard_count++] = pattern;
 	}
 }
@@ -230,7 +233,9 @@ static void load_guard_options(void)
 					      "suffix", NULL };
 	/* "suffix" is the former name of "dotlock" */
 	static const enum shim_lock_style style_of[] = {
-		SHIM_LOCK_STYLE_PIDSHIM, SHIM_LOCK_STYLE_DOTLOCK, SHIM_LOCK_STYLE_UUCP,
+		SHIM_LOCK_STYLE_PIDSHIM,
+		SHIM_LOCK_STYLE_DOTLOCK,
+		SHIM_LOCK_STYLE_UUCP,
 		SHIM_LOCK_STYLE_DOTLOCK,
 	};
 	const char *value;
@@ -252,15 +257,14 @@ static void load_guard_options(void)
 		shim_config.guard_timeout_ms = ms;
 	}
 
-	shim_config.guard_scope = word_variable(
-		"PIDSHIM_GUARD_SCOPE", scopes, "'open' or 'process'",
-		SHIM_GUARD_SCOPE_OPEN);
-	shim_config.guard_mode = word_variable(
-		"PIDSHIM_GUARD_MODE", modes, "'exclusive' or 'shared-read'",
-		SHIM_GUARD_MODE_EXCLUSIVE);
+	shim_config.guard_scope =
+	    word_variable("PIDSHIM_GUARD_SCOPE", scopes, "'open' or 'process'",
+			  SHIM_GUARD_SCOPE_OPEN);
+	shim_config.guard_mode = word_variable("PIDSHIM_GUARD_MODE", modes,
+					       "'exclusive' or 'shared-read'",
+					       SHIM_GUARD_MODE_EXCLUSIVE);
 	shim_config.lock_style = style_of[word_variable(
-		"PIDSHIM_LOCK_STYLE", styles, "'pidshim', 'dotlock' or 'uucp'",
-		0)];
+	    "PIDSHIM_LOCK_STYLE", styles, "'pidshim', 'dotlock' or 'uucp'", 0)];
 
 	value = getenv("PIDSHIM_LOCK_DIR");
 	shim_config.lock_dir[0] = '\0';
@@ -282,18 +286,19 @@ static void load_process_options(void)
 	const char *value;
 	long v;
 
-	shim_config.children = word_variable(
-		"PIDSHIM_CHILDREN", children, "'tree' or 'none'", SHIM_CHILDREN_TREE);
-	shim_config.daemon_follow =
-		word_variable("PIDSHIM_DAEMON", daemon, "'off' or 'follow'",
-			      0) == 1;
+	shim_config.children =
+	    word_variable("PIDSHIM_CHILDREN", children, "'tree' or 'none'",
+			  SHIM_CHILDREN_TREE);
+	shim_config.daemon_follow = word_variable("PIDSHIM_DAEMON", daemon,
+						  "'off' or 'follow'", 0) == 1;
 
 	value = getenv("PIDSHIM_MODE");
 	shim_config.mode = 0644;
 	if (value) {
 		if (!parse_int(value, 0, 0777, 8, &v))
-			bad_value("PIDSHIM_MODE", value,
-				  "an octal file mode from 0 to 0777, e.g. 0644");
+			bad_value(
+			    "PIDSHIM_MODE", value,
+			    "an octal file mode from 0 to 0777, e.g. 0644");
 		shim_config.mode = (mode_t)v;
 	}
 }

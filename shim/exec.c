@@ -18,7 +18,7 @@ extern char **environ;
 
 /* Run CALL, an exec, with the PID file's lock (the owner's) and the locks
  * of guarded descriptors that survive it kept open across it. */
-#define KEEPING_LOCKS(call)                                                  \
+#define KEEPING_LOCKS(call)                                                    \
 	do {                                                                   \
 		bool kept;                                                     \
 		int ret, saved;                                                \

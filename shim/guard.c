@@ -28,7 +28,8 @@ struct guard_table guard_table = {
 	.changed = PTHREAD_COND_INITIALIZER,
 };
 
-/* ---- the table ------------------------------------------------------------- */
+/* ---- the table -------------------------------------------------------------
+ */
 
 /* Every critical section with the thread's signals blocked (guard_int.h). */
 static void table_lock(sigset_t *old)
@@ -99,7 +100,8 @@ static int open_errno(int err)
 	return lockfd_is_unsafe(err) ? ENOLCK : -err;
 }
 
-int guard_claim(int dirfd, const char *path, int flags, struct guard_claim *claim)
+int guard_claim(int dirfd, const char *path, int flags,
+		struct guard_claim *claim)
 {
 	char abs[PATH_MAX], real[PATH_MAX];
 	bool shared = shim_config.guard_mode == SHIM_GUARD_MODE_SHARED_READ &&
@@ -136,14 +138,16 @@ int guard_claim(int dirfd, const char *path, int flags, struct guard_claim *clai
 		/* another thread is taking this very lock: wait for it and
 		 * share, never compete with ourselves */
 		if (ms == 0 ||
-		    (ms > 0 && pthread_cond_timedwait(&guard_table.changed, &guard_table.lock,
-						      &deadline) == ETIMEDOUT)) {
+		    (ms > 0 && pthread_cond_timedwait(
+				   &guard_table.changed, &guard_table.lock,
+				   &deadline) == ETIMEDOUT)) {
 			table_unlock(&old);
 			errno = EBUSY;
 			return -1;
 		}
 		if (ms < 0)
-			pthread_cond_wait(&guard_table.changed, &guard_table.lock);
+			pthread_cond_wait(&guard_table.changed,
+					  &guard_table.lock);
 	}
 	if (g) {
 		/* held already: share it */
@@ -224,7 +228,8 @@ unguarded:
 /* Drop one reference; the last one releases (scope open). Table locked. */
 static void put_locked(struct guard *g)
 {
-	if (--g->refs > 0 || shim_config.guard_scope == SHIM_GUARD_SCOPE_PROCESS)
+	if (--g->refs > 0 ||
+	    shim_config.guard_scope == SHIM_GUARD_SCOPE_PROCESS)
 		return;
 	if (g->refs < 0)
 		g->refs = 0;
@@ -263,7 +268,8 @@ bool guards_active(void)
 
 bool guard_tracks(int fd)
 {
-	return fd >= 0 && fd < FD_TRACKED && atomic_load(&guard_table.fd_guard[fd]);
+	return fd >= 0 && fd < FD_TRACKED &&
+	       atomic_load(&guard_table.fd_guard[fd]);
 }
 
 int guard_detach(int fd)
@@ -298,7 +304,8 @@ void guard_detach_range(unsigned first, unsigned last,
 	if (last >= FD_TRACKED)
 		last = FD_TRACKED - 1;
 	for (unsigned fd = first; fd <= last; fd++) {
-		unsigned short handle = atomic_exchange(&guard_table.fd_guard[fd], 0);
+		unsigned short handle =
+		    atomic_exchange(&guard_table.fd_guard[fd], 0);
 
 		if (handle)
 			range->puts[handle - 1]++;
@@ -347,7 +354,8 @@ void guard_release_all_for_exit(void)
 	}
 }
 
-/* ---- fork ------------------------------------------------------------------ */
+/* ---- fork ------------------------------------------------------------------
+ */
 
 /* The mask of the forking thread, set aside while it holds the table
  * across the fork (the table's lock serializes forking threads). */

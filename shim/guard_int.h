@@ -31,7 +31,7 @@ struct guard {
 	char lockpath[PATH_MAX];
 	struct lockfd lk;
 	bool shared;
-	int refs; /* descriptors open on it */
+	int refs;	/* descriptors open on it */
 	pid_t acquirer; /* the thread taking it while GUARD_ACQUIRING */
 };
 

@@ -20,6 +20,8 @@
 #ifndef PIDSHIM_INTERPOSED_H
 #define PIDSHIM_INTERPOSED_H
 
+/* One group a line: clang-format would run them together. */
+/* clang-format off */
 #define SHIM_INTERPOSED(REAL, REAL_NEWER, OWN)                                 \
 	/* opens (open.c) */                                                   \
 	REAL(open) REAL(open64) REAL(openat) REAL(openat64)                    \
@@ -39,5 +41,6 @@
 	REAL(sigaction) OWN(__sigaction) OWN(signal) OWN(bsd_signal)           \
 	OWN(sysv_signal) OWN(__sysv_signal) OWN(sigset) OWN(sigignore)         \
 	OWN(siginterrupt)
+/* clang-format on */
 
 #endif

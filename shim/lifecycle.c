@@ -37,8 +37,7 @@ bool shim_ready(void)
 
 static bool guards_configured(void)
 {
-	return process_role() != SHIM_ROLE_INERT &&
-	       shim_config.guard_count > 0;
+	return process_role() != SHIM_ROLE_INERT && shim_config.guard_count > 0;
 }
 
 /* A signal ends the process: what goes with it. Nothing that allocates or
@@ -66,7 +65,8 @@ static void end_of_process(bool flush_stdio)
 		guard_release_all_for_exit();
 }
 
-/* ---- fork ------------------------------------------------------------------ */
+/* ---- fork ------------------------------------------------------------------
+ */
 
 /* Every pthread_atfork handler of the shim, in one place: each lock the
  * shim takes is held across fork, so that no child starts with one of them
@@ -153,7 +153,8 @@ static pid_t shim_setsid(void)
 	return sid;
 }
 
-/* ---- start ---------------------------------------------------------------- */
+/* ---- start ----------------------------------------------------------------
+ */
 
 /* PIDSHIM_OWNER (README, "Variables"; parsed in config.c): this process
  * as the owner, the PID file it expanded, and the template it expanded it
@@ -161,8 +162,8 @@ static pid_t shim_setsid(void)
  * file, whatever %n or a relative template would name now. */
 static void publish_owner(void)
 {
-	const char *path = shim_config.pidfile_enabled ? shim_config.pidfile
-						       : "";
+	const char *path =
+	    shim_config.pidfile_enabled ? shim_config.pidfile : "";
 	char value[2 * PATH_MAX + 48];
 
 	/* Descendants inherit this and know the PID file is not theirs; a
@@ -177,8 +178,9 @@ static enum shim_role role_from_config(void)
 	if (shim_config.owner_from_env == getpid() ||
 	    !shim_config.under_owners_template)
 		return SHIM_ROLE_OWNER;
-	return shim_config.children == SHIM_CHILDREN_NONE ? SHIM_ROLE_INERT
-						      : SHIM_ROLE_DESCENDANT;
+	return shim_config.children == SHIM_CHILDREN_NONE
+		   ? SHIM_ROLE_INERT
+		   : SHIM_ROLE_DESCENDANT;
 }
 
 static void init_once(void)

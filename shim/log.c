@@ -45,7 +45,7 @@ static const char *unsafe_log_file(int fd)
 }
 
 static __attribute__((noreturn)) void refuse_log_file(const char *path,
-						     const char *why)
+						      const char *why)
 {
 	shim_die(SHIM_EXIT_CONFIG,
 		 "PIDSHIM_LOG_FILE=%s: refused: %s; expected a regular file of "
@@ -57,14 +57,15 @@ static void open_log_file(const char *path)
 {
 	const char *why;
 	int fd = libc(open)(path,
-			   O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
-				   O_NONBLOCK | O_CLOEXEC | O_NOCTTY,
-			   0644);
+			    O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
+				O_NONBLOCK | O_CLOEXEC | O_NOCTTY,
+			    0644);
 
 	if (fd < 0 && (errno == ELOOP || errno == EISDIR || errno == ENXIO))
-		refuse_log_file(path, errno == ELOOP	 ? "is a symlink"
-				      : errno == EISDIR ? "is a directory"
-							: "is a FIFO with no reader");
+		refuse_log_file(path, errno == ELOOP ? "is a symlink"
+				      : errno == EISDIR
+					  ? "is a directory"
+					  : "is a FIFO with no reader");
 	if (fd < 0) {
 		log_warn("PIDSHIM_LOG_FILE=%s: cannot open: %s; logging to "
 			 "stderr",
@@ -110,7 +111,7 @@ static bool stderr_is_original(void)
 }
 
 static __attribute__((format(printf, 1, 0))) void emit(const char *fmt,
-						      va_list ap)
+						       va_list ap)
 {
 	char buf[1024];
 	int saved = errno;

@@ -30,7 +30,7 @@
 		struct guard_claim claim;                                      \
 		int fd, saved;                                                 \
                                                                                \
-		if (!(shim_ready() && guards_active()))                                          \
+		if (!(shim_ready() && guards_active()))                        \
 			return (call);                                         \
 		if (guard_claim((dirfd), (path), (flags), &claim) < 0)         \
 			return -1;                                             \
@@ -62,7 +62,8 @@ SHIM_EXPORT int openat(int dirfd, const char *path, int flags, ...)
 	mode_t mode = 0;
 
 	MODE_ARG(flags, mode);
-	GUARDED_OPEN(dirfd, path, flags, libc(openat)(dirfd, path, flags, mode));
+	GUARDED_OPEN(dirfd, path, flags,
+		     libc(openat)(dirfd, path, flags, mode));
 }
 
 SHIM_EXPORT int openat64(int dirfd, const char *path, int flags, ...)
@@ -108,7 +109,8 @@ SHIM_EXPORT int __openat64_2(int dirfd, const char *path, int flags)
 		     libc(__openat64_2)(dirfd, path, flags));
 }
 
-/* ---- stdio ------------------------------------------------------------------ */
+/* ---- stdio ------------------------------------------------------------------
+ */
 
 /* open(2) flags for an fopen mode string ("r", "w+", "ab", ...). */
 static int fopen_flags(const char *mode)
@@ -138,8 +140,7 @@ static int fopen_flags(const char *mode)
 }
 
 typedef FILE *(*fopen_fn)(const char *path, const char *mode);
-typedef FILE *(*freopen_fn)(const char *path, const char *mode,
-			    FILE *stream);
+typedef FILE *(*freopen_fn)(const char *path, const char *mode, FILE *stream);
 
 static FILE *guarded_fopen(fopen_fn real_fopen, const char *path,
 			   const char *mode)

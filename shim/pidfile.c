@@ -69,8 +69,8 @@ void pidfile_take(void)
 {
 	const char *path = shim_config.pidfile;
 	int timeout = shim_config.on_conflict == SHIM_CONFLICT_EXIT
-			      ? 0
-			      : shim_config.conflict_timeout_ms;
+			  ? 0
+			  : shim_config.conflict_timeout_ms;
 	pid_t holder = 0;
 	const char *why;
 	int err;
@@ -81,8 +81,8 @@ void pidfile_take(void)
 	}
 	if (timeout != 0)
 		log_debug("%s: waiting for the running instance", path);
-	err = lockfd_acquire(&pf.lock, path, shim_config.mode, false,
-			     timeout, LOCKFD_PID_LINE, &holder);
+	err = lockfd_acquire(&pf.lock, path, shim_config.mode, false, timeout,
+			     LOCKFD_PID_LINE, &holder);
 	if (err == 0) {
 		private_fd_adopt(&pf.lock.fd);
 		log_debug("%s: created and locked", path);
@@ -196,7 +196,7 @@ static void release_shared_pidfile(bool orderly)
 {
 	const char *path = shim_config.pidfile;
 	int probe = libc(open)(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
-					    O_NOCTTY | O_NONBLOCK);
+					 O_NOCTTY | O_NONBLOCK);
 	struct stat at_path, probed;
 	bool emptied = pidfile_names_me() && !may_remove(path);
 
@@ -207,8 +207,9 @@ static void release_shared_pidfile(bool orderly)
 	pf.lock.fd = -1;
 	if (probe < 0)
 		return;
-	if (flock(probe, LOCK_EX | LOCK_NB) == 0 && fstat(probe, &probed) == 0 &&
-	    lstat(path, &at_path) == 0 && probed.st_dev == at_path.st_dev &&
+	if (flock(probe, LOCK_EX | LOCK_NB) == 0 &&
+	    fstat(probe, &probed) == 0 && lstat(path, &at_path) == 0 &&
+	    probed.st_dev == at_path.st_dev &&
 	    probed.st_ino == at_path.st_ino) {
 		if (unlink(path) < 0 && orderly && !emptied)
 			log_warn("%s: cannot remove it: %s", path,
@@ -312,7 +313,6 @@ static bool hand_over(void)
 	log_debug("%s: handed over to PID %d", shim_config.pidfile, heir);
 	return true;
 }
-
 
 void pidfile_end(bool orderly)
 {

@@ -69,7 +69,7 @@ void private_fd_init(void)
 static int move_high(int fd)
 {
 	int high = libc(fcntl)(fd, F_DUPFD_CLOEXEC,
-			      (void *)(long)atomic_load(&priv.base));
+			       (void *)(long)atomic_load(&priv.base));
 
 	/* No room up there (a low limit): keep the number we have. */
 	return high >= 0 ? high : fd;
@@ -119,7 +119,8 @@ bool private_fd_is(int fd)
 {
 	/* by number, whatever the number: one left low by a small limit
 	 * must be protected as well as one placed high */
-	if (fd < 0 || atomic_load_explicit(&priv.used, memory_order_relaxed) == 0)
+	if (fd < 0 ||
+	    atomic_load_explicit(&priv.used, memory_order_relaxed) == 0)
 		return false;
 	for (int i = 0, top = atomic_load(&priv.top); i < top; i++)
 		if (atomic_load(&priv.fds[i]) == fd)

@@ -86,7 +86,11 @@ SHIM_HIDDEN void private_fd_after_fork_in_child(void);
 /* ---- configuration (config.c) ------------------------------------------ */
 
 enum shim_conflict { SHIM_CONFLICT_EXIT, SHIM_CONFLICT_WAIT };
-enum shim_guard_wait { SHIM_GUARD_WAIT_BLOCK, SHIM_GUARD_WAIT_FAIL, SHIM_GUARD_WAIT_TIMEOUT };
+enum shim_guard_wait {
+	SHIM_GUARD_WAIT_BLOCK,
+	SHIM_GUARD_WAIT_FAIL,
+	SHIM_GUARD_WAIT_TIMEOUT
+};
 enum shim_guard_scope { SHIM_GUARD_SCOPE_OPEN, SHIM_GUARD_SCOPE_PROCESS };
 enum shim_guard_mode { SHIM_GUARD_MODE_EXCLUSIVE, SHIM_GUARD_MODE_SHARED_READ };
 enum shim_lock_style {
@@ -99,7 +103,7 @@ enum shim_log_level { SHIM_LOG_QUIET, SHIM_LOG_WARN, SHIM_LOG_DEBUG };
 
 struct shim_config {
 	bool pidfile_enabled;
-	char pidfile[PATH_MAX]; /* expanded, absolute */
+	char pidfile[PATH_MAX];		 /* expanded, absolute */
 	char pidfile_template[PATH_MAX]; /* PIDSHIM_PIDFILE ("": unset) */
 	enum shim_conflict on_conflict;
 	int conflict_timeout_ms; /* -1: wait forever */
@@ -134,14 +138,14 @@ SHIM_HIDDEN void log_set_level(enum shim_log_level level);
 /* Remember which file fd 2 is, and write to FILE instead (NULL: stderr). */
 SHIM_HIDDEN void log_start(const char *file);
 SHIM_HIDDEN void shim_log(enum shim_log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 #define log_warn(...) shim_log(SHIM_LOG_WARN, __VA_ARGS__)
 #define log_debug(...) shim_log(SHIM_LOG_DEBUG, __VA_ARGS__)
 
 /* Report, then end the process before main with STATUS. */
-SHIM_HIDDEN __attribute__((noreturn)) void shim_die(int status,
-						    const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+SHIM_HIDDEN __attribute__((noreturn)) void shim_die(int status, const char *fmt,
+						    ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* ---- this process (process.c) ----------------------------------------- */
 

@@ -25,8 +25,8 @@ static int program_sigaction(int signo, const struct sigaction *act,
 	return signals_sigaction(signo, act, oldact);
 }
 
-static sighandler_t install_handler(int signo, sighandler_t handler,
-				    int flags, bool mask_self)
+static sighandler_t install_handler(int signo, sighandler_t handler, int flags,
+				    bool mask_self)
 {
 	struct sigaction act, old;
 
@@ -49,8 +49,8 @@ static sighandler_t install_handler(int signo, sighandler_t handler,
  * blocked while it runs, calls restart unless siginterrupt() said not. */
 static sighandler_t shim_bsd_signal(int signo, sighandler_t handler)
 {
-	bool interrupt = signals_valid(signo) &&
-			 sigismember(&interrupting, signo) == 1;
+	bool interrupt =
+	    signals_valid(signo) && sigismember(&interrupting, signo) == 1;
 
 	return install_handler(signo, handler, interrupt ? 0 : SA_RESTART,
 			       true);
@@ -169,4 +169,3 @@ SHIM_EXPORT int siginterrupt(int signo, int interrupt)
 {
 	return shim_siginterrupt(signo, interrupt);
 }
-

@@ -78,8 +78,8 @@ static void kernel_action(const struct sigaction *program,
 	*kernel = *program;
 	if ((program->sa_flags & SA_RESETHAND) && !is_ignore(program)) {
 		kernel->sa_sigaction = on_oneshot_signal;
-		kernel->sa_flags = (program->sa_flags & ~SA_RESETHAND) |
-				   SA_SIGINFO;
+		kernel->sa_flags =
+		    (program->sa_flags & ~SA_RESETHAND) | SA_SIGINFO;
 	}
 }
 
