@@ -58,22 +58,26 @@ int main(int argc, char **argv)
 		return 1;
 
 	for (int i = 0; i < rounds && pidlock_pidfile_is_held(spf); i++) {
-		PIDLOCK_SCOPED(code_lock, PIDLOCK_EXCLUSIVE, PIDLOCK_NOWAIT, &err)
+		PIDLOCK_SCOPED(code_lock, PIDLOCK_EXCLUSIVE, PIDLOCK_NOWAIT,
+			       &err)
 		{
 			printf("I, process with PID=%d, have caught this very "
-			       "critical resource\n", getpid());
+			       "critical resource\n",
+			       getpid());
 			work();
 		}
 		if (err == -EAGAIN)
 			printf("But I, process with PID=%d, can not catch this "
-			       "very critical resource\n", getpid());
+			       "very critical resource\n",
+			       getpid());
 
 		err = pidlock_lock_call(function_lock, PIDLOCK_EXCLUSIVE,
 					PIDLOCK_NOWAIT, some_critical_function,
 					NULL, NULL);
 		if (err == -EAGAIN)
 			printf("Process with PID=%d, awaiting access to some "
-			       "critical function\n", getpid());
+			       "critical function\n",
+			       getpid());
 		fflush(stdout);
 	}
 

@@ -310,9 +310,10 @@ static const char *load_log(void)
 	static const char *const levels[] = { "quiet", "warn", "debug", NULL };
 	const char *value = getenv("PIDSHIM_LOG");
 	const char *file = getenv("PIDSHIM_LOG_FILE");
-	int level;
 
 	if (value) {
+		int level;
+
 		for (level = 0; levels[level]; level++)
 			if (strcmp(value, levels[level]) == 0)
 				break;

@@ -151,6 +151,7 @@ void signals_init(void (*cleanup)(void))
 		    (signo > 31 && signo < SIGRTMIN) ||
 		    !sigdefault_terminates(signo))
 			continue;
+		/* cppcheck-suppress uninitvar ; it is sigaction's output */
 		if (libc(sigaction)(signo, NULL, &current) < 0)
 			continue;
 		/* The kernel's mask has 64 signals; glibc before 2.32 copies
