@@ -11,7 +11,7 @@ sanitize=${2:-none}
 command -v pkg-config >/dev/null 2>&1 || { echo "skip: no pkg-config"; exit 77; }
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-meson install -C "$build" --destdir "$dir" --no-rebuild >"$dir/log" 2>&1 ||
+DESTDIR=$dir meson install -C "$build" >"$dir/log" 2>&1 ||
 	{ cat "$dir/log"; exit 1; }
 pc=$(find "$dir" -name pidshim.pc)
 [ -n "$pc" ] || { echo "pidshim.pc not installed"; exit 1; }
