@@ -35,11 +35,6 @@ bool shim_ready(void)
 	return true;
 }
 
-static bool guards_configured(void)
-{
-	return process_role() != SHIM_ROLE_INERT && shim_config.guard_count > 0;
-}
-
 /* A signal ends the process: what goes with it. Nothing that allocates or
  * locks: this runs in signal handlers (and in vfork children, whose memory
  * is their parent's). */
@@ -48,7 +43,7 @@ static void cleanup_at_signal(void)
 	int saved = errno;
 
 	pidfile_end(false);
-	if (guards_configured())
+	if (guards_active())
 		guard_release_all_for_exit();
 	errno = saved;
 }
@@ -58,10 +53,10 @@ static void end_of_process(bool flush_stdio)
 {
 	/* exit() flushes stdio after the destructors run: what the program
 	 * wrote to a guarded file must reach it while the guard is held. */
-	if (guards_configured() && flush_stdio)
+	if (guards_active() && flush_stdio)
 		fflush(NULL);
 	pidfile_end(true);
-	if (guards_configured())
+	if (guards_active())
 		guard_release_all_for_exit();
 }
 

@@ -90,13 +90,20 @@ elif command -v lighttpd >/dev/null 2>&1; then
 		LD_PRELOAD=$shim PIDSHIM_PIDFILE=$pidfile PIDSHIM_DAEMON=follow \
 			lighttpd -f "$dir/lighttpd.conf" ||
 			fail "lighttpd did not start: $(cat "$dir/lighttpd.log")"
-		master=$(cat "$pidfile")
+		# the launcher may return while the file is still being handed
+		# to the master: readers retry, as "How a lock is taken" says
+		i=0
+		until master=$(cat "$pidfile") && [ -n "$master" ] &&
+			[ "$(pgrep -P "$master" | wc -l)" -eq 3 ] || [ $i -ge 100 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
 		started="$started $master"
 		[ "$(ps -o comm= -p "$master")" = lighttpd ] ||
 			fail "round $round: the PID file names $master, not lighttpd"
 		locked "$pidfile" || fail "round $round: the PID file is not locked"
-		workers=$(pgrep -P "$master" | wc -l)
-		[ "$workers" -eq 3 ] || fail "round $round: $workers workers, not 3"
+		[ "$(pgrep -P "$master" | wc -l)" -eq 3 ] ||
+			fail "round $round: lighttpd $master has not 3 workers"
 		kill -TERM "$master"
 		gone "$pidfile" ||
 			fail "round $round: lighttpd ended, the PID file names $(cat "$pidfile")"
@@ -114,7 +121,12 @@ if command -v dnsmasq >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ] &&
 		dnsmasq --port=$((port + 10)) --listen-address=127.0.0.1 \
 		--bind-interfaces --no-resolv --no-hosts --pid-file= --user=nobody ||
 		fail "dnsmasq did not start"
-	daemon=$(cat "$pidfile")
+	i=0
+	until daemon=$(cat "$pidfile") && [ -n "$daemon" ] &&
+		[ "$(ps -o user= -p "$daemon")" = nobody ] || [ $i -ge 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
 	started="$started $daemon"
 	[ "$(ps -o user= -p "$daemon")" = nobody ] ||
 		fail "the PID file names $daemon, not dnsmasq running as nobody"
