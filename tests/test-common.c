@@ -329,6 +329,22 @@ bool test_file_contains(const char *path, const char *needle)
 	       strstr(buf, needle) != NULL;
 }
 
+void test_add(Suite *s, const char *name, const TTest *test, int timeout_s,
+	      const struct test_fixture *fixture, const struct test_loop *loop)
+{
+	TCase *tc = tcase_create(name);
+
+	if (fixture)
+		tcase_add_checked_fixture(tc, fixture->setup, fixture->teardown);
+	if (loop)
+		tcase_add_loop_test(tc, test, loop->start, loop->end);
+	else
+		tcase_add_test(tc, test);
+	if (timeout_s > 0)
+		tcase_set_timeout(tc, timeout_s);
+	suite_add_tcase(s, tc);
+}
+
 int test_run_suite(Suite *suite)
 {
 	SRunner *runner = srunner_create(suite);

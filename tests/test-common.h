@@ -88,6 +88,32 @@ bool test_wait_gone(const char *path, int timeout_s);
 /* Whether the file at PATH contains NEEDLE. */
 bool test_file_contains(const char *path, const char *needle);
 
+/* ---- registering and running ------------------------------------------ */
+
+/* A checked fixture: SETUP before each test and TEARDOWN after it, in the
+ * test's own process (either may be NULL). */
+struct test_fixture {
+	void (*setup)(void);
+	void (*teardown)(void);
+};
+
+/* A loop test runs once for each _i from START to END - 1. */
+struct test_loop {
+	int start, end;
+};
+
+/* _i over [0, N): one run per entry of a table. */
+#define TEST_LOOP(n) (&(const struct test_loop){ 0, (int)(n) })
+
+/*
+ * Registers TEST as the case NAME of S (the name CK_RUN_CASE selects):
+ * run once, or once per _i of LOOP; TIMEOUT_S seconds per run (0: Check's
+ * default, CK_DEFAULT_TIMEOUT or 4 s); with FIXTURE unless it is NULL.
+ * Tests registered under one NAME make one case: CK_RUN_CASE runs them all.
+ */
+void test_add(Suite *s, const char *name, const TTest *test, int timeout_s,
+	      const struct test_fixture *fixture, const struct test_loop *loop);
+
 /* Run the suite; honours CK_RUN_CASE. Returns the exit status. */
 int test_run_suite(Suite *suite);
 

@@ -1279,69 +1279,95 @@ START_TEST(raw_clone_child_keeps_the_lock_until_it_ends)
 }
 END_TEST
 
-static void add(Suite *s, const char *name, const TTest *test, int timeout)
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test);
-	tcase_set_timeout(tc, timeout);
-	suite_add_tcase(s, tc);
-}
+static const struct test_fixture fixture = {setup, teardown};
 
 int main(void)
 {
 	Suite *s = suite_create("shim-pidfile");
 
-	add(s, "lifecycle", sleep_has_locked_pidfile_removed_at_exit, 30);
-	add(s, "template", template_names_program_and_uid, 30);
-	add(s, "relative_path", relative_pidfile_is_anchored_at_start, 30);
-	add(s, "second_instance", second_instance_exits_75_naming_holder, 30);
-	add(s, "conflict_wait", on_conflict_wait_runs_after_holder, 30);
-	add(s, "conflict_wait_seconds", on_conflict_wait_seconds_gives_up, 30);
-	add(s, "concurrent_starts", concurrent_starts_exactly_one_runs, 300);
-	add(s, "sigkill_takeover", sigkill_then_new_start_takes_over, 30);
-	add(s, "stale_live_pid", stale_file_naming_live_pid_is_taken_over, 30);
-	add(s, "children", children_leave_pidfile_alone, 60);
-	add(s, "every_end", every_end_removes_pidfile, 60);
-	add(s, "close_everything", closing_every_descriptor_keeps_the_lock, 60);
-	add(s, "orphan", orphaned_child_does_not_keep_lock, 60);
-	add(s, "descendants", descendants_never_create_pidfile, 30);
-	add(s, "nested", nested_run_with_other_pidfile_is_an_owner, 30);
-	add(s, "exec", exec_keeps_pidfile_and_lock, 30);
-	add(s, "daemon_follow_daemon3", daemon_follow_daemon3, 60);
-	add(s, "daemon_follow_double_fork", daemon_follow_double_fork, 60);
-	add(s, "follow_exec_child", follow_exec_child_is_no_heir, 60);
-	add(s, "follow_workers", follow_last_worker_removes, 60);
-	add(s, "follow_setsid_job", follow_session_of_a_job_is_no_heir, 60);
-	add(s, "follow_owner_killed", follow_owner_killed_while_a_child_holds,
-	    60);
-	add(s, "dropped_privileges", dropped_privileges_leave_the_file_stale,
-	    60);
-	add(s, "unsafe_paths", unsafe_pidfile_paths_exit_73, 60);
-	add(s, "bad_values", bad_values_exit_78_before_main, 120);
-	add(s, "good_values", good_values_are_accepted, 30);
-	add(s, "mode", mode_sets_pidfile_permissions, 30);
-	add(s, "unknown_variable", unknown_variable_warns_with_nearest_name, 30);
-	add(s, "pidfile_none", pidfile_none_makes_no_file, 30);
-	add(s, "log_fd2", log_never_writes_into_reused_fd2, 30);
-	add(s, "log_file_quiet", log_file_and_quiet, 30);
-	add(s, "log_file_opened_safely", log_file_opened_safely, 120);
-	add(s, "exec_template_once", exec_keeps_the_file_the_template_named_first,
-	    30);
-	add(s, "exec_no_leaked_lock", exec_leaves_no_lock_to_the_programs_children,
-	    30);
-	add(s, "exec_relative_chdir", relative_template_survives_chdir_and_exec,
-	    30);
-	add(s, "template_script_name", two_scripts_get_two_pidfiles, 30);
-	add(s, "private_fd_limit_64",
-	    closing_every_descriptor_at_limit_64_keeps_the_lock, 60);
-	add(s, "private_fd_limit_256",
-	    closing_every_descriptor_at_limit_256_keeps_the_lock, 60);
-	add(s, "private_fd_bounded", private_descriptors_sit_below_a_bound, 30);
-	add(s, "pidfile_foreign_default",
-	    foreign_file_at_default_path_says_whose_and_what_to_do, 30);
-	add(s, "raw_clone_child", raw_clone_child_keeps_the_lock_until_it_ends,
-	    60);
+	test_add(s, "lifecycle", sleep_has_locked_pidfile_removed_at_exit, 30,
+		 &fixture, NULL);
+	test_add(s, "template", template_names_program_and_uid, 30, &fixture,
+		 NULL);
+	test_add(s, "relative_path", relative_pidfile_is_anchored_at_start, 30,
+		 &fixture, NULL);
+	test_add(s, "second_instance", second_instance_exits_75_naming_holder,
+		 30, &fixture, NULL);
+	test_add(s, "conflict_wait", on_conflict_wait_runs_after_holder, 30,
+		 &fixture, NULL);
+	test_add(s, "conflict_wait_seconds", on_conflict_wait_seconds_gives_up,
+		 30, &fixture, NULL);
+	test_add(s, "concurrent_starts", concurrent_starts_exactly_one_runs,
+		 300, &fixture, NULL);
+	test_add(s, "sigkill_takeover", sigkill_then_new_start_takes_over, 30,
+		 &fixture, NULL);
+	test_add(s, "stale_live_pid", stale_file_naming_live_pid_is_taken_over,
+		 30, &fixture, NULL);
+	test_add(s, "children", children_leave_pidfile_alone, 60, &fixture,
+		 NULL);
+	test_add(s, "every_end", every_end_removes_pidfile, 60, &fixture, NULL);
+	test_add(s, "close_everything", closing_every_descriptor_keeps_the_lock,
+		 60, &fixture, NULL);
+	test_add(s, "orphan", orphaned_child_does_not_keep_lock, 60, &fixture,
+		 NULL);
+	test_add(s, "descendants", descendants_never_create_pidfile, 30,
+		 &fixture, NULL);
+	test_add(s, "nested", nested_run_with_other_pidfile_is_an_owner, 30,
+		 &fixture, NULL);
+	test_add(s, "exec", exec_keeps_pidfile_and_lock, 30, &fixture, NULL);
+	test_add(s, "daemon_follow_daemon3", daemon_follow_daemon3, 60,
+		 &fixture, NULL);
+	test_add(s, "daemon_follow_double_fork", daemon_follow_double_fork, 60,
+		 &fixture, NULL);
+	test_add(s, "follow_exec_child", follow_exec_child_is_no_heir, 60,
+		 &fixture, NULL);
+	test_add(s, "follow_workers", follow_last_worker_removes, 60, &fixture,
+		 NULL);
+	test_add(s, "follow_setsid_job", follow_session_of_a_job_is_no_heir, 60,
+		 &fixture, NULL);
+	test_add(s, "follow_owner_killed",
+		 follow_owner_killed_while_a_child_holds, 60, &fixture, NULL);
+	test_add(s, "dropped_privileges",
+		 dropped_privileges_leave_the_file_stale, 60, &fixture, NULL);
+	test_add(s, "unsafe_paths", unsafe_pidfile_paths_exit_73, 60, &fixture,
+		 NULL);
+	test_add(s, "bad_values", bad_values_exit_78_before_main, 120, &fixture,
+		 NULL);
+	test_add(s, "good_values", good_values_are_accepted, 30, &fixture,
+		 NULL);
+	test_add(s, "mode", mode_sets_pidfile_permissions, 30, &fixture, NULL);
+	test_add(s, "unknown_variable",
+		 unknown_variable_warns_with_nearest_name, 30, &fixture, NULL);
+	test_add(s, "pidfile_none", pidfile_none_makes_no_file, 30, &fixture,
+		 NULL);
+	test_add(s, "log_fd2", log_never_writes_into_reused_fd2, 30, &fixture,
+		 NULL);
+	test_add(s, "log_file_quiet", log_file_and_quiet, 30, &fixture, NULL);
+	test_add(s, "log_file_opened_safely", log_file_opened_safely, 120,
+		 &fixture, NULL);
+	test_add(s, "exec_template_once",
+		 exec_keeps_the_file_the_template_named_first, 30, &fixture,
+		 NULL);
+	test_add(s, "exec_no_leaked_lock",
+		 exec_leaves_no_lock_to_the_programs_children, 30, &fixture,
+		 NULL);
+	test_add(s, "exec_relative_chdir",
+		 relative_template_survives_chdir_and_exec, 30, &fixture, NULL);
+	test_add(s, "template_script_name", two_scripts_get_two_pidfiles, 30,
+		 &fixture, NULL);
+	test_add(s, "private_fd_limit_64",
+		 closing_every_descriptor_at_limit_64_keeps_the_lock, 60,
+		 &fixture, NULL);
+	test_add(s, "private_fd_limit_256",
+		 closing_every_descriptor_at_limit_256_keeps_the_lock, 60,
+		 &fixture, NULL);
+	test_add(s, "private_fd_bounded", private_descriptors_sit_below_a_bound,
+		 30, &fixture, NULL);
+	test_add(s, "pidfile_foreign_default",
+		 foreign_file_at_default_path_says_whose_and_what_to_do, 30,
+		 &fixture, NULL);
+	test_add(s, "raw_clone_child",
+		 raw_clone_child_keeps_the_lock_until_it_ends, 60, &fixture,
+		 NULL);
 	return test_run_suite(s);
 }

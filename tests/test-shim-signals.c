@@ -742,64 +742,54 @@ END_TEST
 
 /* ---- the suite -------------------------------------------------------------- */
 
-static TCase *behaviour(Suite *s, const char *name)
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 120);
-	suite_add_tcase(s, tc);
-	return tc;
-}
+static const struct test_fixture fixture = {setup, teardown};
 
 int main(void)
 {
 	Suite *s = suite_create("shim-signals");
-	TCase *tc;
 
-	tc = behaviour(s, "terminating_default");
-	tcase_add_loop_test(tc, terminating_signal_removes_pidfile, 0,
-			    ARRAY_SIZE(plain_signals));
-	tc = behaviour(s, "terminating_core");
-	tcase_add_loop_test(tc, core_signal_dumps_core_and_removes_pidfile, 0,
-			    ARRAY_SIZE(core_signals));
-	tc = behaviour(s, "terminating_at_once");
-	tcase_add_test(tc, terminating_signal_as_soon_as_pidfile_names_process);
-	tc = behaviour(s, "program_view");
-	tcase_add_test(tc, program_sees_its_own_dispositions);
-	tc = behaviour(s, "siginfo");
-	tcase_add_test(tc, siginfo_handler_gets_its_data_and_mask);
-	tc = behaviour(s, "masks");
-	tcase_add_test(tc, nodefer_and_sa_mask_apply_in_handlers);
-	tc = behaviour(s, "oneshot");
-	tcase_add_loop_test(tc, oneshot_handler_then_default_removes_pidfile,
-			    0, ARRAY_SIZE(oneshots));
-	tc = behaviour(s, "bsd_signal");
-	tcase_add_test(tc, bsd_signal_handlers_stay_installed);
-	tc = behaviour(s, "sigset");
-	tcase_add_test(tc, sigset_holds_and_releases);
-	tc = behaviour(s, "ignore");
-	tcase_add_test(tc, ignored_signals_are_ignored_by_the_kernel);
-	tc = behaviour(s, "siginterrupt");
-	tcase_add_test(tc, siginterrupt_clears_sa_restart);
-	tc = behaviour(s, "handler_exits");
-	tcase_add_loop_test(tc, c_term_handler_exits_with_its_status, 0,
-			    ARRAY_SIZE(exit_statuses));
-	tcase_add_test(tc, python_handler_exits_with_its_status);
-	tcase_add_test(tc, sh_trap_exits_with_its_status);
-	tc = behaviour(s, "handler_runs_on");
-	tcase_add_test(tc, c_handler_keeps_pidfile_while_running);
-	tcase_add_test(tc, sh_trap_keeps_pidfile_while_running);
-	tc = behaviour(s, "siginfo_default_and_ignore");
-	tcase_add_loop_test(tc, siginfo_dfl_cleans_up, 0,
-			    ARRAY_SIZE(siginfo_defaults));
-	tcase_add_test(tc, siginfo_resethand_ign_ignores);
-	tc = behaviour(s, "fork_with_sysv_handler");
-	tcase_add_test(tc, sysv_handler_during_fork_does_not_hang);
-	tc = behaviour(s, "nohup");
-	tcase_add_test(tc, nohup_ignore_survives_exec);
-	tc = behaviour(s, "before_constructor");
-	tcase_add_loop_test(tc, installers_called_before_shim_constructor, 0,
-			    ARRAY_SIZE(early_kills));
+	test_add(s, "terminating_default", terminating_signal_removes_pidfile,
+		 120, &fixture, TEST_LOOP(ARRAY_SIZE(plain_signals)));
+	test_add(s, "terminating_core",
+		 core_signal_dumps_core_and_removes_pidfile, 120, &fixture,
+		 TEST_LOOP(ARRAY_SIZE(core_signals)));
+	test_add(s, "terminating_at_once",
+		 terminating_signal_as_soon_as_pidfile_names_process, 120,
+		 &fixture, NULL);
+	test_add(s, "program_view", program_sees_its_own_dispositions, 120,
+		 &fixture, NULL);
+	test_add(s, "siginfo", siginfo_handler_gets_its_data_and_mask, 120,
+		 &fixture, NULL);
+	test_add(s, "masks", nodefer_and_sa_mask_apply_in_handlers, 120,
+		 &fixture, NULL);
+	test_add(s, "oneshot", oneshot_handler_then_default_removes_pidfile,
+		 120, &fixture, TEST_LOOP(ARRAY_SIZE(oneshots)));
+	test_add(s, "bsd_signal", bsd_signal_handlers_stay_installed, 120,
+		 &fixture, NULL);
+	test_add(s, "sigset", sigset_holds_and_releases, 120, &fixture, NULL);
+	test_add(s, "ignore", ignored_signals_are_ignored_by_the_kernel, 120,
+		 &fixture, NULL);
+	test_add(s, "siginterrupt", siginterrupt_clears_sa_restart, 120,
+		 &fixture, NULL);
+	test_add(s, "handler_exits", c_term_handler_exits_with_its_status, 120,
+		 &fixture, TEST_LOOP(ARRAY_SIZE(exit_statuses)));
+	test_add(s, "handler_exits", python_handler_exits_with_its_status, 120,
+		 &fixture, NULL);
+	test_add(s, "handler_exits", sh_trap_exits_with_its_status, 120,
+		 &fixture, NULL);
+	test_add(s, "handler_runs_on", c_handler_keeps_pidfile_while_running,
+		 120, &fixture, NULL);
+	test_add(s, "handler_runs_on", sh_trap_keeps_pidfile_while_running, 120,
+		 &fixture, NULL);
+	test_add(s, "siginfo_default_and_ignore", siginfo_dfl_cleans_up, 120,
+		 &fixture, TEST_LOOP(ARRAY_SIZE(siginfo_defaults)));
+	test_add(s, "siginfo_default_and_ignore", siginfo_resethand_ign_ignores,
+		 120, &fixture, NULL);
+	test_add(s, "fork_with_sysv_handler",
+		 sysv_handler_during_fork_does_not_hang, 120, &fixture, NULL);
+	test_add(s, "nohup", nohup_ignore_survives_exec, 120, &fixture, NULL);
+	test_add(s, "before_constructor",
+		 installers_called_before_shim_constructor, 120, &fixture,
+		 TEST_LOOP(ARRAY_SIZE(early_kills)));
 	return test_run_suite(s);
 }
