@@ -50,8 +50,22 @@ void test_signal_close(struct test_signal *s);
  * PATH's inode (seen in /proc/locks). */
 bool test_wait_for_lock_waiter(const char *path, int timeout_s);
 
-/* Whether flock(1)-style probing finds PATH locked. */
+/* Whether anyone holds a flock on PATH, this process too through another
+ * descriptor: a probe on a fresh open file description, as flock -n does.
+ * An absent PATH (or a symlink) is not locked. */
 bool test_is_flocked(const char *path);
+
+/* Whether /proc/PID/status's signal mask FIELD ("SigIgn", "SigCgt",
+ * "SigBlk") holds SIGNO. */
+bool test_proc_mask_has(pid_t pid, const char *field, int signo);
+
+/* Sleep MS milliseconds, signals or not. */
+void test_pause_ms(long ms);
+
+/* Whether this process runs under valgrind (meson's valgrind setup):
+ * valgrind keeps SIGRTMAX for itself, and emulating delivery it drops
+ * sa_mask for SA_NODEFER handlers. */
+bool test_under_valgrind(void);
 
 /* ---- running real programs under the shim --------------------------- */
 

@@ -38,30 +38,14 @@ static const int core_signals[] = {
 	SIGILL,	 SIGSYS,  SIGTRAP, SIGXCPU, SIGXFSZ,
 };
 
-/* valgrind keeps SIGRTMAX for itself: a test process under it (meson's
- * valgrind setup) cannot send it. It shows in LD_PRELOAD. */
-static bool under_valgrind(void)
-{
-	const char *preload = getenv("LD_PRELOAD");
-
-	return preload && strstr(preload, "/vgpreload_");
-}
-
+/* valgrind keeps SIGRTMAX: a test process under it cannot send it. */
 static int real_signo(int entry)
 {
 	if (entry == 0)
 		return SIGRTMIN;
 	if (entry == -1)
-		return under_valgrind() ? SIGRTMAX - 1 : SIGRTMAX;
+		return test_under_valgrind() ? SIGRTMAX - 1 : SIGRTMAX;
 	return entry;
-}
-
-static void pause_ms(long ms)
-{
-	struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&t, &t) < 0 && errno == EINTR)
-		;
 }
 
 static void setup(void)
@@ -162,7 +146,7 @@ static bool wait_for_text(const char *path, const char *needle, int timeout_s)
 	for (long i = 0; i < timeout_s * 500L; i++) {
 		if (test_file_contains(path, needle))
 			return true;
-		pause_ms(2);
+		test_pause_ms(2);
 	}
 	return false;
 }
@@ -172,21 +156,6 @@ static void expect_output(const char *needle)
 	ck_assert_msg(wait_for_text(out_path, needle, 30),
 		      "no \"%s\" from the program; its output:\n%s", needle,
 		      output());
-}
-
-/* /proc/PID/status's signal mask FIELD ("SigIgn", "SigCgt") has SIGNO. */
-static bool proc_mask_has(pid_t pid, const char *field, int signo)
-{
-	char path[64], buf[8192], key[32];
-	const char *line;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	snprintf(key, sizeof(key), "\n%s:", field);
-	if (test_read_file(path, buf, sizeof(buf)) < 0)
-		return false;
-	line = strstr(buf, key);
-	return line &&
-	       (strtoull(line + strlen(key), NULL, 16) >> (signo - 1)) & 1;
 }
 
 /*
@@ -209,7 +178,7 @@ static bool is_asleep(pid_t pid)
 	snprintf(path, sizeof(path), "/proc/%d/syscall", (int)pid);
 	n = test_read_file(path, buf, sizeof(buf));
 	if (n < 0 && (errno == EACCES || errno == EPERM))
-		return proc_mask_has(pid, "SigCgt", SIGTERM);
+		return test_proc_mask_has(pid, "SigCgt", SIGTERM);
 	return n > 0 && buf[0] >= '0' && buf[0] <= '9' &&
 	       (atol(buf) == SYS_nanosleep || atol(buf) == SYS_clock_nanosleep);
 }
@@ -219,7 +188,7 @@ static bool wait_until_asleep(pid_t pid, int timeout_s)
 	for (long i = 0; i < timeout_s * 500L; i++) {
 		if (is_asleep(pid))
 			return true;
-		pause_ms(2);
+		test_pause_ms(2);
 	}
 	return false;
 }
@@ -566,7 +535,7 @@ START_TEST(c_handler_keeps_pidfile_while_running)
 		ck_assert_int_eq(kill(pid, SIGTERM), 0);
 		snprintf(handled, sizeof(handled), "handled %d\n", n);
 		expect_output(handled);
-		pause_ms(n == 1 ? 200 : 20);
+		test_pause_ms(n == 1 ? 200 : 20);
 		assert_running(pid);
 		assert_pidfile_names(pid);
 	}
@@ -608,7 +577,7 @@ START_TEST(siginfo_resethand_ign_ignores)
 	pid_t pid = start_siginfo_default("resethand-ign");
 
 	ck_assert_int_eq(kill(pid, SIGTERM), 0);
-	pause_ms(200);
+	test_pause_ms(200);
 	assert_running(pid);
 	assert_pidfile_names(pid);
 	ck_assert_int_eq(kill(pid, SIGUSR1), 0);
@@ -641,7 +610,7 @@ START_TEST(sh_trap_keeps_pidfile_while_running)
 	expect_output("ready\n");
 	ck_assert_int_eq(kill(pid, SIGTERM), 0);
 	expect_output("caught\n");
-	pause_ms(200);
+	test_pause_ms(200);
 	assert_running(pid);
 	assert_pidfile_names(pid);
 	ck_assert_int_eq(kill(pid, SIGUSR2), 0);
@@ -659,10 +628,10 @@ START_TEST(nohup_ignore_survives_exec)
 
 	ck_assert_msg(wait_until_asleep(pid, 30),
 		      "nohup never exec'd sleep:\n%s", output());
-	ck_assert_msg(proc_mask_has(pid, "SigIgn", SIGHUP),
+	ck_assert_msg(test_proc_mask_has(pid, "SigIgn", SIGHUP),
 		      "sleep does not ignore SIGHUP after nohup's exec");
 	ck_assert_int_eq(kill(pid, SIGHUP), 0);
-	pause_ms(200);
+	test_pause_ms(200);
 	assert_running(pid);
 	assert_pidfile_names(pid);
 
@@ -719,7 +688,7 @@ START_TEST(installers_called_before_shim_constructor)
 
 	/* The shim took over from what libearly left: an ignore, a handler,
 	 * a one-shot handler — all still doing what was asked. */
-	ck_assert_msg(proc_mask_has(pid, "SigIgn", SIGUSR2),
+	ck_assert_msg(test_proc_mask_has(pid, "SigIgn", SIGUSR2),
 		      "SIGUSR2 is no longer ignored");
 	ck_assert_int_eq(kill(pid, SIGUSR2), 0);
 	ck_assert_int_eq(kill(pid, SIGUSR1), 0);
@@ -730,7 +699,7 @@ START_TEST(installers_called_before_shim_constructor)
 	snprintf(handled, sizeof(handled), "handled %02d\n", SIGINT);
 	ck_assert_msg(wait_for_text(report, handled, 30),
 		      "libearly's SIGINT handler did not run");
-	pause_ms(200);
+	test_pause_ms(200);
 	assert_running(pid);
 	assert_pidfile_names(pid);
 
