@@ -365,7 +365,8 @@ void test_add(Suite *s, const char *name, const TTest *test, int timeout_s,
 	TCase *tc = tcase_create(name);
 
 	if (fixture)
-		tcase_add_checked_fixture(tc, fixture->setup, fixture->teardown);
+		tcase_add_checked_fixture(tc, fixture->setup,
+					  fixture->teardown);
 	if (loop)
 		tcase_add_loop_test(tc, test, loop->start, loop->end);
 	else
