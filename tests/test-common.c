@@ -200,6 +200,36 @@ bool test_is_flocked(const char *path)
 	return locked;
 }
 
+bool test_proc_mask_has(pid_t pid, const char *field, int signo)
+{
+	char path[64], buf[8192], key[32];
+	const char *line;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	snprintf(key, sizeof(key), "\n%s:", field);
+	if (test_read_file(path, buf, sizeof(buf)) < 0)
+		return false;
+	line = strstr(buf, key);
+	return line &&
+	       (strtoull(line + strlen(key), NULL, 16) >> (signo - 1)) & 1;
+}
+
+void test_pause_ms(long ms)
+{
+	struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&t, &t) < 0 && errno == EINTR)
+		;
+}
+
+/* It shows in LD_PRELOAD. */
+bool test_under_valgrind(void)
+{
+	const char *preload = getenv("LD_PRELOAD");
+
+	return preload && strstr(preload, "/vgpreload_");
+}
+
 const char *test_shim_preload(void)
 {
 	static char preload[8192];
@@ -327,6 +357,23 @@ bool test_file_contains(const char *path, const char *needle)
 
 	return test_read_file(path, buf, sizeof(buf)) >= 0 &&
 	       strstr(buf, needle) != NULL;
+}
+
+void test_add(Suite *s, const char *name, const TTest *test, int timeout_s,
+	      const struct test_fixture *fixture, const struct test_loop *loop)
+{
+	TCase *tc = tcase_create(name);
+
+	if (fixture)
+		tcase_add_checked_fixture(tc, fixture->setup,
+					  fixture->teardown);
+	if (loop)
+		tcase_add_loop_test(tc, test, loop->start, loop->end);
+	else
+		tcase_add_test(tc, test);
+	if (timeout_s > 0)
+		tcase_set_timeout(tc, timeout_s);
+	suite_add_tcase(s, tc);
 }
 
 int test_run_suite(Suite *suite)

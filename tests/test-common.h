@@ -50,8 +50,22 @@ void test_signal_close(struct test_signal *s);
  * PATH's inode (seen in /proc/locks). */
 bool test_wait_for_lock_waiter(const char *path, int timeout_s);
 
-/* Whether flock(1)-style probing finds PATH locked. */
+/* Whether anyone holds a flock on PATH, this process too through another
+ * descriptor: a probe on a fresh open file description, as flock -n does.
+ * An absent PATH (or a symlink) is not locked. */
 bool test_is_flocked(const char *path);
+
+/* Whether /proc/PID/status's signal mask FIELD ("SigIgn", "SigCgt",
+ * "SigBlk") holds SIGNO. */
+bool test_proc_mask_has(pid_t pid, const char *field, int signo);
+
+/* Sleep MS milliseconds, signals or not. */
+void test_pause_ms(long ms);
+
+/* Whether this process runs under valgrind (meson's valgrind setup):
+ * valgrind keeps SIGRTMAX for itself, and emulating delivery it drops
+ * sa_mask for SA_NODEFER handlers. */
+bool test_under_valgrind(void);
 
 /* ---- running real programs under the shim --------------------------- */
 
@@ -87,6 +101,32 @@ bool test_wait_gone(const char *path, int timeout_s);
 
 /* Whether the file at PATH contains NEEDLE. */
 bool test_file_contains(const char *path, const char *needle);
+
+/* ---- registering and running ------------------------------------------ */
+
+/* A checked fixture: SETUP before each test and TEARDOWN after it, in the
+ * test's own process (either may be NULL). */
+struct test_fixture {
+	void (*setup)(void);
+	void (*teardown)(void);
+};
+
+/* A loop test runs once for each _i from START to END - 1. */
+struct test_loop {
+	int start, end;
+};
+
+/* _i over [0, N): one run per entry of a table. */
+#define TEST_LOOP(n) (&(const struct test_loop){ 0, (int)(n) })
+
+/*
+ * Registers TEST as the case NAME of S (the name CK_RUN_CASE selects):
+ * run once, or once per _i of LOOP; TIMEOUT_S seconds per run (0: Check's
+ * default, CK_DEFAULT_TIMEOUT or 4 s); with FIXTURE unless it is NULL.
+ * Tests registered under one NAME make one case: CK_RUN_CASE runs them all.
+ */
+void test_add(Suite *s, const char *name, const TTest *test, int timeout_s,
+	      const struct test_fixture *fixture, const struct test_loop *loop);
 
 /* Run the suite; honours CK_RUN_CASE. Returns the exit status. */
 int test_run_suite(Suite *suite);

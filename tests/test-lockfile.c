@@ -777,16 +777,7 @@ START_TEST(lock_wrapped_call_busy_does_not_run)
 }
 END_TEST
 
-static TCase *tcase(Suite *s, const char *name, const TTest *test, int timeout)
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test);
-	tcase_set_timeout(tc, timeout);
-	suite_add_tcase(s, tc);
-	return tc;
-}
+static const struct test_fixture fixture = {setup, teardown};
 
 int main(void)
 {
@@ -797,36 +788,64 @@ int main(void)
 		printf("skip: needs root to plant a file owned by nobody\n");
 		return EXIT_SKIP;
 	}
-	tcase(s, "name_suffix", lock_name_gets_lock_suffix, 10);
-	tcase(s, "random_name", lock_without_name_is_random, 10);
-	tcase(s, "default_dir", lock_default_dir_is_cwd, 10);
-	tcase(s, "bad_arguments", lock_bad_arguments_are_refused, 10);
-	tcase(s, "acquire_release", lock_acquire_writes_pid_and_release_removes, 10);
-	tcase(s, "second_acquire", lock_second_acquire_reports_holder, 10);
-	tcase(s, "conflict_holder", lock_conflict_reports_other_process, 20);
-	tcase(s, "release_unheld", lock_release_unheld_is_error, 10);
-	tcase(s, "query", lock_query_without_acquiring, 10);
-	tcase(s, "race", lock_race_never_two_holders, 240);
-	tcase(s, "sigkill_stale", lock_sigkilled_holder_frees_lock_at_once, 20);
-	tcase(s, "stale_live_pid", lock_stale_file_naming_live_pid_is_taken_over, 10);
-	tcase(s, "remove_while_waiting", lock_remove_while_waiting_never_two_holders, 600);
-	tcase(s, "short_pid_write", lock_short_pid_write_is_eio, 40);
-	tcase(s, "symlink", lock_symlink_is_refused, 10);
-	tcase(s, "fifo", lock_fifo_is_refused, 10);
-	tcase(s, "directory", lock_directory_is_refused, 10);
-	tcase(s, "hard_link", lock_hard_link_is_refused, 10);
+	test_add(s, "name_suffix", lock_name_gets_lock_suffix, 10, &fixture,
+		 NULL);
+	test_add(s, "random_name", lock_without_name_is_random, 10, &fixture,
+		 NULL);
+	test_add(s, "default_dir", lock_default_dir_is_cwd, 10, &fixture, NULL);
+	test_add(s, "bad_arguments", lock_bad_arguments_are_refused, 10,
+		 &fixture, NULL);
+	test_add(s, "acquire_release",
+		 lock_acquire_writes_pid_and_release_removes, 10, &fixture,
+		 NULL);
+	test_add(s, "second_acquire", lock_second_acquire_reports_holder, 10,
+		 &fixture, NULL);
+	test_add(s, "conflict_holder", lock_conflict_reports_other_process, 20,
+		 &fixture, NULL);
+	test_add(s, "release_unheld", lock_release_unheld_is_error, 10,
+		 &fixture, NULL);
+	test_add(s, "query", lock_query_without_acquiring, 10, &fixture, NULL);
+	test_add(s, "race", lock_race_never_two_holders, 240, &fixture, NULL);
+	test_add(s, "sigkill_stale", lock_sigkilled_holder_frees_lock_at_once,
+		 20, &fixture, NULL);
+	test_add(s, "stale_live_pid",
+		 lock_stale_file_naming_live_pid_is_taken_over, 10, &fixture,
+		 NULL);
+	test_add(s, "remove_while_waiting",
+		 lock_remove_while_waiting_never_two_holders, 600, &fixture,
+		 NULL);
+	test_add(s, "short_pid_write", lock_short_pid_write_is_eio, 40,
+		 &fixture, NULL);
+	test_add(s, "symlink", lock_symlink_is_refused, 10, &fixture, NULL);
+	test_add(s, "fifo", lock_fifo_is_refused, 10, &fixture, NULL);
+	test_add(s, "directory", lock_directory_is_refused, 10, &fixture, NULL);
+	test_add(s, "hard_link", lock_hard_link_is_refused, 10, &fixture, NULL);
 	if (only && strcmp(only, "foreign_owner") == 0)
-		tcase(s, "foreign_owner", lock_foreign_owner_is_refused, 20);
-	tcase(s, "timeout", lock_timeout_is_honoured, 20);
-	tcase(s, "timeout_success", lock_timeout_succeeds_when_released_in_time, 20);
-	tcase(s, "shared", lock_shared_holders_coexist_exclusive_excludes, 10);
-	tcase(s, "shared_no_stale_pid", lock_shared_holders_report_no_stale_pid, 10);
-	tcase(s, "fork_child", lock_forked_child_exit_keeps_parent_lock, 20);
-	tcase(s, "remove_on_sigint", lock_remove_on_sigint_removes_and_dies, 20);
-	tcase(s, "no_remove_flag", lock_without_remove_flag_leaves_file_on_sigint, 20);
-	tcase(s, "scoped_block", lock_scoped_block_releases_on_every_exit, 10);
-	tcase(s, "scoped_busy", lock_scoped_block_skipped_when_busy, 10);
-	tcase(s, "wrapped_call", lock_wrapped_call_returns_result_and_releases, 10);
-	tcase(s, "wrapped_busy", lock_wrapped_call_busy_does_not_run, 10);
+		test_add(s, "foreign_owner", lock_foreign_owner_is_refused, 20,
+			 &fixture, NULL);
+	test_add(s, "timeout", lock_timeout_is_honoured, 20, &fixture, NULL);
+	test_add(s, "timeout_success",
+		 lock_timeout_succeeds_when_released_in_time, 20, &fixture,
+		 NULL);
+	test_add(s, "shared", lock_shared_holders_coexist_exclusive_excludes,
+		 10, &fixture, NULL);
+	test_add(s, "shared_no_stale_pid",
+		 lock_shared_holders_report_no_stale_pid, 10, &fixture, NULL);
+	test_add(s, "fork_child", lock_forked_child_exit_keeps_parent_lock, 20,
+		 &fixture, NULL);
+	test_add(s, "remove_on_sigint", lock_remove_on_sigint_removes_and_dies,
+		 20, &fixture, NULL);
+	test_add(s, "no_remove_flag",
+		 lock_without_remove_flag_leaves_file_on_sigint, 20, &fixture,
+		 NULL);
+	test_add(s, "scoped_block", lock_scoped_block_releases_on_every_exit,
+		 10, &fixture, NULL);
+	test_add(s, "scoped_busy", lock_scoped_block_skipped_when_busy, 10,
+		 &fixture, NULL);
+	test_add(s, "wrapped_call",
+		 lock_wrapped_call_returns_result_and_releases, 10, &fixture,
+		 NULL);
+	test_add(s, "wrapped_busy", lock_wrapped_call_busy_does_not_run, 10,
+		 &fixture, NULL);
 	return test_run_suite(s);
 }

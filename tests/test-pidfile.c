@@ -286,32 +286,31 @@ START_TEST(pidfile_remove_on_sigterm)
 }
 END_TEST
 
-static TCase *tcase(Suite *s, const char *name, const TTest *test)
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test);
-	tcase_set_timeout(tc, 30);
-	suite_add_tcase(s, tc);
-	return tc;
-}
+static const struct test_fixture fixture = {setup, teardown};
 
 int main(void)
 {
 	Suite *s = suite_create("pidfile");
 
-	tcase(s, "template", template_expands_fields);
-	tcase(s, "template_errors", template_errors);
-	tcase(s, "create_remove", pidfile_created_locked_and_removed);
-	tcase(s, "mode_umask", pidfile_mode_is_used_and_umask_untouched);
-	tcase(s, "second_open", pidfile_second_open_reports_holder);
-	tcase(s, "fork_child", pidfile_forked_child_never_removes);
-	tcase(s, "rewrite", pidfile_rewrite_after_fork_hands_over);
-	tcase(s, "check", pidfile_check_states);
-	tcase(s, "wait", pidfile_wait_for_holder);
-	tcase(s, "single", single_pidfile_is_one_object);
-	tcase(s, "single_closed_directly", single_pidfile_closed_directly_is_forgotten);
-	tcase(s, "remove_on_sigterm", pidfile_remove_on_sigterm);
+	test_add(s, "template", template_expands_fields, 30, &fixture, NULL);
+	test_add(s, "template_errors", template_errors, 30, &fixture, NULL);
+	test_add(s, "create_remove", pidfile_created_locked_and_removed, 30,
+		 &fixture, NULL);
+	test_add(s, "mode_umask", pidfile_mode_is_used_and_umask_untouched, 30,
+		 &fixture, NULL);
+	test_add(s, "second_open", pidfile_second_open_reports_holder, 30,
+		 &fixture, NULL);
+	test_add(s, "fork_child", pidfile_forked_child_never_removes, 30,
+		 &fixture, NULL);
+	test_add(s, "rewrite", pidfile_rewrite_after_fork_hands_over, 30,
+		 &fixture, NULL);
+	test_add(s, "check", pidfile_check_states, 30, &fixture, NULL);
+	test_add(s, "wait", pidfile_wait_for_holder, 30, &fixture, NULL);
+	test_add(s, "single", single_pidfile_is_one_object, 30, &fixture, NULL);
+	test_add(s, "single_closed_directly",
+		 single_pidfile_closed_directly_is_forgotten, 30, &fixture,
+		 NULL);
+	test_add(s, "remove_on_sigterm", pidfile_remove_on_sigterm, 30,
+		 &fixture, NULL);
 	return test_run_suite(s);
 }

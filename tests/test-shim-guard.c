@@ -1733,15 +1733,7 @@ START_TEST(nofollow_does_not_resolve_final_symlink)
 }
 END_TEST
 
-static TCase *add(Suite *s, const char *name, int timeout)
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, timeout);
-	suite_add_tcase(s, tc);
-	return tc;
-}
+static const struct test_fixture fixture = {setup, teardown};
 
 int main(void)
 {
@@ -1754,63 +1746,73 @@ int main(void)
 		return EXIT_SKIP;
 	}
 	for (int i = 0; i < SCRIPT_COUNT; i++)
-		tcase_add_loop_test(add(s, scripts[i].name, 60),
-				    script_holds_and_releases, i, i + 1);
+		test_add(s, scripts[i].name, script_holds_and_releases, 60,
+			 &fixture, &(const struct test_loop){i, i + 1});
 	/* its own meson test (shim-guard-symbols), which can be skipped */
 	if (only && strcmp(only, "fortify_symbols") == 0)
-		tcase_add_test(add(s, "fortify_symbols", 30),
-			       helpers_reference_every_entry_point);
-	tcase_add_test(add(s, "lost_updates", 600),
-		       scope_process_prevents_lost_updates);
-	tcase_add_test(add(s, "records", 300),
-		       scope_open_records_never_interleave);
-	tcase_add_test(add(s, "truncate", 60), truncate_waits_for_holder);
-	tcase_add_test(add(s, "fork", 60), fork_keeps_guard_with_its_process);
-	tcase_add_test(add(s, "wait_fail", 60), wait_fail_is_ebusy_at_once);
-	tcase_add_test(add(s, "wait_seconds", 60),
-		       wait_seconds_is_ebusy_after_timeout);
-	tcase_add_test(add(s, "wait_block", 60), wait_block_wakes_on_release);
-	tcase_add_test(add(s, "shared_read", 60),
-		       shared_read_readers_share_writer_waits);
-	tcase_add_test(add(s, "shared_read_upgrade", 60),
-		       shared_read_refused_upgrade_keeps_reader_lock);
-	tcase_add_test(add(s, "vfork", 60), vfork_child_leaves_parent_guard);
-	tcase_add_test(add(s, "exec", 60),
-		       exec_keeps_guard_of_inherited_descriptor);
-	tcase_add_test(add(s, "threads", 600), threads_never_deadlock);
-	tcase_add_test(add(s, "uucp", 60), uucp_style_lock_file);
-	tcase_add_loop_test(add(s, "lock_names", 60), lock_file_name_per_style,
-			    0, LOCK_NAME_COUNT);
-	tcase_add_test(add(s, "exec_lock_like_names", 60),
-		       exec_finds_lock_among_lock_like_names);
-	tcase_add_test(add(s, "git_index", 300), git_under_guard_on_its_index);
-	tcase_add_test(add(s, "uucp_live_holder", 120),
-		       uucp_lock_of_a_live_process_is_held);
-	tcase_add_test(add(s, "dotlockfile", 120),
-		       dotlock_style_and_dotlockfile);
-	tcase_add_test(add(s, "lock_uncreatable", 60),
-		       uncreatable_lock_file_refuses_open);
-	tcase_add_test(add(s, "sigterm", 60),
-		       sigterm_holder_leaves_no_lock_file);
-	tcase_add_test(add(s, "children_tree", 60),
-		       children_tree_descendant_takes_guard);
-	tcase_add_test(add(s, "children_none", 60),
-		       children_none_descendant_unguarded);
-	tcase_add_test(add(s, "o_path", 60), o_path_is_not_guarded);
-	tcase_add_test(add(s, "shared_read_conversion_reverifies", 60),
-		       shared_read_conversion_reverifies_lock_path);
-	tcase_add_test(add(s, "signal_handler_open", 120),
-		       signal_handler_open_never_deadlocks);
-	tcase_add_test(add(s, "eintr_while_waiting", 60),
-		       eintr_ends_a_blocking_wait);
-	tcase_add_test(add(s, "many_resources", 60), many_resources_at_once);
-	tcase_add_test(add(s, "dotdot_after_symlink", 60),
-		       dotdot_after_symlink_is_resolved_first);
-	tcase_add_test(add(s, "pattern_through_symlink", 60),
-		       pattern_through_symlinked_directory_matches_by_name);
-	tcase_add_test(add(s, "hard_link", 60),
-		       hard_link_is_a_resource_of_its_own);
-	tcase_add_test(add(s, "nofollow", 60),
-		       nofollow_does_not_resolve_final_symlink);
+		test_add(s, "fortify_symbols",
+			 helpers_reference_every_entry_point, 30, &fixture,
+			 NULL);
+	test_add(s, "lost_updates", scope_process_prevents_lost_updates, 600,
+		 &fixture, NULL);
+	test_add(s, "records", scope_open_records_never_interleave, 300,
+		 &fixture, NULL);
+	test_add(s, "truncate", truncate_waits_for_holder, 60, &fixture, NULL);
+	test_add(s, "fork", fork_keeps_guard_with_its_process, 60, &fixture,
+		 NULL);
+	test_add(s, "wait_fail", wait_fail_is_ebusy_at_once, 60, &fixture,
+		 NULL);
+	test_add(s, "wait_seconds", wait_seconds_is_ebusy_after_timeout, 60,
+		 &fixture, NULL);
+	test_add(s, "wait_block", wait_block_wakes_on_release, 60, &fixture,
+		 NULL);
+	test_add(s, "shared_read", shared_read_readers_share_writer_waits, 60,
+		 &fixture, NULL);
+	test_add(s, "shared_read_upgrade",
+		 shared_read_refused_upgrade_keeps_reader_lock, 60, &fixture,
+		 NULL);
+	test_add(s, "vfork", vfork_child_leaves_parent_guard, 60, &fixture,
+		 NULL);
+	test_add(s, "exec", exec_keeps_guard_of_inherited_descriptor, 60,
+		 &fixture, NULL);
+	test_add(s, "threads", threads_never_deadlock, 600, &fixture, NULL);
+	test_add(s, "uucp", uucp_style_lock_file, 60, &fixture, NULL);
+	test_add(s, "lock_names", lock_file_name_per_style, 60, &fixture,
+		 TEST_LOOP(LOCK_NAME_COUNT));
+	test_add(s, "exec_lock_like_names",
+		 exec_finds_lock_among_lock_like_names, 60, &fixture, NULL);
+	test_add(s, "git_index", git_under_guard_on_its_index, 300, &fixture,
+		 NULL);
+	test_add(s, "uucp_live_holder", uucp_lock_of_a_live_process_is_held,
+		 120, &fixture, NULL);
+	test_add(s, "dotlockfile", dotlock_style_and_dotlockfile, 120, &fixture,
+		 NULL);
+	test_add(s, "lock_uncreatable", uncreatable_lock_file_refuses_open, 60,
+		 &fixture, NULL);
+	test_add(s, "sigterm", sigterm_holder_leaves_no_lock_file, 60, &fixture,
+		 NULL);
+	test_add(s, "children_tree", children_tree_descendant_takes_guard, 60,
+		 &fixture, NULL);
+	test_add(s, "children_none", children_none_descendant_unguarded, 60,
+		 &fixture, NULL);
+	test_add(s, "o_path", o_path_is_not_guarded, 60, &fixture, NULL);
+	test_add(s, "shared_read_conversion_reverifies",
+		 shared_read_conversion_reverifies_lock_path, 60, &fixture,
+		 NULL);
+	test_add(s, "signal_handler_open", signal_handler_open_never_deadlocks,
+		 120, &fixture, NULL);
+	test_add(s, "eintr_while_waiting", eintr_ends_a_blocking_wait, 60,
+		 &fixture, NULL);
+	test_add(s, "many_resources", many_resources_at_once, 60, &fixture,
+		 NULL);
+	test_add(s, "dotdot_after_symlink",
+		 dotdot_after_symlink_is_resolved_first, 60, &fixture, NULL);
+	test_add(s, "pattern_through_symlink",
+		 pattern_through_symlinked_directory_matches_by_name, 60,
+		 &fixture, NULL);
+	test_add(s, "hard_link", hard_link_is_a_resource_of_its_own, 60,
+		 &fixture, NULL);
+	test_add(s, "nofollow", nofollow_does_not_resolve_final_symlink, 60,
+		 &fixture, NULL);
 	return test_run_suite(s);
 }

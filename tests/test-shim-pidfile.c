@@ -54,17 +54,6 @@ static void stop(pid_t pid)
 	test_wait(pid, 10);
 }
 
-/* flock(1), run without the shim: the peers must see our lock. */
-static bool flock_says_locked(const char *path)
-{
-	const char *env[] = { "LD_PRELOAD=", NULL };
-	const char *argv[] = { "flock", "-n", path, "true", NULL };
-	int status = test_run(env, argv, NULL, 10);
-
-	ck_assert(WIFEXITED(status));
-	return WEXITSTATUS(status) != 0;
-}
-
 static bool still_running(pid_t pid)
 {
 	int status;
@@ -82,7 +71,7 @@ START_TEST(sleep_has_locked_pidfile_removed_at_exit)
 	int status;
 
 	ck_assert(test_wait_for_pid(pidfile, pid, 10));
-	ck_assert(flock_says_locked(pidfile));
+	ck_assert(test_is_flocked(pidfile));
 	status = test_wait(pid, 20);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	ck_assert_int_eq(access(pidfile, F_OK), -1);
@@ -244,7 +233,7 @@ START_TEST(sigkill_then_new_start_takes_over)
 	test_wait(first, 10);
 	/* kill -9 leaves the file, but not the lock */
 	ck_assert_int_eq(test_read_pid(pidfile), first);
-	ck_assert(!flock_says_locked(pidfile));
+	ck_assert(!test_is_flocked(pidfile));
 	second = start_sleeper();
 	ck_assert_int_ne(second, first);
 	stop(second);
@@ -257,7 +246,7 @@ START_TEST(stale_file_naming_live_pid_is_taken_over)
 
 	test_write_file(pidfile, "1\n");
 	pid = start_sleeper();
-	ck_assert(flock_says_locked(pidfile));
+	ck_assert(test_is_flocked(pidfile));
 	stop(pid);
 	ck_assert_int_eq(access(pidfile, F_OK), -1);
 }
@@ -378,7 +367,7 @@ START_TEST(orphaned_child_does_not_keep_lock)
 	kill(owner, SIGKILL);
 	test_wait(owner, 10);
 	ck_assert_int_eq(test_read_pid(pidfile), owner);
-	ck_assert_msg(!flock_says_locked(pidfile),
+	ck_assert_msg(!test_is_flocked(pidfile),
 		      "the owner's forked child keeps its lock");
 	next = start_sleeper();
 	stop(next);
@@ -500,7 +489,7 @@ START_TEST(exec_keeps_pidfile_and_lock)
 	ck_assert_int_eq(stat(pidfile, &after), 0);
 	ck_assert(before.st_ino == after.st_ino);
 	ck_assert_int_eq(test_read_pid(pidfile), pid);
-	ck_assert(flock_says_locked(pidfile));
+	ck_assert(test_is_flocked(pidfile));
 	status = test_run(refused_env, true_argv, NULL, 20);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 75);
 	close(fds[1]);
@@ -529,7 +518,7 @@ static void check_daemon_follow(const char *mode)
 	ck_assert_msg(test_wait_for_pid(pidfile, daemon_pid, 10),
 		      "%s: the PID file names %d, not the daemon %d", mode,
 		      test_read_pid(pidfile), daemon_pid);
-	ck_assert(flock_says_locked(pidfile));
+	ck_assert(test_is_flocked(pidfile));
 	kill(daemon_pid, SIGTERM);
 	ck_assert_msg(test_wait_gone(pidfile, 10),
 		      "%s: the PID file outlived the daemon", mode);
@@ -554,7 +543,7 @@ END_TEST
 /* A PID file left behind must never look live: present means locked. */
 static void assert_absent_or_held(const char *when)
 {
-	ck_assert_msg(access(pidfile, F_OK) < 0 || flock_says_locked(pidfile),
+	ck_assert_msg(access(pidfile, F_OK) < 0 || test_is_flocked(pidfile),
 		      "%s: the PID file names %d but nobody holds its lock",
 		      when, test_read_pid(pidfile));
 }
@@ -646,7 +635,7 @@ START_TEST(follow_session_of_a_job_is_no_heir)
 	ck_assert_msg(test_read_pid(pidfile) == pid,
 		      "after its job, the PID file names %d, not cron (%d)",
 		      test_read_pid(pidfile), pid);
-	ck_assert(flock_says_locked(pidfile));
+	ck_assert(test_is_flocked(pidfile));
 	stop(pid);
 	ck_assert_int_eq(access(pidfile, F_OK), -1);
 }
@@ -670,7 +659,7 @@ START_TEST(follow_owner_killed_while_a_child_holds)
 	ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
 	ck_assert_msg(access(pidfile, F_OK) == 0,
 		      "the PID file went while the child holds its lock");
-	ck_assert(flock_says_locked(pidfile));
+	ck_assert(test_is_flocked(pidfile));
 	status = test_run(env, second, NULL, 20);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 75,
 		      "a second instance ran while the child holds the lock");
@@ -696,7 +685,7 @@ START_TEST(dropped_privileges_leave_the_file_stale)
 	ck_assert_msg(stat(pidfile, &st) < 0 || st.st_size == 0,
 		      "the PID file names the ended program (%d)",
 		      test_read_pid(pidfile));
-	ck_assert(!flock_says_locked(pidfile));
+	ck_assert(!test_is_flocked(pidfile));
 	ck_assert_msg(test_file_contains(out, "cannot remove"),
 		      "the log does not say why the file stayed");
 }
@@ -1017,7 +1006,7 @@ START_TEST(exec_keeps_the_file_the_template_named_first)
 	/* the owner's file, adopted: no second file, no leaked lock */
 	ck_assert_int_eq(access(sleep_pid, F_OK), -1);
 	ck_assert_int_eq(test_read_pid(sh_pid), pid);
-	ck_assert(flock_says_locked(sh_pid));
+	ck_assert(test_is_flocked(sh_pid));
 	stop(pid);
 	ck_assert_int_eq(access(sh_pid, F_OK), -1);
 	ck_assert_int_eq(access(sleep_pid, F_OK), -1);
@@ -1060,7 +1049,7 @@ START_TEST(relative_template_survives_chdir_and_exec)
 	wait_for_comm(pid, "sleep");
 	ck_assert_int_eq(access("/rel-exec.pid", F_OK), -1);
 	ck_assert_int_eq(test_read_pid(path), pid);
-	ck_assert(flock_says_locked(path));
+	ck_assert(test_is_flocked(path));
 	stop(pid);
 	ck_assert_int_eq(access(path, F_OK), -1);
 }
@@ -1135,7 +1124,7 @@ static void closing_at_limit_keeps_the_lock(rlim_t soft)
 	for (int i = 0; i < 200 && access(test_path(dir, "done"), F_OK) < 0; i++)
 		usleep(100000);
 	ck_assert_int_eq(access(test_path(dir, "done"), F_OK), 0);
-	ck_assert_msg(flock_says_locked(pidfile),
+	ck_assert_msg(test_is_flocked(pidfile),
 		      "the PID file's lock was closed at limit %lu",
 		      (unsigned long)soft);
 	stop(pid);
@@ -1279,69 +1268,95 @@ START_TEST(raw_clone_child_keeps_the_lock_until_it_ends)
 }
 END_TEST
 
-static void add(Suite *s, const char *name, const TTest *test, int timeout)
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test);
-	tcase_set_timeout(tc, timeout);
-	suite_add_tcase(s, tc);
-}
+static const struct test_fixture fixture = {setup, teardown};
 
 int main(void)
 {
 	Suite *s = suite_create("shim-pidfile");
 
-	add(s, "lifecycle", sleep_has_locked_pidfile_removed_at_exit, 30);
-	add(s, "template", template_names_program_and_uid, 30);
-	add(s, "relative_path", relative_pidfile_is_anchored_at_start, 30);
-	add(s, "second_instance", second_instance_exits_75_naming_holder, 30);
-	add(s, "conflict_wait", on_conflict_wait_runs_after_holder, 30);
-	add(s, "conflict_wait_seconds", on_conflict_wait_seconds_gives_up, 30);
-	add(s, "concurrent_starts", concurrent_starts_exactly_one_runs, 300);
-	add(s, "sigkill_takeover", sigkill_then_new_start_takes_over, 30);
-	add(s, "stale_live_pid", stale_file_naming_live_pid_is_taken_over, 30);
-	add(s, "children", children_leave_pidfile_alone, 60);
-	add(s, "every_end", every_end_removes_pidfile, 60);
-	add(s, "close_everything", closing_every_descriptor_keeps_the_lock, 60);
-	add(s, "orphan", orphaned_child_does_not_keep_lock, 60);
-	add(s, "descendants", descendants_never_create_pidfile, 30);
-	add(s, "nested", nested_run_with_other_pidfile_is_an_owner, 30);
-	add(s, "exec", exec_keeps_pidfile_and_lock, 30);
-	add(s, "daemon_follow_daemon3", daemon_follow_daemon3, 60);
-	add(s, "daemon_follow_double_fork", daemon_follow_double_fork, 60);
-	add(s, "follow_exec_child", follow_exec_child_is_no_heir, 60);
-	add(s, "follow_workers", follow_last_worker_removes, 60);
-	add(s, "follow_setsid_job", follow_session_of_a_job_is_no_heir, 60);
-	add(s, "follow_owner_killed", follow_owner_killed_while_a_child_holds,
-	    60);
-	add(s, "dropped_privileges", dropped_privileges_leave_the_file_stale,
-	    60);
-	add(s, "unsafe_paths", unsafe_pidfile_paths_exit_73, 60);
-	add(s, "bad_values", bad_values_exit_78_before_main, 120);
-	add(s, "good_values", good_values_are_accepted, 30);
-	add(s, "mode", mode_sets_pidfile_permissions, 30);
-	add(s, "unknown_variable", unknown_variable_warns_with_nearest_name, 30);
-	add(s, "pidfile_none", pidfile_none_makes_no_file, 30);
-	add(s, "log_fd2", log_never_writes_into_reused_fd2, 30);
-	add(s, "log_file_quiet", log_file_and_quiet, 30);
-	add(s, "log_file_opened_safely", log_file_opened_safely, 120);
-	add(s, "exec_template_once", exec_keeps_the_file_the_template_named_first,
-	    30);
-	add(s, "exec_no_leaked_lock", exec_leaves_no_lock_to_the_programs_children,
-	    30);
-	add(s, "exec_relative_chdir", relative_template_survives_chdir_and_exec,
-	    30);
-	add(s, "template_script_name", two_scripts_get_two_pidfiles, 30);
-	add(s, "private_fd_limit_64",
-	    closing_every_descriptor_at_limit_64_keeps_the_lock, 60);
-	add(s, "private_fd_limit_256",
-	    closing_every_descriptor_at_limit_256_keeps_the_lock, 60);
-	add(s, "private_fd_bounded", private_descriptors_sit_below_a_bound, 30);
-	add(s, "pidfile_foreign_default",
-	    foreign_file_at_default_path_says_whose_and_what_to_do, 30);
-	add(s, "raw_clone_child", raw_clone_child_keeps_the_lock_until_it_ends,
-	    60);
+	test_add(s, "lifecycle", sleep_has_locked_pidfile_removed_at_exit, 30,
+		 &fixture, NULL);
+	test_add(s, "template", template_names_program_and_uid, 30, &fixture,
+		 NULL);
+	test_add(s, "relative_path", relative_pidfile_is_anchored_at_start, 30,
+		 &fixture, NULL);
+	test_add(s, "second_instance", second_instance_exits_75_naming_holder,
+		 30, &fixture, NULL);
+	test_add(s, "conflict_wait", on_conflict_wait_runs_after_holder, 30,
+		 &fixture, NULL);
+	test_add(s, "conflict_wait_seconds", on_conflict_wait_seconds_gives_up,
+		 30, &fixture, NULL);
+	test_add(s, "concurrent_starts", concurrent_starts_exactly_one_runs,
+		 300, &fixture, NULL);
+	test_add(s, "sigkill_takeover", sigkill_then_new_start_takes_over, 30,
+		 &fixture, NULL);
+	test_add(s, "stale_live_pid", stale_file_naming_live_pid_is_taken_over,
+		 30, &fixture, NULL);
+	test_add(s, "children", children_leave_pidfile_alone, 60, &fixture,
+		 NULL);
+	test_add(s, "every_end", every_end_removes_pidfile, 60, &fixture, NULL);
+	test_add(s, "close_everything", closing_every_descriptor_keeps_the_lock,
+		 60, &fixture, NULL);
+	test_add(s, "orphan", orphaned_child_does_not_keep_lock, 60, &fixture,
+		 NULL);
+	test_add(s, "descendants", descendants_never_create_pidfile, 30,
+		 &fixture, NULL);
+	test_add(s, "nested", nested_run_with_other_pidfile_is_an_owner, 30,
+		 &fixture, NULL);
+	test_add(s, "exec", exec_keeps_pidfile_and_lock, 30, &fixture, NULL);
+	test_add(s, "daemon_follow_daemon3", daemon_follow_daemon3, 60,
+		 &fixture, NULL);
+	test_add(s, "daemon_follow_double_fork", daemon_follow_double_fork, 60,
+		 &fixture, NULL);
+	test_add(s, "follow_exec_child", follow_exec_child_is_no_heir, 60,
+		 &fixture, NULL);
+	test_add(s, "follow_workers", follow_last_worker_removes, 60, &fixture,
+		 NULL);
+	test_add(s, "follow_setsid_job", follow_session_of_a_job_is_no_heir, 60,
+		 &fixture, NULL);
+	test_add(s, "follow_owner_killed",
+		 follow_owner_killed_while_a_child_holds, 60, &fixture, NULL);
+	test_add(s, "dropped_privileges",
+		 dropped_privileges_leave_the_file_stale, 60, &fixture, NULL);
+	test_add(s, "unsafe_paths", unsafe_pidfile_paths_exit_73, 60, &fixture,
+		 NULL);
+	test_add(s, "bad_values", bad_values_exit_78_before_main, 120, &fixture,
+		 NULL);
+	test_add(s, "good_values", good_values_are_accepted, 30, &fixture,
+		 NULL);
+	test_add(s, "mode", mode_sets_pidfile_permissions, 30, &fixture, NULL);
+	test_add(s, "unknown_variable",
+		 unknown_variable_warns_with_nearest_name, 30, &fixture, NULL);
+	test_add(s, "pidfile_none", pidfile_none_makes_no_file, 30, &fixture,
+		 NULL);
+	test_add(s, "log_fd2", log_never_writes_into_reused_fd2, 30, &fixture,
+		 NULL);
+	test_add(s, "log_file_quiet", log_file_and_quiet, 30, &fixture, NULL);
+	test_add(s, "log_file_opened_safely", log_file_opened_safely, 120,
+		 &fixture, NULL);
+	test_add(s, "exec_template_once",
+		 exec_keeps_the_file_the_template_named_first, 30, &fixture,
+		 NULL);
+	test_add(s, "exec_no_leaked_lock",
+		 exec_leaves_no_lock_to_the_programs_children, 30, &fixture,
+		 NULL);
+	test_add(s, "exec_relative_chdir",
+		 relative_template_survives_chdir_and_exec, 30, &fixture, NULL);
+	test_add(s, "template_script_name", two_scripts_get_two_pidfiles, 30,
+		 &fixture, NULL);
+	test_add(s, "private_fd_limit_64",
+		 closing_every_descriptor_at_limit_64_keeps_the_lock, 60,
+		 &fixture, NULL);
+	test_add(s, "private_fd_limit_256",
+		 closing_every_descriptor_at_limit_256_keeps_the_lock, 60,
+		 &fixture, NULL);
+	test_add(s, "private_fd_bounded", private_descriptors_sit_below_a_bound,
+		 30, &fixture, NULL);
+	test_add(s, "pidfile_foreign_default",
+		 foreign_file_at_default_path_says_whose_and_what_to_do, 30,
+		 &fixture, NULL);
+	test_add(s, "raw_clone_child",
+		 raw_clone_child_keeps_the_lock_until_it_ends, 60, &fixture,
+		 NULL);
 	return test_run_suite(s);
 }

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The shim and signals, on real programs (sleep, sh, nohup, python3 and
- * tests/helpers/sig-helper.c) run under LD_PRELOAD: a terminating signal
- * removes the PID file and still ends the process by that signal (with its
- * core); the program's own handlers, ignores and queries behave exactly as
- * they would without the shim (README, "What the shim does", Signals).
+ * tests/helpers/sig-helper.c) run under LD_PRELOAD, seen from outside: a
+ * terminating signal removes the PID file and still ends the process by
+ * that signal (with its core); handlers that end the program or let it
+ * run on keep the file as long as it runs (README, "What the shim does",
+ * Signals). What the program sees of its own dispositions, flags, masks
+ * and handlers is test-shim-signals-in-process.
  */
 #include <errno.h>
 #include <limits.h>
@@ -38,30 +40,14 @@ static const int core_signals[] = {
 	SIGILL,	 SIGSYS,  SIGTRAP, SIGXCPU, SIGXFSZ,
 };
 
-/* valgrind keeps SIGRTMAX for itself: a test process under it (meson's
- * valgrind setup) cannot send it. It shows in LD_PRELOAD. */
-static bool under_valgrind(void)
-{
-	const char *preload = getenv("LD_PRELOAD");
-
-	return preload && strstr(preload, "/vgpreload_");
-}
-
+/* valgrind keeps SIGRTMAX: a test process under it cannot send it. */
 static int real_signo(int entry)
 {
 	if (entry == 0)
 		return SIGRTMIN;
 	if (entry == -1)
-		return under_valgrind() ? SIGRTMAX - 1 : SIGRTMAX;
+		return test_under_valgrind() ? SIGRTMAX - 1 : SIGRTMAX;
 	return entry;
-}
-
-static void pause_ms(long ms)
-{
-	struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&t, &t) < 0 && errno == EINTR)
-		;
 }
 
 static void setup(void)
@@ -162,7 +148,7 @@ static bool wait_for_text(const char *path, const char *needle, int timeout_s)
 	for (long i = 0; i < timeout_s * 500L; i++) {
 		if (test_file_contains(path, needle))
 			return true;
-		pause_ms(2);
+		test_pause_ms(2);
 	}
 	return false;
 }
@@ -172,21 +158,6 @@ static void expect_output(const char *needle)
 	ck_assert_msg(wait_for_text(out_path, needle, 30),
 		      "no \"%s\" from the program; its output:\n%s", needle,
 		      output());
-}
-
-/* /proc/PID/status's signal mask FIELD ("SigIgn", "SigCgt") has SIGNO. */
-static bool proc_mask_has(pid_t pid, const char *field, int signo)
-{
-	char path[64], buf[8192], key[32];
-	const char *line;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	snprintf(key, sizeof(key), "\n%s:", field);
-	if (test_read_file(path, buf, sizeof(buf)) < 0)
-		return false;
-	line = strstr(buf, key);
-	return line &&
-	       (strtoull(line + strlen(key), NULL, 16) >> (signo - 1)) & 1;
 }
 
 /*
@@ -209,7 +180,7 @@ static bool is_asleep(pid_t pid)
 	snprintf(path, sizeof(path), "/proc/%d/syscall", (int)pid);
 	n = test_read_file(path, buf, sizeof(buf));
 	if (n < 0 && (errno == EACCES || errno == EPERM))
-		return proc_mask_has(pid, "SigCgt", SIGTERM);
+		return test_proc_mask_has(pid, "SigCgt", SIGTERM);
 	return n > 0 && buf[0] >= '0' && buf[0] <= '9' &&
 	       (atol(buf) == SYS_nanosleep || atol(buf) == SYS_clock_nanosleep);
 }
@@ -219,7 +190,7 @@ static bool wait_until_asleep(pid_t pid, int timeout_s)
 	for (long i = 0; i < timeout_s * 500L; i++) {
 		if (is_asleep(pid))
 			return true;
-		pause_ms(2);
+		test_pause_ms(2);
 	}
 	return false;
 }
@@ -374,7 +345,7 @@ START_TEST(terminating_signal_as_soon_as_pidfile_names_process)
 }
 END_TEST
 
-/* ---- 2. the program's own view and handlers (sig-helper) --------------- */
+/* ---- 2. one-shot handlers: the second delivery ends the program -------- */
 
 static int run_helper(const char *mode, const char *arg1, const char *arg2)
 {
@@ -383,59 +354,6 @@ static int run_helper(const char *mode, const char *arg1, const char *arg2)
 
 	return wait_child(spawn(argv));
 }
-
-static void assert_helper_passes(const char *mode)
-{
-	char done[64];
-
-	assert_exited(run_helper(mode, NULL, NULL), 0);
-	snprintf(done, sizeof(done), "%s: ok\n", mode);
-	ck_assert_msg(test_file_contains(out_path, done),
-		      "no \"%s\" from sig-helper:\n%s", done, output());
-	assert_pidfile_gone();
-}
-
-START_TEST(program_sees_its_own_dispositions)
-{
-	assert_helper_passes("view");
-}
-END_TEST
-
-START_TEST(siginfo_handler_gets_its_data_and_mask)
-{
-	assert_helper_passes("siginfo");
-}
-END_TEST
-
-START_TEST(nodefer_and_sa_mask_apply_in_handlers)
-{
-	assert_helper_passes("masks");
-}
-END_TEST
-
-START_TEST(bsd_signal_handlers_stay_installed)
-{
-	assert_helper_passes("bsd");
-}
-END_TEST
-
-START_TEST(sigset_holds_and_releases)
-{
-	assert_helper_passes("sigset");
-}
-END_TEST
-
-START_TEST(ignored_signals_are_ignored_by_the_kernel)
-{
-	assert_helper_passes("ignore");
-}
-END_TEST
-
-START_TEST(siginterrupt_clears_sa_restart)
-{
-	assert_helper_passes("siginterrupt");
-}
-END_TEST
 
 struct oneshot {
 	const char *kind; /* sig-helper's one-shot installer */
@@ -566,7 +484,7 @@ START_TEST(c_handler_keeps_pidfile_while_running)
 		ck_assert_int_eq(kill(pid, SIGTERM), 0);
 		snprintf(handled, sizeof(handled), "handled %d\n", n);
 		expect_output(handled);
-		pause_ms(n == 1 ? 200 : 20);
+		test_pause_ms(n == 1 ? 200 : 20);
 		assert_running(pid);
 		assert_pidfile_names(pid);
 	}
@@ -608,7 +526,7 @@ START_TEST(siginfo_resethand_ign_ignores)
 	pid_t pid = start_siginfo_default("resethand-ign");
 
 	ck_assert_int_eq(kill(pid, SIGTERM), 0);
-	pause_ms(200);
+	test_pause_ms(200);
 	assert_running(pid);
 	assert_pidfile_names(pid);
 	ck_assert_int_eq(kill(pid, SIGUSR1), 0);
@@ -641,7 +559,7 @@ START_TEST(sh_trap_keeps_pidfile_while_running)
 	expect_output("ready\n");
 	ck_assert_int_eq(kill(pid, SIGTERM), 0);
 	expect_output("caught\n");
-	pause_ms(200);
+	test_pause_ms(200);
 	assert_running(pid);
 	assert_pidfile_names(pid);
 	ck_assert_int_eq(kill(pid, SIGUSR2), 0);
@@ -659,10 +577,10 @@ START_TEST(nohup_ignore_survives_exec)
 
 	ck_assert_msg(wait_until_asleep(pid, 30),
 		      "nohup never exec'd sleep:\n%s", output());
-	ck_assert_msg(proc_mask_has(pid, "SigIgn", SIGHUP),
+	ck_assert_msg(test_proc_mask_has(pid, "SigIgn", SIGHUP),
 		      "sleep does not ignore SIGHUP after nohup's exec");
 	ck_assert_int_eq(kill(pid, SIGHUP), 0);
-	pause_ms(200);
+	test_pause_ms(200);
 	assert_running(pid);
 	assert_pidfile_names(pid);
 
@@ -719,7 +637,7 @@ START_TEST(installers_called_before_shim_constructor)
 
 	/* The shim took over from what libearly left: an ignore, a handler,
 	 * a one-shot handler — all still doing what was asked. */
-	ck_assert_msg(proc_mask_has(pid, "SigIgn", SIGUSR2),
+	ck_assert_msg(test_proc_mask_has(pid, "SigIgn", SIGUSR2),
 		      "SIGUSR2 is no longer ignored");
 	ck_assert_int_eq(kill(pid, SIGUSR2), 0);
 	ck_assert_int_eq(kill(pid, SIGUSR1), 0);
@@ -730,7 +648,7 @@ START_TEST(installers_called_before_shim_constructor)
 	snprintf(handled, sizeof(handled), "handled %02d\n", SIGINT);
 	ck_assert_msg(wait_for_text(report, handled, 30),
 		      "libearly's SIGINT handler did not run");
-	pause_ms(200);
+	test_pause_ms(200);
 	assert_running(pid);
 	assert_pidfile_names(pid);
 
@@ -742,64 +660,41 @@ END_TEST
 
 /* ---- the suite -------------------------------------------------------------- */
 
-static TCase *behaviour(Suite *s, const char *name)
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 120);
-	suite_add_tcase(s, tc);
-	return tc;
-}
+static const struct test_fixture fixture = {setup, teardown};
 
 int main(void)
 {
 	Suite *s = suite_create("shim-signals");
-	TCase *tc;
 
-	tc = behaviour(s, "terminating_default");
-	tcase_add_loop_test(tc, terminating_signal_removes_pidfile, 0,
-			    ARRAY_SIZE(plain_signals));
-	tc = behaviour(s, "terminating_core");
-	tcase_add_loop_test(tc, core_signal_dumps_core_and_removes_pidfile, 0,
-			    ARRAY_SIZE(core_signals));
-	tc = behaviour(s, "terminating_at_once");
-	tcase_add_test(tc, terminating_signal_as_soon_as_pidfile_names_process);
-	tc = behaviour(s, "program_view");
-	tcase_add_test(tc, program_sees_its_own_dispositions);
-	tc = behaviour(s, "siginfo");
-	tcase_add_test(tc, siginfo_handler_gets_its_data_and_mask);
-	tc = behaviour(s, "masks");
-	tcase_add_test(tc, nodefer_and_sa_mask_apply_in_handlers);
-	tc = behaviour(s, "oneshot");
-	tcase_add_loop_test(tc, oneshot_handler_then_default_removes_pidfile,
-			    0, ARRAY_SIZE(oneshots));
-	tc = behaviour(s, "bsd_signal");
-	tcase_add_test(tc, bsd_signal_handlers_stay_installed);
-	tc = behaviour(s, "sigset");
-	tcase_add_test(tc, sigset_holds_and_releases);
-	tc = behaviour(s, "ignore");
-	tcase_add_test(tc, ignored_signals_are_ignored_by_the_kernel);
-	tc = behaviour(s, "siginterrupt");
-	tcase_add_test(tc, siginterrupt_clears_sa_restart);
-	tc = behaviour(s, "handler_exits");
-	tcase_add_loop_test(tc, c_term_handler_exits_with_its_status, 0,
-			    ARRAY_SIZE(exit_statuses));
-	tcase_add_test(tc, python_handler_exits_with_its_status);
-	tcase_add_test(tc, sh_trap_exits_with_its_status);
-	tc = behaviour(s, "handler_runs_on");
-	tcase_add_test(tc, c_handler_keeps_pidfile_while_running);
-	tcase_add_test(tc, sh_trap_keeps_pidfile_while_running);
-	tc = behaviour(s, "siginfo_default_and_ignore");
-	tcase_add_loop_test(tc, siginfo_dfl_cleans_up, 0,
-			    ARRAY_SIZE(siginfo_defaults));
-	tcase_add_test(tc, siginfo_resethand_ign_ignores);
-	tc = behaviour(s, "fork_with_sysv_handler");
-	tcase_add_test(tc, sysv_handler_during_fork_does_not_hang);
-	tc = behaviour(s, "nohup");
-	tcase_add_test(tc, nohup_ignore_survives_exec);
-	tc = behaviour(s, "before_constructor");
-	tcase_add_loop_test(tc, installers_called_before_shim_constructor, 0,
-			    ARRAY_SIZE(early_kills));
+	test_add(s, "terminating_default", terminating_signal_removes_pidfile,
+		 120, &fixture, TEST_LOOP(ARRAY_SIZE(plain_signals)));
+	test_add(s, "terminating_core",
+		 core_signal_dumps_core_and_removes_pidfile, 120, &fixture,
+		 TEST_LOOP(ARRAY_SIZE(core_signals)));
+	test_add(s, "terminating_at_once",
+		 terminating_signal_as_soon_as_pidfile_names_process, 120,
+		 &fixture, NULL);
+	test_add(s, "oneshot", oneshot_handler_then_default_removes_pidfile,
+		 120, &fixture, TEST_LOOP(ARRAY_SIZE(oneshots)));
+	test_add(s, "handler_exits", c_term_handler_exits_with_its_status, 120,
+		 &fixture, TEST_LOOP(ARRAY_SIZE(exit_statuses)));
+	test_add(s, "handler_exits", python_handler_exits_with_its_status, 120,
+		 &fixture, NULL);
+	test_add(s, "handler_exits", sh_trap_exits_with_its_status, 120,
+		 &fixture, NULL);
+	test_add(s, "handler_runs_on", c_handler_keeps_pidfile_while_running,
+		 120, &fixture, NULL);
+	test_add(s, "handler_runs_on", sh_trap_keeps_pidfile_while_running, 120,
+		 &fixture, NULL);
+	test_add(s, "siginfo_default_and_ignore", siginfo_dfl_cleans_up, 120,
+		 &fixture, TEST_LOOP(ARRAY_SIZE(siginfo_defaults)));
+	test_add(s, "siginfo_default_and_ignore", siginfo_resethand_ign_ignores,
+		 120, &fixture, NULL);
+	test_add(s, "fork_with_sysv_handler",
+		 sysv_handler_during_fork_does_not_hang, 120, &fixture, NULL);
+	test_add(s, "nohup", nohup_ignore_survives_exec, 120, &fixture, NULL);
+	test_add(s, "before_constructor",
+		 installers_called_before_shim_constructor, 120, &fixture,
+		 TEST_LOOP(ARRAY_SIZE(early_kills)));
 	return test_run_suite(s);
 }

@@ -422,58 +422,35 @@ START_TEST(dispatch_fork_while_another_thread_changes)
 }
 END_TEST
 
+/* Check leaves its own handlers in the forked test processes. */
+static const struct test_fixture fixture = {test_reset_signals, NULL};
+
 int main(void)
 {
 	Suite *s = suite_create("sigdispatch");
-	TCase *tc;
 
-	tc = tcase_create("order");
-	tcase_add_checked_fixture(tc, test_reset_signals, NULL);
-	tcase_add_test(tc, dispatch_add_set_restore_order);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("several");
-	tcase_add_checked_fixture(tc, test_reset_signals, NULL);
-	tcase_add_test(tc, dispatch_several_handlers_one_signal);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("restore_keeps_newer");
-	tcase_add_checked_fixture(tc, test_reset_signals, NULL);
-	tcase_add_test(tc, dispatch_restore_keeps_handler_installed_since);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("previous_eintr");
-	tcase_add_checked_fixture(tc, test_reset_signals, NULL);
-	tcase_add_test(tc, dispatch_keeps_previous_handler_eintr);
-	tcase_set_timeout(tc, 30);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("set_keeps_alive");
-	tcase_add_checked_fixture(tc, test_reset_signals, NULL);
-	tcase_add_test(tc, dispatch_set_over_default_keeps_process_alive);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("previous_ignore");
-	tcase_add_checked_fixture(tc, test_reset_signals, NULL);
-	tcase_add_test(tc, dispatch_previous_ignore_is_kept);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("siginfo");
-	tcase_add_checked_fixture(tc, test_reset_signals, NULL);
-	tcase_add_test(tc, dispatch_passes_siginfo_and_data);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("bad_input");
-	tcase_add_checked_fixture(tc, test_reset_signals, NULL);
-	tcase_add_test(tc, dispatch_refuses_bad_input);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("reraise");
-	tcase_add_checked_fixture(tc, test_reset_signals, NULL);
-	tcase_add_test(tc, dispatch_reraises_terminating_signals);
-	tcase_set_timeout(tc, 60);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("reraise_core");
-	tcase_add_checked_fixture(tc, test_reset_signals, NULL);
-	tcase_add_test(tc, dispatch_reraises_core_signals_with_core);
-	tcase_set_timeout(tc, 60);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("fork_while_changing");
-	tcase_add_checked_fixture(tc, test_reset_signals, NULL);
-	tcase_add_test(tc, dispatch_fork_while_another_thread_changes);
-	tcase_set_timeout(tc, 120);
-	suite_add_tcase(s, tc);
+	test_add(s, "order", dispatch_add_set_restore_order, 0, &fixture, NULL);
+	test_add(s, "several", dispatch_several_handlers_one_signal, 0,
+		 &fixture, NULL);
+	test_add(s, "restore_keeps_newer",
+		 dispatch_restore_keeps_handler_installed_since, 0, &fixture,
+		 NULL);
+	test_add(s, "previous_eintr", dispatch_keeps_previous_handler_eintr, 30,
+		 &fixture, NULL);
+	test_add(s, "set_keeps_alive",
+		 dispatch_set_over_default_keeps_process_alive, 0, &fixture,
+		 NULL);
+	test_add(s, "previous_ignore", dispatch_previous_ignore_is_kept, 0,
+		 &fixture, NULL);
+	test_add(s, "siginfo", dispatch_passes_siginfo_and_data, 0, &fixture,
+		 NULL);
+	test_add(s, "bad_input", dispatch_refuses_bad_input, 0, &fixture, NULL);
+	test_add(s, "reraise", dispatch_reraises_terminating_signals, 60,
+		 &fixture, NULL);
+	test_add(s, "reraise_core", dispatch_reraises_core_signals_with_core,
+		 60, &fixture, NULL);
+	test_add(s, "fork_while_changing",
+		 dispatch_fork_while_another_thread_changes, 120, &fixture,
+		 NULL);
 	return test_run_suite(s);
 }

@@ -411,7 +411,9 @@ static void step_close_range(const char *verb, char **f, int n)
 
 /* ---- composite steps ----------------------------------------------------- */
 
-/* Whether someone (this process included) holds a flock on PATH. */
+/* Whether someone (this process included) holds a flock on PATH: the
+ * suites' test_is_flocked, here because a helper links nothing of the
+ * Check harness (fortify_symbols counts on this program's own calls). */
 static bool flocked(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
