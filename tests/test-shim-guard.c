@@ -1303,6 +1303,91 @@ START_TEST(uncreatable_lock_file_refuses_open)
 }
 END_TEST
 
+/* A timed conversion that runs out is refused with EBUSY after its time,
+ * and the reader still holds its shared lock; one whose readers leave in
+ * time is granted. */
+START_TEST(shared_read_timed_upgrade)
+{
+	const char *env[] = { no_pidfile, guard_env,
+			      "PIDSHIM_GUARD_MODE=shared-read",
+			      "PIDSHIM_GUARD_WAIT=0.5", NULL };
+	const char *long_env[] = { no_pidfile, guard_env,
+				   "PIDSHIM_GUARD_MODE=shared-read",
+				   "PIDSHIM_GUARD_WAIT=30", NULL };
+	const char *fail_env[] = { no_pidfile, guard_env,
+				   "PIDSHIM_GUARD_WAIT=fail", NULL };
+	const char *r1steps[] = { at_dir("open:@/data:r"), "pause", "close:0",
+				  "pause", NULL };
+	const char *r2steps[] = { at_dir("open:@/data:r"),
+				  at_dir("try-open:@/data:w"), "pause",
+				  "close:0", NULL };
+	const char *wsteps[] = { at_dir("open:@/data:w"), NULL };
+	struct proc r1, r2, w;
+	long ms;
+
+	helper_start(&r1, "guard-helper", env, r1steps);
+	expect_pause(&r1, 1, "reader 1");
+	helper_start(&r2, "guard-helper", env, r2steps);
+	expect_pause(&r2, 1, "reader 2 after its timed write open");
+	ms = reported_ms(&r2, "open fail EBUSY");
+	ck_assert_msg(ms >= 450 && ms < 5000, "refused after %ld ms", ms);
+	proc_next(&r1);
+	expect_pause(&r1, 2, "reader 1 closed");
+	helper_start(&w, "guard-helper", fail_env, wsteps);
+	expect_exit(&w, 2, "writer while reader 2 still reads");
+	proc_next(&r2);
+	expect_exit(&r2, 0, "reader 2");
+	proc_next(&r1);
+	expect_exit(&r1, 0, "reader 1");
+
+	/* reader 1 leaves while reader 2 waits: the conversion is granted */
+	helper_start(&r1, "guard-helper", long_env, r1steps);
+	expect_pause(&r1, 1, "reader 1 again");
+	helper_start(&r2, "guard-helper", long_env, r2steps);
+	usleep(300 * 1000); /* reader 2 is polling for its conversion */
+	proc_next(&r1);
+	expect_pause(&r2, 1, "reader 2 converted");
+	ck_assert_msg(!test_file_contains(r2.out, "open fail"),
+		      "the conversion was refused: %s", output_of(&r2));
+	assert_held_by(lock, r2.pid, "converted");
+	proc_next(&r2);
+	expect_exit(&r2, 0, "reader 2, converted");
+	proc_next(&r1);
+	expect_exit(&r1, 0, "reader 1 again");
+}
+END_TEST
+
+/* An unsafe file at the lock file's path (README, "How guards behave")
+ * refuses the open with ENOLCK and says why. */
+START_TEST(unsafe_lock_file_refuses_open)
+{
+	const char *env[] = { no_pidfile, guard_env, NULL };
+	const char *steps[] = { at_dir("open:@/data:+"), NULL };
+	const char *why[] = { "symbolic link", "FIFO", "hard link" };
+	struct proc p;
+
+	for (int i = 0; i < 3; i++) {
+		unlink(lock);
+		if (i == 0)
+			ck_assert_int_eq(symlink(at_dir("@/other"), lock), 0);
+		else if (i == 1)
+			ck_assert_int_eq(mkfifo(lock, 0644), 0);
+		else
+			ck_assert_int_eq(link(at_dir("@/other"), lock), 0);
+		helper_start(&p, "guard-helper", env, steps);
+		expect_exit(&p, 3, why[i]);
+		ck_assert_msg(test_file_contains(p.out, "open fail ENOLCK") &&
+				      test_file_contains(p.out, "cannot take "
+								"the guard"),
+			      "%s at the lock path: %s", why[i],
+			      output_of(&p));
+	}
+	unlink(lock);
+	ck_assert_msg(test_file_contains(at_dir("@/other"), "other"),
+		      "the file the lock path led to was changed");
+}
+END_TEST
+
 START_TEST(sigterm_holder_leaves_no_lock_file)
 {
 	const char *env[] = { no_pidfile, guard_env, NULL };
@@ -1813,6 +1898,10 @@ int main(void)
 	test_add(s, "hard_link", hard_link_is_a_resource_of_its_own, 60,
 		 &fixture, NULL);
 	test_add(s, "nofollow", nofollow_does_not_resolve_final_symlink, 60,
+		 &fixture, NULL);
+	test_add(s, "shared_read_timed_upgrade", shared_read_timed_upgrade, 60,
+		 &fixture, NULL);
+	test_add(s, "unsafe_lock_file", unsafe_lock_file_refuses_open, 60,
 		 &fixture, NULL);
 	return test_run_suite(s);
 }
