@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,6 +179,39 @@ static enum shim_role role_from_config(void)
 		   : SHIM_ROLE_DESCENDANT;
 }
 
+/* Whether this image took over the PID file its previous image kept. */
+static bool pidfile_adopted;
+
+/*
+ * The cleanup on signals, and what the previous image kept open for this
+ * one across its exec: the PID file (which names this process already: a
+ * supervisor may signal at once) and guard locks. With signals blocked
+ * from before the cleanup is installed until the descriptors are ours, a
+ * signal arriving meanwhile waits, and finds the cleanup ready to remove
+ * the file. (Taking a new PID file may wait for another instance: that
+ * happens after, killable.)
+ */
+static void take_over_after_exec(void)
+{
+	sigset_t all, old;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	signals_init(cleanup_at_signal);
+	if (shim_config.guard_count > 0)
+		guard_adopt_after_exec();
+	if (shim_config.pidfile_enabled &&
+	    ((process_role() == SHIM_ROLE_OWNER &&
+	      shim_config.owner_from_env == getpid()) ||
+	     (process_role() == SHIM_ROLE_DESCENDANT &&
+	      shim_config.daemon_follow))) {
+		pidfile_adopted = pidfile_adopt();
+		if (pidfile_adopted)
+			log_debug("%s: kept across exec", shim_config.pidfile);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
 static void init_once(void)
 {
 	libc_init();
@@ -202,20 +236,12 @@ static void init_once(void)
 	process_start(role_from_config());
 	if (process_role() == SHIM_ROLE_INERT)
 		return;
-	/* Cleanup on signals first: a supervisor may signal the moment the
-	 * PID file names us, and the file must go with the process then. */
-	signals_init(cleanup_at_signal);
-	if (shim_config.guard_count > 0)
-		guard_adopt_after_exec();
-	if (process_role() == SHIM_ROLE_OWNER) {
-		if (shim_config.pidfile_enabled)
-			pidfile_take();
+	take_over_after_exec();
+	if (process_role() == SHIM_ROLE_OWNER && !pidfile_adopted &&
+	    shim_config.pidfile_enabled)
+		pidfile_take();
+	if (process_role() == SHIM_ROLE_OWNER)
 		publish_owner();
-	} else if (shim_config.daemon_follow && shim_config.pidfile_enabled &&
-		   pidfile_adopt()) {
-		/* an heir that exec'd while the file named it */
-		log_debug("%s: kept across exec", shim_config.pidfile);
-	}
 	pthread_atfork(before_fork, after_fork_in_parent, after_fork_in_child);
 }
 

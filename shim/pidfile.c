@@ -75,10 +75,6 @@ void pidfile_take(void)
 	const char *why;
 	int err;
 
-	if (shim_config.owner_from_env == getpid() && pidfile_adopt()) {
-		log_debug("%s: kept across exec", path);
-		return;
-	}
 	if (timeout != 0)
 		log_debug("%s: waiting for the running instance", path);
 	err = lockfd_acquire(&pf.lock, path, shim_config.mode, false, timeout,

@@ -166,12 +166,13 @@ SHIM_HIDDEN void process_after_fork_in_child(void);
 
 /* ---- the PID file (pidfile.c) ------------------------------------------ */
 
-/* The owner takes the PID file before main, or adopts it after its exec;
- * another instance or an unsafe file ends the process (README, "Exit
- * statuses of the shim itself"). */
+/* The owner takes the PID file before main; another instance or an
+ * unsafe file ends the process (README, "Exit statuses of the shim
+ * itself"). */
 SHIM_HIDDEN void pidfile_take(void);
-/* An heir (daemon follow) that exec'd while the file named it takes it
- * over in its new image. True when it did. */
+/* After an exec of the process the file names (the owner, or an heir
+ * under daemon follow), the new image takes over the descriptor the old
+ * one kept open for it. True when it did. */
 SHIM_HIDDEN bool pidfile_adopt(void);
 /* The PID file's descriptor must survive an exec of the process the file
  * names; these clear and restore its close-on-exec flag around one. */
