@@ -98,7 +98,7 @@ static const char *strerrorname_np(int err)
 /* one line: clang-format would spread the braces over four */
 /* clang-format off */
 #define NAME(e) { e, #e }
-/* clang-format on */
+	/* clang-format on */
 	static const struct {
 		int err;
 		const char *name;
