@@ -100,35 +100,29 @@ static int exec_list(enum list_exec how, const char *path, const char *arg0,
 				  : execve(path, argv, envp);
 }
 
+/* The body of an execl-style wrapper: ARG starts its list. */
+#define EXEC_LIST(how, path, arg)                                              \
+	do {                                                                   \
+		va_list ap;                                                    \
+		int ret;                                                       \
+                                                                               \
+		va_start(ap, arg);                                             \
+		ret = exec_list((how), (path), (arg), ap);                     \
+		va_end(ap);                                                    \
+		return ret;                                                    \
+	} while (0)
+
 SHIM_EXPORT int execl(const char *path, const char *arg, ...)
 {
-	va_list ap;
-	int ret;
-
-	va_start(ap, arg);
-	ret = exec_list(LIST_EXECV, path, arg, ap);
-	va_end(ap);
-	return ret;
+	EXEC_LIST(LIST_EXECV, path, arg);
 }
 
 SHIM_EXPORT int execlp(const char *file, const char *arg, ...)
 {
-	va_list ap;
-	int ret;
-
-	va_start(ap, arg);
-	ret = exec_list(LIST_EXECVP, file, arg, ap);
-	va_end(ap);
-	return ret;
+	EXEC_LIST(LIST_EXECVP, file, arg);
 }
 
 SHIM_EXPORT int execle(const char *path, const char *arg, ...)
 {
-	va_list ap;
-	int ret;
-
-	va_start(ap, arg);
-	ret = exec_list(LIST_EXECVE, path, arg, ap);
-	va_end(ap);
-	return ret;
+	EXEC_LIST(LIST_EXECVE, path, arg);
 }
