@@ -16,14 +16,21 @@ DESTDIR=$dir meson install -C "$build" >"$dir/log" 2>&1 ||
 pc=$(find "$dir" -name pidshim.pc)
 [ -n "$pc" ] || { echo "pidshim.pc not installed"; exit 1; }
 export PKG_CONFIG_PATH="${pc%/*}" PKG_CONFIG_SYSROOT_DIR="$dir"
-preload=$(pkg-config --variable=preload pidshim)
-# (pkg-config puts the sysroot, DESTDIR, before every path it gives)
+# pkgconf puts the sysroot, DESTDIR, before the paths it gives; the
+# older pkg-config (Debian 11) does not for --variable
+in_destdir() {
+	case $1 in
+	"$dir"/*) echo "$1" ;;
+	*) echo "$dir$1" ;;
+	esac
+}
+preload=$(in_destdir "$(pkg-config --variable=preload pidshim)")
 [ -f "$preload" ] || { echo "pidshim.pc names $preload: not installed"; exit 1; }
 nm -D --defined-only "$preload" | grep -q ' T open$' ||
 	{ echo "$preload is not the shim"; exit 1; }
 header=$(find "$dir" -name pidlock.h)
 [ -n "$header" ] || { echo "pidlock.h not installed"; exit 1; }
-libdir=$(pkg-config --variable=libdir pidlock)
+libdir=$(in_destdir "$(pkg-config --variable=libdir pidlock)")
 cat >"$dir/use.c" <<'C'
 #include <pidlock.h>
 int main(void) { return pidlock_check("/nonexistent", 0) == PIDLOCK_ABSENT ? 0 : 1; }
