@@ -584,7 +584,7 @@ START_TEST(follow_exec_child_is_no_heir)
 	 * the heir, and its new image takes the file over */
 	child = follow_sh_leaving_sleep("");
 	assert_absent_or_held("after sh left sleep behind");
-	wait_for_shim(child);
+	wait_for_comm(child, "sleep");
 	kill(child, SIGTERM);
 	ck_assert_msg(test_wait_gone(pidfile, 10),
 		      "sleep ended and left the PID file");
