@@ -251,7 +251,8 @@ const char *test_helper(const char *name)
 	const char *dir = getenv("PIDSHIM_TEST_HELPERS");
 	char *p = path[next++ % 4];
 
-	ck_assert_msg(dir, "PIDSHIM_TEST_HELPERS is not set (run through meson)");
+	ck_assert_msg(dir,
+		      "PIDSHIM_TEST_HELPERS is not set (run through meson)");
 	snprintf(p, sizeof(path[0]), "%s/%s", dir, name);
 	return p;
 }

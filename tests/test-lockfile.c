@@ -48,7 +48,8 @@ START_TEST(lock_name_gets_lock_suffix)
 	struct pidlock_lock *a = new_lock("critical_code", 0);
 	struct pidlock_lock *b = new_lock("already.lock", 0);
 
-	ck_assert_str_eq(pidlock_lock_path(a), test_path(dir, "critical_code.lock"));
+	ck_assert_str_eq(pidlock_lock_path(a),
+			 test_path(dir, "critical_code.lock"));
 	ck_assert_str_eq(pidlock_lock_path(b), test_path(dir, "already.lock"));
 	pidlock_lock_free(a);
 	pidlock_lock_free(b);
@@ -96,11 +97,13 @@ START_TEST(lock_acquire_writes_pid_and_release_removes)
 	struct pidlock_lock *lock = new_lock("x", 0);
 	char buf[64], want[32];
 
-	ck_assert_int_eq(pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE,
-					      PIDLOCK_NOWAIT, NULL), 0);
+	ck_assert_int_eq(
+	    pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE, PIDLOCK_NOWAIT, NULL),
+	    0);
 	ck_assert(pidlock_lock_is_held(lock));
 	snprintf(want, sizeof(want), "%d\n", getpid());
-	ck_assert_int_gt(test_read_file(pidlock_lock_path(lock), buf, sizeof(buf)), 0);
+	ck_assert_int_gt(
+	    test_read_file(pidlock_lock_path(lock), buf, sizeof(buf)), 0);
 	ck_assert_str_eq(buf, want);
 	ck_assert(test_is_flocked(pidlock_lock_path(lock)));
 	ck_assert_int_eq(pidlock_lock_release(lock), 0);
@@ -115,7 +118,8 @@ START_TEST(lock_second_acquire_reports_holder)
 	struct pidlock_lock *a = new_lock("x", 0), *b = new_lock("x", 0);
 	pid_t holder = -1;
 
-	ck_assert_int_eq(pidlock_lock_acquire(a, PIDLOCK_EXCLUSIVE, 0, NULL), 0);
+	ck_assert_int_eq(pidlock_lock_acquire(a, PIDLOCK_EXCLUSIVE, 0, NULL),
+			 0);
 	/* the same object again: already held by us */
 	ck_assert_int_eq(pidlock_lock_acquire(a, PIDLOCK_EXCLUSIVE, 0, &holder),
 			 -EALREADY);
@@ -161,8 +165,8 @@ START_TEST(lock_conflict_reports_other_process)
 	test_signal_init(&ready);
 	child = test_fork(hold_until_killed, &ready);
 	test_signal_wait(&ready, 10);
-	ck_assert_int_eq(pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE, 0, &holder),
-			 -EAGAIN);
+	ck_assert_int_eq(
+	    pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE, 0, &holder), -EAGAIN);
 	ck_assert_int_eq(holder, child);
 	ck_assert_int_eq(pidlock_lock_query(lock, &holder), PIDLOCK_HELD);
 	ck_assert_int_eq(holder, child);
@@ -178,7 +182,8 @@ START_TEST(lock_release_unheld_is_error)
 	struct pidlock_lock *lock = new_lock("x", 0);
 
 	ck_assert_int_eq(pidlock_lock_release(lock), -ENOLCK);
-	ck_assert_int_eq(pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE, 0, NULL), 0);
+	ck_assert_int_eq(pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE, 0, NULL),
+			 0);
 	ck_assert_int_eq(pidlock_lock_release(lock), 0);
 	ck_assert_int_eq(pidlock_lock_release(lock), -ENOLCK);
 	pidlock_lock_free(lock);
@@ -191,7 +196,8 @@ START_TEST(lock_query_without_acquiring)
 	pid_t holder = -1;
 
 	ck_assert_int_eq(pidlock_lock_query(b, &holder), PIDLOCK_ABSENT);
-	ck_assert_int_eq(pidlock_lock_acquire(a, PIDLOCK_EXCLUSIVE, 0, NULL), 0);
+	ck_assert_int_eq(pidlock_lock_acquire(a, PIDLOCK_EXCLUSIVE, 0, NULL),
+			 0);
 	ck_assert_int_eq(pidlock_lock_query(b, &holder), PIDLOCK_HELD);
 	ck_assert_int_eq(holder, getpid());
 	ck_assert(!pidlock_lock_is_held(b));
@@ -271,8 +277,9 @@ START_TEST(lock_sigkilled_holder_frees_lock_at_once)
 	test_wait(child, 10);
 	/* the dead holder's file is still there, with its PID */
 	ck_assert_int_eq(access(pidlock_lock_path(lock), F_OK), 0);
-	ck_assert_int_eq(pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE,
-					      PIDLOCK_NOWAIT, NULL), 0);
+	ck_assert_int_eq(
+	    pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE, PIDLOCK_NOWAIT, NULL),
+	    0);
 	snprintf(want, sizeof(want), "%d\n", getpid());
 	test_read_file(pidlock_lock_path(lock), buf, sizeof(buf));
 	ck_assert_str_eq(buf, want);
@@ -288,8 +295,9 @@ START_TEST(lock_stale_file_naming_live_pid_is_taken_over)
 
 	/* PID 1 is alive; kill(1, 0) would say "running". The lock says no. */
 	test_write_file(pidlock_lock_path(lock), "1\n");
-	ck_assert_int_eq(pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE,
-					      PIDLOCK_NOWAIT, NULL), 0);
+	ck_assert_int_eq(
+	    pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE, PIDLOCK_NOWAIT, NULL),
+	    0);
 	snprintf(want, sizeof(want), "%d\n", getpid());
 	test_read_file(pidlock_lock_path(lock), buf, sizeof(buf));
 	ck_assert_str_eq(buf, want);
@@ -329,11 +337,12 @@ START_TEST(lock_remove_while_waiting_never_two_holders)
 		pid_t b, c;
 		int sb, sc;
 
-		ck_assert_int_eq(pidlock_lock_acquire(a, PIDLOCK_EXCLUSIVE, 0,
-						      NULL), 0);
+		ck_assert_int_eq(
+		    pidlock_lock_acquire(a, PIDLOCK_EXCLUSIVE, 0, NULL), 0);
 		b = test_fork(hold_briefly, a);
-		ck_assert_msg(test_wait_for_lock_waiter(pidlock_lock_path(a), 10),
-			      "B never waited on the lock");
+		ck_assert_msg(
+		    test_wait_for_lock_waiter(pidlock_lock_path(a), 10),
+		    "B never waited on the lock");
 		c = test_fork(hold_briefly, a);
 		/* vary the moment C arrives relative to the removal */
 		if (i % 3)
@@ -342,7 +351,7 @@ START_TEST(lock_remove_while_waiting_never_two_holders)
 		sb = test_wait(b, 30);
 		sc = test_wait(c, 30);
 		ck_assert_msg(WIFEXITED(sb) && WEXITSTATUS(sb) == 0 &&
-				      WIFEXITED(sc) && WEXITSTATUS(sc) == 0,
+				  WIFEXITED(sc) && WEXITSTATUS(sc) == 0,
 			      "round %d: B %#x C %#x (3 = two holders)", i, sb,
 			      sc);
 	}
@@ -380,8 +389,9 @@ START_TEST(lock_short_pid_write_is_eio)
 	int status;
 
 	held_by_parent = new_lock("x", 0);
-	ck_assert_int_eq(pidlock_lock_acquire(held_by_parent, PIDLOCK_EXCLUSIVE,
-					      0, NULL), 0);
+	ck_assert_int_eq(
+	    pidlock_lock_acquire(held_by_parent, PIDLOCK_EXCLUSIVE, 0, NULL),
+	    0);
 	test_signal_init(&ready);
 	child = test_fork(acquire_with_short_write, &ready);
 	test_signal_wait(&ready, 10);
@@ -512,10 +522,12 @@ START_TEST(lock_timeout_is_honoured)
 	pid_t holder = 0;
 	long ms;
 
-	ck_assert_int_eq(pidlock_lock_acquire(a, PIDLOCK_EXCLUSIVE, 0, NULL), 0);
+	ck_assert_int_eq(pidlock_lock_acquire(a, PIDLOCK_EXCLUSIVE, 0, NULL),
+			 0);
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	ck_assert_int_eq(pidlock_lock_acquire(b, PIDLOCK_EXCLUSIVE, 300, &holder),
-			 -ETIMEDOUT);
+	ck_assert_int_eq(
+	    pidlock_lock_acquire(b, PIDLOCK_EXCLUSIVE, 300, &holder),
+	    -ETIMEDOUT);
 	ms = test_ms_since(&start);
 	ck_assert_int_eq(holder, getpid());
 	ck_assert_msg(ms >= 290 && ms < 5000, "waited %ld ms for 300", ms);
@@ -546,8 +558,8 @@ START_TEST(lock_timeout_succeeds_when_released_in_time)
 	test_signal_init(&ready);
 	child = test_fork(release_after_100ms, &ready);
 	test_signal_wait(&ready, 10);
-	ck_assert_int_eq(pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE, 10000,
-					      NULL), 0);
+	ck_assert_int_eq(
+	    pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE, 10000, NULL), 0);
 	test_wait(child, 10);
 	test_signal_close(&ready);
 	pidlock_lock_free(lock);
@@ -571,7 +583,8 @@ START_TEST(lock_shared_holders_coexist_exclusive_excludes)
 			 -EAGAIN);
 	ck_assert_int_eq(pidlock_lock_release(r2), 0);
 	ck_assert_int_eq(access(pidlock_lock_path(w), F_OK), -1);
-	ck_assert_int_eq(pidlock_lock_acquire(w, PIDLOCK_EXCLUSIVE, 0, NULL), 0);
+	ck_assert_int_eq(pidlock_lock_acquire(w, PIDLOCK_EXCLUSIVE, 0, NULL),
+			 0);
 	ck_assert_int_eq(pidlock_lock_acquire(r1, PIDLOCK_SHARED, 0, NULL),
 			 -EAGAIN);
 	pidlock_lock_free(r1);
@@ -607,7 +620,8 @@ START_TEST(lock_forked_child_exit_keeps_parent_lock)
 	pid_t child;
 	int status;
 
-	ck_assert_int_eq(pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE, 0, NULL), 0);
+	ck_assert_int_eq(pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE, 0, NULL),
+			 0);
 	child = fork();
 	ck_assert_int_ge(child, 0);
 	if (child == 0) {
@@ -728,7 +742,8 @@ START_TEST(lock_scoped_block_skipped_when_busy)
 	bool ran = false;
 	int err = 0;
 
-	ck_assert_int_eq(pidlock_lock_acquire(a, PIDLOCK_EXCLUSIVE, 0, NULL), 0);
+	ck_assert_int_eq(pidlock_lock_acquire(a, PIDLOCK_EXCLUSIVE, 0, NULL),
+			 0);
 	PIDLOCK_SCOPED(b, PIDLOCK_EXCLUSIVE, 0, &err)
 	{
 		ran = true;
@@ -754,7 +769,8 @@ START_TEST(lock_wrapped_call_returns_result_and_releases)
 	void *result = NULL;
 
 	ck_assert_int_eq(pidlock_lock_call(lock, PIDLOCK_EXCLUSIVE, 0,
-					   critical_function, lock, &result), 0);
+					   critical_function, lock, &result),
+			 0);
 	ck_assert_str_eq(result, "held");
 	ck_assert(!pidlock_lock_is_held(lock));
 	ck_assert_int_eq(access(pidlock_lock_path(lock), F_OK), -1);
@@ -767,7 +783,8 @@ START_TEST(lock_wrapped_call_busy_does_not_run)
 	struct pidlock_lock *a = new_lock("x", 0), *b = new_lock("x", 0);
 	void *result = NULL;
 
-	ck_assert_int_eq(pidlock_lock_acquire(a, PIDLOCK_EXCLUSIVE, 0, NULL), 0);
+	ck_assert_int_eq(pidlock_lock_acquire(a, PIDLOCK_EXCLUSIVE, 0, NULL),
+			 0);
 	ck_assert_int_eq(pidlock_lock_call(b, PIDLOCK_EXCLUSIVE, 0,
 					   critical_function, b, &result),
 			 -EAGAIN);
@@ -777,7 +794,7 @@ START_TEST(lock_wrapped_call_busy_does_not_run)
 }
 END_TEST
 
-static const struct test_fixture fixture = {setup, teardown};
+static const struct test_fixture fixture = { setup, teardown };
 
 int main(void)
 {

@@ -40,7 +40,8 @@ START_TEST(template_expands_fields)
 {
 	char buf[PATH_MAX], want[PATH_MAX], host[256];
 
-	ck_assert_int_gt(pidlock_path_expand("/run/pid_%p.pid", buf, sizeof(buf)), 0);
+	ck_assert_int_gt(
+	    pidlock_path_expand("/run/pid_%p.pid", buf, sizeof(buf)), 0);
 	snprintf(want, sizeof(want), "/run/pid_%d.pid", getpid());
 	ck_assert_str_eq(buf, want);
 
@@ -56,11 +57,14 @@ START_TEST(template_errors)
 {
 	char small[8], buf[64];
 
-	ck_assert_int_eq(pidlock_path_expand("/x/%q", buf, sizeof(buf)), -EINVAL);
-	ck_assert_int_eq(pidlock_path_expand("/x/%", buf, sizeof(buf)), -EINVAL);
+	ck_assert_int_eq(pidlock_path_expand("/x/%q", buf, sizeof(buf)),
+			 -EINVAL);
+	ck_assert_int_eq(pidlock_path_expand("/x/%", buf, sizeof(buf)),
+			 -EINVAL);
 	ck_assert_int_eq(pidlock_path_expand("", buf, sizeof(buf)), -EINVAL);
-	ck_assert_int_eq(pidlock_path_expand("/a/long/path", small, sizeof(small)),
-			 -ENAMETOOLONG);
+	ck_assert_int_eq(
+	    pidlock_path_expand("/a/long/path", small, sizeof(small)),
+	    -ENAMETOOLONG);
 }
 END_TEST
 
@@ -89,8 +93,8 @@ START_TEST(pidfile_mode_is_used_and_umask_untouched)
 	mode_t before = umask(022), after;
 	struct stat st;
 
-	ck_assert_int_eq(pidlock_pidfile_open(&pf, test_path(dir, "m.pid"),
-					      &opts, NULL), 0);
+	ck_assert_int_eq(
+	    pidlock_pidfile_open(&pf, test_path(dir, "m.pid"), &opts, NULL), 0);
 	ck_assert_int_eq(stat(test_path(dir, "m.pid"), &st), 0);
 	ck_assert_int_eq(st.st_mode & 07777, 0600);
 	after = umask(before);
@@ -104,10 +108,11 @@ START_TEST(pidfile_second_open_reports_holder)
 	struct pidlock_pidfile *a = NULL, *b = NULL;
 	pid_t holder = 0;
 
-	ck_assert_int_eq(pidlock_pidfile_open(&a, test_path(dir, "p.pid"), NULL,
-					      NULL), 0);
-	ck_assert_int_eq(pidlock_pidfile_open(&b, test_path(dir, "p.pid"), NULL,
-					      &holder), -EAGAIN);
+	ck_assert_int_eq(
+	    pidlock_pidfile_open(&a, test_path(dir, "p.pid"), NULL, NULL), 0);
+	ck_assert_int_eq(
+	    pidlock_pidfile_open(&b, test_path(dir, "p.pid"), NULL, &holder),
+	    -EAGAIN);
 	ck_assert_int_eq(holder, getpid());
 	ck_assert_ptr_null(b);
 	/* the refused open must not have touched the holder's file */
@@ -202,14 +207,15 @@ START_TEST(pidfile_wait_for_holder)
 	struct pidlock_pidfile *a = NULL, *b = NULL;
 	pid_t holder = 0;
 
-	ck_assert_int_eq(pidlock_pidfile_open(&a, test_path(dir, "w.pid"), NULL,
-					      NULL), 0);
-	ck_assert_int_eq(pidlock_pidfile_open(&b, test_path(dir, "w.pid"), &opts,
-					      &holder), -ETIMEDOUT);
+	ck_assert_int_eq(
+	    pidlock_pidfile_open(&a, test_path(dir, "w.pid"), NULL, NULL), 0);
+	ck_assert_int_eq(
+	    pidlock_pidfile_open(&b, test_path(dir, "w.pid"), &opts, &holder),
+	    -ETIMEDOUT);
 	ck_assert_int_eq(holder, getpid());
 	pidlock_pidfile_close(a);
-	ck_assert_int_eq(pidlock_pidfile_open(&b, test_path(dir, "w.pid"), &opts,
-					      NULL), 0);
+	ck_assert_int_eq(
+	    pidlock_pidfile_open(&b, test_path(dir, "w.pid"), &opts, NULL), 0);
 	pidlock_pidfile_close(b);
 }
 END_TEST
@@ -219,15 +225,16 @@ START_TEST(single_pidfile_is_one_object)
 	struct pidlock_pidfile *a = NULL, *b = NULL, *c = NULL;
 
 	ck_assert_int_eq(pidlock_single_pidfile(&a, NULL, NULL, NULL), -EINVAL);
-	ck_assert_int_eq(pidlock_single_pidfile(&a, test_path(dir, "s.pid"), NULL,
-						NULL), 0);
+	ck_assert_int_eq(
+	    pidlock_single_pidfile(&a, test_path(dir, "s.pid"), NULL, NULL), 0);
 	ck_assert_int_eq(pidlock_single_pidfile(&b, NULL, NULL, NULL), 0);
 	ck_assert_ptr_eq(a, b);
-	ck_assert_int_eq(pidlock_single_pidfile(&c, test_path(dir, "s.pid"), NULL,
-						NULL), 0);
+	ck_assert_int_eq(
+	    pidlock_single_pidfile(&c, test_path(dir, "s.pid"), NULL, NULL), 0);
 	ck_assert_ptr_eq(a, c);
-	ck_assert_int_eq(pidlock_single_pidfile(&c, test_path(dir, "other.pid"),
-						NULL, NULL), -EEXIST);
+	ck_assert_int_eq(
+	    pidlock_single_pidfile(&c, test_path(dir, "other.pid"), NULL, NULL),
+	    -EEXIST);
 	ck_assert(pidlock_pidfile_is_held(a));
 	ck_assert_int_eq(pidlock_single_pidfile_close(), 0);
 	ck_assert_int_eq(access(test_path(dir, "s.pid"), F_OK), -1);
@@ -239,25 +246,24 @@ START_TEST(single_pidfile_closed_directly_is_forgotten)
 {
 	struct pidlock_pidfile *a = NULL, *b = NULL;
 
-	ck_assert_int_eq(pidlock_single_pidfile(&a, test_path(dir, "s.pid"), NULL,
-						NULL), 0);
+	ck_assert_int_eq(
+	    pidlock_single_pidfile(&a, test_path(dir, "s.pid"), NULL, NULL), 0);
 	/* closed (and freed) through the general call: the process-wide
 	 * object must not be handed out again */
 	ck_assert_int_eq(pidlock_pidfile_close(a), 0);
 	ck_assert_int_eq(pidlock_single_pidfile(&b, NULL, NULL, NULL), -EINVAL);
 	ck_assert_ptr_null(b);
 	ck_assert_int_eq(pidlock_single_pidfile_close(), -ENOLCK);
-	ck_assert_int_eq(pidlock_single_pidfile(&b, test_path(dir, "s.pid"), NULL,
-						NULL), 0);
+	ck_assert_int_eq(
+	    pidlock_single_pidfile(&b, test_path(dir, "s.pid"), NULL, NULL), 0);
 	ck_assert_int_eq(pidlock_single_pidfile_close(), 0);
 }
 END_TEST
 
 static int hold_pidfile_with_sigterm_removal(void *arg)
 {
-	struct pidlock_pidfile_options opts = {
-		.flags = PIDLOCK_REMOVE_ON_SIGTERM
-	};
+	struct pidlock_pidfile_options opts = { .flags =
+						    PIDLOCK_REMOVE_ON_SIGTERM };
 	struct test_signal *ready = arg;
 	struct pidlock_pidfile *pf = NULL;
 
@@ -286,7 +292,7 @@ START_TEST(pidfile_remove_on_sigterm)
 }
 END_TEST
 
-static const struct test_fixture fixture = {setup, teardown};
+static const struct test_fixture fixture = { setup, teardown };
 
 int main(void)
 {

@@ -291,69 +291,119 @@ struct script {
 };
 
 static const struct script scripts[] = {
-	{ "entry_open", "guard-helper",
-	  { "open:@/data:+", "pause", "close:0", "pause" }, "HR", NULL },
-	{ "entry_open64", "guard-helper",
-	  { "open64:@/data:r", "pause", "close:0", "pause" }, "HR", NULL },
-	{ "entry_openat_dirfd", "guard-helper",
-	  { "openat:@:data:+", "pause", "close:0", "pause" }, "HR", NULL },
-	{ "entry_openat64_dirfd", "guard-helper",
-	  { "openat64:@/sub:../data:r", "pause", "close:0", "pause" }, "HR",
+	{ "entry_open",
+	  "guard-helper",
+	  { "open:@/data:+", "pause", "close:0", "pause" },
+	  "HR",
 	  NULL },
-	{ "entry_relative", "guard-helper",
+	{ "entry_open64",
+	  "guard-helper",
+	  { "open64:@/data:r", "pause", "close:0", "pause" },
+	  "HR",
+	  NULL },
+	{ "entry_openat_dirfd",
+	  "guard-helper",
+	  { "openat:@:data:+", "pause", "close:0", "pause" },
+	  "HR",
+	  NULL },
+	{ "entry_openat64_dirfd",
+	  "guard-helper",
+	  { "openat64:@/sub:../data:r", "pause", "close:0", "pause" },
+	  "HR",
+	  NULL },
+	{ "entry_relative",
+	  "guard-helper",
 	  { "chdir:@", "open:data:+", "pause", "close:0", "pause",
 	    "chdir:@/sub", "open:./../sub/../data:r", "pause", "close:1",
 	    "pause" },
-	  "HRHR", NULL },
-	{ "entry_creat", "guard-helper",
+	  "HRHR",
+	  NULL },
+	{ "entry_creat",
+	  "guard-helper",
 	  { "creat:@/data", "pause", "close:0", "pause", "creat64:@/data",
 	    "pause", "close:1", "pause" },
-	  "HRHR", NULL },
-	{ "entry_creat_new_file", "guard-helper",
-	  { "open:@/new:wcx", "pause", "close:0", "pause" }, "HR",
+	  "HRHR",
+	  NULL },
+	{ "entry_creat_new_file",
+	  "guard-helper",
+	  { "open:@/new:wcx", "pause", "close:0", "pause" },
+	  "HR",
 	  "@/new" },
-	{ "entry_fopen", "guard-helper",
-	  { "fopen:@/data:r", "pause", "fclose:0", "pause" }, "HR", NULL },
-	{ "entry_fopen64", "guard-helper",
-	  { "fopen64:@/data:a", "pause", "fclose:0", "pause" }, "HR", NULL },
-	{ "entry_freopen", "guard-helper",
+	{ "entry_fopen",
+	  "guard-helper",
+	  { "fopen:@/data:r", "pause", "fclose:0", "pause" },
+	  "HR",
+	  NULL },
+	{ "entry_fopen64",
+	  "guard-helper",
+	  { "fopen64:@/data:a", "pause", "fclose:0", "pause" },
+	  "HR",
+	  NULL },
+	{ "entry_freopen",
+	  "guard-helper",
 	  { "fopen:@/other:r", "pause", "freopen:@/data:r+:0", "pause",
 	    "freopen:@/other:r:0", "pause", "freopen64:@/data:r:0", "pause",
 	    "fclose:0", "pause" },
-	  "RHRHR", NULL },
-	{ "entry_symlink", "guard-helper",
-	  { "open:@/link:+", "pause", "close:0", "pause" }, "HR", NULL },
+	  "RHRHR",
+	  NULL },
+	{ "entry_symlink",
+	  "guard-helper",
+	  { "open:@/link:+", "pause", "close:0", "pause" },
+	  "HR",
+	  NULL },
 	/* The -D_FORTIFY_SOURCE=2 build: __open_2 and friends. */
-	{ "entry_fortify_open_2", "guard-helper-fortify",
-	  { "open:@/data:+", "pause", "close:0", "pause" }, "HR", NULL },
-	{ "entry_fortify_open64_2", "guard-helper-fortify",
-	  { "open64:@/data:r", "pause", "close:0", "pause" }, "HR", NULL },
-	{ "entry_fortify_openat_2", "guard-helper-fortify",
-	  { "openat:@:data:+", "pause", "close:0", "pause" }, "HR", NULL },
-	{ "entry_fortify_openat64_2", "guard-helper-fortify",
-	  { "openat64:@:data:r", "pause", "close:0", "pause" }, "HR", NULL },
+	{ "entry_fortify_open_2",
+	  "guard-helper-fortify",
+	  { "open:@/data:+", "pause", "close:0", "pause" },
+	  "HR",
+	  NULL },
+	{ "entry_fortify_open64_2",
+	  "guard-helper-fortify",
+	  { "open64:@/data:r", "pause", "close:0", "pause" },
+	  "HR",
+	  NULL },
+	{ "entry_fortify_openat_2",
+	  "guard-helper-fortify",
+	  { "openat:@:data:+", "pause", "close:0", "pause" },
+	  "HR",
+	  NULL },
+	{ "entry_fortify_openat64_2",
+	  "guard-helper-fortify",
+	  { "openat64:@:data:r", "pause", "close:0", "pause" },
+	  "HR",
+	  NULL },
 	/* The last of several duplicates releases, whichever way it goes. */
-	{ "release_after_last_dup", "guard-helper",
+	{ "release_after_last_dup",
+	  "guard-helper",
 	  { "open:@/data:+", "dup:0", "dup2:0:40", "dup3:0:41", "dupfd:0",
-	    "pause", "close:0", "pause", "close:1", "pause", "close:2",
-	    "pause", "close:3", "pause", "close:4", "pause" },
-	  "HHHHHR", NULL },
-	{ "release_close_range", "guard-helper",
+	    "pause", "close:0", "pause", "close:1", "pause", "close:2", "pause",
+	    "close:3", "pause", "close:4", "pause" },
+	  "HHHHHR",
+	  NULL },
+	{ "release_close_range",
+	  "guard-helper",
 	  { "open:@/data:+", "dup2:0:50", "dup2:0:51", "close:0", "pause",
 	    "close-range:50:51", "pause" },
-	  "HR", NULL },
-	{ "release_closefrom", "guard-helper",
-	  { "open:@/data:+", "dup2:0:900", "close:0", "pause",
-	    "closefrom:900", "pause" },
-	  "HR", NULL },
-	{ "release_dup2_over_guarded", "guard-helper",
+	  "HR",
+	  NULL },
+	{ "release_closefrom",
+	  "guard-helper",
+	  { "open:@/data:+", "dup2:0:900", "close:0", "pause", "closefrom:900",
+	    "pause" },
+	  "HR",
+	  NULL },
+	{ "release_dup2_over_guarded",
+	  "guard-helper",
 	  { "open:@/data:+", "dup2:0:70", "close:0", "pause",
 	    "open:/dev/null:r", "dup2:2:70", "pause" },
-	  "HR", NULL },
-	{ "same_thread_twice", "guard-helper",
+	  "HR",
+	  NULL },
+	{ "same_thread_twice",
+	  "guard-helper",
 	  { "open:@/data:+", "open:@/data:r", "fopen:@/data:r", "pause",
 	    "close:0", "pause", "fclose:2", "pause", "close:1", "pause" },
-	  "HHHR", NULL },
+	  "HHHR",
+	  NULL },
 };
 
 #define SCRIPT_COUNT (int)(sizeof(scripts) / sizeof(scripts[0]))
@@ -361,8 +411,8 @@ static const struct script scripts[] = {
 static void run_script(const struct script *s, const char *const *env)
 {
 	const char *steps[17];
-	const char *lockpath = s->resource ? lock_file_of(at_dir(s->resource))
-					   : lock;
+	const char *lockpath =
+	    s->resource ? lock_file_of(at_dir(s->resource)) : lock;
 	struct proc p;
 	int n = 0;
 
@@ -417,8 +467,8 @@ static bool nm_lists_undefined(const char *out, const char *symbol)
 START_TEST(helpers_reference_every_entry_point)
 {
 	static const char *const plain[] = {
-		"open",    "open64", "openat",  "openat64", "creat",
-		"creat64", "fopen",  "fopen64", "freopen",  "freopen64", NULL,
+		"open",	 "open64",  "openat",  "openat64",  "creat", "creat64",
+		"fopen", "fopen64", "freopen", "freopen64", NULL,
 	};
 	static const char *const fortify[] = { "__open_2", "__open64_2",
 					       "__openat_2", "__openat64_2",
@@ -453,8 +503,8 @@ static long count_after_loops(const char *counter, const char *const *env,
 			      bool under_shim)
 {
 	static const char loop[] =
-		"i=0; while [ $i -lt 200 ]; do read n < \"$1\"; "
-		"echo $((n + 1)) > \"$1\"; i=$((i + 1)); done";
+	    "i=0; while [ $i -lt 200 ]; do read n < \"$1\"; "
+	    "echo $((n + 1)) > \"$1\"; i=$((i + 1)); done";
 	const char *argv[] = { "sh", "-c", loop, "sh", counter, NULL };
 	const char *out = test_path(dir, "loops");
 	char buf[64];
@@ -775,9 +825,10 @@ START_TEST(vfork_child_leaves_parent_guard)
 {
 	const char *env[] = { no_pidfile, guard_env, "PIDSHIM_GUARD_WAIT=fail",
 			      NULL };
-	const char *steps[] = { at_dir("open:@/data:w"), "vfork-close:0",
-				"pause", "close:0", at_dir("open:@/data:w"),
-				"close:1", "pause", NULL };
+	const char *steps[] = {
+		at_dir("open:@/data:w"), "vfork-close:0", "pause", "close:0",
+		at_dir("open:@/data:w"), "close:1",	  "pause", NULL
+	};
 	struct proc p;
 
 	helper_start(&p, "guard-helper", env, steps);
@@ -831,7 +882,8 @@ START_TEST(threads_never_deadlock)
 {
 	const char *env[] = { no_pidfile, guard_env, NULL };
 	const char *steps[] = { at_dir("threads:@/data:2:10000"), "pause",
-				at_dir("threads:@/data:8:2500"), "pause", NULL };
+				at_dir("threads:@/data:8:2500"), "pause",
+				NULL };
 	struct proc p;
 
 	helper_start(&p, "guard-helper", env, steps);
@@ -906,8 +958,8 @@ START_TEST(lock_file_name_per_style)
 	const char *env[] = { no_pidfile, guard_env, NULL, NULL, NULL };
 	const char *steps[] = { at_dir("open:@/data:+"), "pause", "close:0",
 				"pause", NULL };
-	const char *argv[] = { "sh", "-c", "exec cat >> \"$1\"", "sh", data,
-			       NULL };
+	const char *argv[] = { "sh", "-c", "exec cat >> \"$1\"",
+			       "sh", data, NULL };
 	const char *expect = at_dir(n->lock);
 	struct proc p;
 	int e = 2, status;
@@ -928,7 +980,7 @@ START_TEST(lock_file_name_per_style)
 	assert_held_by(expect, p.pid, n->lock);
 	for (int i = 0; i < LOCK_NAME_COUNT; i++)
 		ck_assert_msg(!strcmp(lock_names[i].lock, n->lock) ||
-				      access(at_dir(lock_names[i].lock), F_OK),
+				  access(at_dir(lock_names[i].lock), F_OK),
 			      "%s: %s was made too", n->lock,
 			      lock_names[i].lock);
 	proc_next(&p);
@@ -954,16 +1006,16 @@ END_TEST
 START_TEST(exec_finds_lock_among_lock_like_names)
 {
 	static const char script[] =
-		"import os, sys\n"
-		"crowd, data = sys.argv[1], sys.argv[2]\n"
-		"for i in range(16):\n"
-		"    name = crowd + '/f' + str(i)\n"
-		"    fd = os.open(name, os.O_RDONLY | os.O_CREAT)\n"
-		"    os.set_inheritable(fd, True)\n"
-		"fd = os.open(data, os.O_WRONLY | os.O_APPEND)\n"
-		"os.dup2(fd, 1)\n"
-		"os.close(fd)\n"
-		"os.execvp('cat', ['cat'])\n";
+	    "import os, sys\n"
+	    "crowd, data = sys.argv[1], sys.argv[2]\n"
+	    "for i in range(16):\n"
+	    "    name = crowd + '/f' + str(i)\n"
+	    "    fd = os.open(name, os.O_RDONLY | os.O_CREAT)\n"
+	    "    os.set_inheritable(fd, True)\n"
+	    "fd = os.open(data, os.O_WRONLY | os.O_APPEND)\n"
+	    "os.dup2(fd, 1)\n"
+	    "os.close(fd)\n"
+	    "os.execvp('cat', ['cat'])\n";
 	const char *env[] = { no_pidfile, guard_env, NULL };
 	const char *crowd = at_dir("@/crowd.lock.pidshim-lock");
 	const char *argv[] = { "python3", "-c", script, crowd, data, NULL };
@@ -1000,42 +1052,45 @@ END_TEST
 START_TEST(git_under_guard_on_its_index)
 {
 	static const char script[] =
-		"set -eu\n"
-		"cd \"$1\"\n"
-		"git init -q repo\n"
-		"cd repo\n"
-		"echo one > one\n"
-		"git add one\n"
-		"git commit -q -m one\n"
-		"k=1\n"
-		"while [ $k -le 20 ]; do echo $k > file$k; k=$((k + 1)); done\n"
-		"pids=\n"
-		"k=1\n"
-		"while [ $k -le 20 ]; do\n"
-		"	(tries=0\n"
-		"	 until git add file$k 2>> ../add-errors; do\n"
-		"		tries=$((tries + 1))\n"
-		"		[ $tries -lt 500 ] || exit 1\n"
-		"		sleep 0.01\n"
-		"	 done) &\n"
-		"	pids=\"$pids $!\"\n"
-		"	k=$((k + 1))\n"
-		"done\n"
-		"failed=0\n"
-		"for p in $pids; do wait $p || failed=1; done\n"
-		"if [ $failed -ne 0 ]; then\n"
-		"	echo 'a git add never succeeded'; exit 1\n"
-		"fi\n"
-		"if grep -E '^(fatal|error):' ../add-errors |\n"
-		"   grep -v \"index.lock': File exists\"; then\n"
-		"	echo 'git add failed otherwise than busy'; exit 1\n"
-		"fi\n"
-		"git fsck --no-progress\n"
-		"git ls-files > ../listed\n"
-		"git commit -q -m twenty\n"
-		"git status --porcelain > ../status\n";
+	    "set -eu\n"
+	    "cd \"$1\"\n"
+	    "git init -q repo\n"
+	    "cd repo\n"
+	    "echo one > one\n"
+	    "git add one\n"
+	    "git commit -q -m one\n"
+	    "k=1\n"
+	    "while [ $k -le 20 ]; do echo $k > file$k; k=$((k + 1)); done\n"
+	    "pids=\n"
+	    "k=1\n"
+	    "while [ $k -le 20 ]; do\n"
+	    "	(tries=0\n"
+	    "	 until git add file$k 2>> ../add-errors; do\n"
+	    "		tries=$((tries + 1))\n"
+	    "		[ $tries -lt 500 ] || exit 1\n"
+	    "		sleep 0.01\n"
+	    "	 done) &\n"
+	    "	pids=\"$pids $!\"\n"
+	    "	k=$((k + 1))\n"
+	    "done\n"
+	    "failed=0\n"
+	    "for p in $pids; do wait $p || failed=1; done\n"
+	    "if [ $failed -ne 0 ]; then\n"
+	    "	echo 'a git add never succeeded'; exit 1\n"
+	    "fi\n"
+	    "if grep -E '^(fatal|error):' ../add-errors |\n"
+	    "   grep -v \"index.lock': File exists\"; then\n"
+	    "	echo 'git add failed otherwise than busy'; exit 1\n"
+	    "fi\n"
+	    "git fsck --no-progress\n"
+	    "git ls-files > ../listed\n"
+	    "git commit -q -m twenty\n"
+	    "git status --porcelain > ../status\n";
 	char genv[4400], home[4400], xdg[4400];
-	const char *env[] = { no_pidfile, genv, home, xdg,
+	const char *env[] = { no_pidfile,
+			      genv,
+			      home,
+			      xdg,
 			      "GIT_CONFIG_NOSYSTEM=1",
 			      "GIT_AUTHOR_NAME=pidshim test",
 			      "GIT_AUTHOR_EMAIL=test@pidshim.invalid",
@@ -1061,9 +1116,9 @@ START_TEST(git_under_guard_on_its_index)
 		snprintf(want + strlen(want), sizeof(want) - strlen(want),
 			 "file%d\n", k);
 	strcat(want, "one\n");
-	ck_assert_int_gt(test_read_file(test_path(dir, "listed"), listed,
-					sizeof(listed)),
-			 0);
+	ck_assert_int_gt(
+	    test_read_file(test_path(dir, "listed"), listed, sizeof(listed)),
+	    0);
 	/* git ls-files sorts by name: file1 file10 ... file19 file2 ... */
 	ck_assert_int_eq(strlen(listed), strlen(want));
 	for (int k = 1; k <= 20; k++) {
@@ -1075,11 +1130,10 @@ START_TEST(git_under_guard_on_its_index)
 	}
 	ck_assert_msg(test_file_contains(test_path(dir, "listed"), "one\n"),
 		      "one missing");
-	ck_assert_int_eq(test_read_file(test_path(dir, "status"), listed,
-					sizeof(listed)),
-			 0);
-	assert_released(at_dir("@/repo/.git/.index.pidshim-lock"),
-			"after git");
+	ck_assert_int_eq(
+	    test_read_file(test_path(dir, "status"), listed, sizeof(listed)),
+	    0);
+	assert_released(at_dir("@/repo/.git/.index.pidshim-lock"), "after git");
 	ck_assert(access(at_dir("@/repo/.git/index.lock"), F_OK) < 0);
 }
 END_TEST
@@ -1101,13 +1155,12 @@ static void stop_sleeper(pid_t pid)
 	test_wait(pid, 20);
 }
 
-static void assert_file_is(const char *path, const char *want,
-			   const char *what)
+static void assert_file_is(const char *path, const char *want, const char *what)
 {
 	char got[256];
 
 	ck_assert_msg(test_read_file(path, got, sizeof(got)) >= 0 &&
-			      strcmp(got, want) == 0,
+			  strcmp(got, want) == 0,
 		      "%s: %s changed", what, path);
 	ck_assert_msg(!test_is_flocked(path), "%s: %s is locked", what, path);
 }
@@ -1119,12 +1172,18 @@ static void assert_file_is(const char *path, const char *want,
 START_TEST(uucp_lock_of_a_live_process_is_held)
 {
 	char env_guard[4300], env_dir[4300], text[64];
-	const char *fail[] = { no_pidfile, env_guard, env_dir,
+	const char *fail[] = { no_pidfile,
+			       env_guard,
+			       env_dir,
 			       "PIDSHIM_LOCK_STYLE=uucp",
-			       "PIDSHIM_GUARD_WAIT=fail", NULL };
-	const char *timed[] = { no_pidfile, env_guard, env_dir,
+			       "PIDSHIM_GUARD_WAIT=fail",
+			       NULL };
+	const char *timed[] = { no_pidfile,
+				env_guard,
+				env_dir,
 				"PIDSHIM_LOCK_STYLE=uucp",
-				"PIDSHIM_GUARD_WAIT=20", NULL };
+				"PIDSHIM_GUARD_WAIT=20",
+				NULL };
 	const char *block[] = { no_pidfile, env_guard, env_dir,
 				"PIDSHIM_LOCK_STYLE=uucp", NULL };
 	const char *steps[] = { at_dir("open:@/ttyS9:+"), "pause", NULL };
@@ -1170,7 +1229,7 @@ START_TEST(uucp_lock_of_a_live_process_is_held)
 	ck_assert_msg(ms >= 450 && ms < 10000, "open after %ld ms", ms);
 	snprintf(text, sizeof(text), "%10d\n", p.pid);
 	ck_assert_msg(test_is_flocked(uucp_lock) &&
-			      test_file_contains(uucp_lock, text),
+			  test_file_contains(uucp_lock, text),
 		      "the waiter does not hold %s", uucp_lock);
 	expect_exit(&p, 0, "uucp, timed");
 	assert_released(uucp_lock, "uucp, timed");
@@ -1206,7 +1265,7 @@ START_TEST(uucp_lock_of_a_live_process_is_held)
 	stop_sleeper(sleeper);
 	expect_pause(&p, 1, "uucp, SA_RESTART, holder gone");
 	ck_assert_msg(test_file_contains(p.out, "open ok") &&
-			      test_file_contains(p.out, "alarms=1"),
+			  test_file_contains(p.out, "alarms=1"),
 		      "%s", output_of(&p));
 	expect_exit(&p, 0, "uucp, SA_RESTART");
 	assert_released(uucp_lock, "uucp, SA_RESTART");
@@ -1224,8 +1283,8 @@ START_TEST(dotlock_style_and_dotlockfile)
 	const char *steps[] = { at_dir("open:@/data:+"), "pause", "close:0",
 				"pause", NULL };
 	const char *dotlock = at_dir("@/data.lock");
-	const char *take_pid[] = { "dotlockfile", "-p", "-r", "0", "-l",
-				   dotlock, NULL };
+	const char *take_pid[] = { "dotlockfile", "-p",	   "-r", "0",
+				   "-l",	  dotlock, NULL };
 	const char *take[] = { "dotlockfile", "-r", "0", "-l", dotlock, NULL };
 	const char *drop[] = { "dotlockfile", "-u", dotlock, NULL };
 	const char *out = test_path(dir, "dotlockfile");
@@ -1377,10 +1436,9 @@ START_TEST(unsafe_lock_file_refuses_open)
 		helper_start(&p, "guard-helper", env, steps);
 		expect_exit(&p, 3, why[i]);
 		ck_assert_msg(test_file_contains(p.out, "open fail ENOLCK") &&
-				      test_file_contains(p.out, "cannot take "
-								"the guard"),
-			      "%s at the lock path: %s", why[i],
-			      output_of(&p));
+				  test_file_contains(p.out, "cannot take "
+							    "the guard"),
+			      "%s at the lock path: %s", why[i], output_of(&p));
 	}
 	unlink(lock);
 	ck_assert_msg(test_file_contains(at_dir("@/other"), "other"),
@@ -1528,9 +1586,13 @@ START_TEST(shared_read_conversion_reverifies_lock_path)
 	const char *fenv[] = { no_pidfile, guard_env,
 			       "PIDSHIM_GUARD_MODE=shared-read",
 			       "PIDSHIM_GUARD_WAIT=fail", NULL };
-	const char *p1steps[] = { at_dir("open:@/data:r"), "pause",
-				  at_dir("open:@/data:+"), "pause", "close:1",
-				  "close:0", NULL };
+	const char *p1steps[] = { at_dir("open:@/data:r"),
+				  "pause",
+				  at_dir("open:@/data:+"),
+				  "pause",
+				  "close:1",
+				  "close:0",
+				  NULL };
 	const char *p2steps[] = { at_dir("open:@/data:r"), "pause", "close:0",
 				  "pause", NULL };
 	const char *p3steps[] = { at_dir("open:@/data:+"), NULL };
@@ -1672,8 +1734,8 @@ START_TEST(dotdot_after_symlink_is_resolved_first)
 	struct proc holder, p;
 
 	make_dotdot_maze();
-	snprintf(genv, sizeof(genv), "PIDSHIM_GUARD=%s/g/counter:%s/g/new",
-		 dir, dir);
+	snprintf(genv, sizeof(genv), "PIDSHIM_GUARD=%s/g/counter:%s/g/new", dir,
+		 dir);
 	hold(&holder, env, at_dir("open:@/g/counter:r"),
 	     lock_file_of(at_dir("@/g/counter")));
 	helper_start(&p, "guard-helper", env, opens);
@@ -1700,10 +1762,10 @@ START_TEST(pattern_through_symlinked_directory_matches_by_name)
 	char genv[4400];
 	const char *env[] = { no_pidfile, genv, "PIDSHIM_GUARD_WAIT=fail",
 			      NULL };
-	const char *steps[] = { at_dir("open:@/real/g/counter:r"), "pause",
-				"close:0",
-				at_dir("open:@/g/link/../g/counter:r"),
-				"pause", NULL };
+	const char *steps[] = {
+		at_dir("open:@/real/g/counter:r"),	"pause", "close:0",
+		at_dir("open:@/g/link/../g/counter:r"), "pause", NULL
+	};
 	const char *counter_lock = lock_file_of(at_dir("@/g/counter"));
 	struct proc p;
 
@@ -1780,9 +1842,8 @@ START_TEST(nofollow_does_not_resolve_final_symlink)
 	ck_assert_int_eq(mkdir(at_dir("@/elsewhere"), 0755), 0);
 	test_write_file(at_dir("@/elsewhere/target"), "target\n");
 	test_write_file(at_dir("@/links/plain"), "plain\n");
-	ck_assert_int_eq(symlink(at_dir("@/elsewhere/target"),
-				 at_dir("@/links/x")),
-			 0);
+	ck_assert_int_eq(
+	    symlink(at_dir("@/elsewhere/target"), at_dir("@/links/x")), 0);
 	snprintf(genv, sizeof(genv), "PIDSHIM_GUARD=%s/links/*", dir);
 
 	/* alone, then while an open that follows the link holds the
@@ -1808,7 +1869,8 @@ START_TEST(nofollow_does_not_resolve_final_symlink)
 				      what);
 		proc_next(&p);
 		expect_pause(&p, 2, what);
-		assert_held_by(lock_file_of(at_dir("@/links/plain")), p.pid, what);
+		assert_held_by(lock_file_of(at_dir("@/links/plain")), p.pid,
+			       what);
 		expect_exit(&p, 0, what);
 		if (held) {
 			proc_next(&holder);
@@ -1818,7 +1880,7 @@ START_TEST(nofollow_does_not_resolve_final_symlink)
 }
 END_TEST
 
-static const struct test_fixture fixture = {setup, teardown};
+static const struct test_fixture fixture = { setup, teardown };
 
 int main(void)
 {
@@ -1832,7 +1894,7 @@ int main(void)
 	}
 	for (int i = 0; i < SCRIPT_COUNT; i++)
 		test_add(s, scripts[i].name, script_holds_and_releases, 60,
-			 &fixture, &(const struct test_loop){i, i + 1});
+			 &fixture, &(const struct test_loop){ i, i + 1 });
 	/* its own meson test (shim-guard-symbols), which can be skipped */
 	if (only && strcmp(only, "fortify_symbols") == 0)
 		test_add(s, "fortify_symbols",

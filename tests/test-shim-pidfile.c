@@ -26,7 +26,8 @@ static void setup(void)
 {
 	dir = test_dir_make();
 	snprintf(pidfile, sizeof(pidfile), "%s/app.pid", dir);
-	snprintf(pidfile_env, sizeof(pidfile_env), "PIDSHIM_PIDFILE=%s", pidfile);
+	snprintf(pidfile_env, sizeof(pidfile_env), "PIDSHIM_PIDFILE=%s",
+		 pidfile);
 	snprintf(out, sizeof(out), "%s/out", dir);
 }
 
@@ -84,7 +85,8 @@ START_TEST(template_names_program_and_uid)
 	const char *env[] = { env_var, NULL };
 	pid_t pid;
 
-	snprintf(env_var, sizeof(env_var), "PIDSHIM_PIDFILE=%s/%%n-%%u.pid", dir);
+	snprintf(env_var, sizeof(env_var), "PIDSHIM_PIDFILE=%s/%%n-%%u.pid",
+		 dir);
 	snprintf(path, sizeof(path), "%s/sleep-%u.pid", dir, getuid());
 	pid = test_spawn(env, sleep30, out, -1);
 	ck_assert(test_wait_for_pid(path, pid, 10));
@@ -157,7 +159,8 @@ END_TEST
 
 START_TEST(on_conflict_wait_seconds_gives_up)
 {
-	const char *env[] = { pidfile_env, "PIDSHIM_ON_CONFLICT=wait:0.3", NULL };
+	const char *env[] = { pidfile_env, "PIDSHIM_ON_CONFLICT=wait:0.3",
+			      NULL };
 	const char *argv[] = { "true", NULL };
 	pid_t first = start_sleeper();
 	struct timespec start;
@@ -193,9 +196,11 @@ START_TEST(concurrent_starts_exactly_one_runs)
 				int status;
 
 				if (pids[i] > 0 &&
-				    waitpid(pids[i], &status, WNOHANG) == pids[i]) {
+				    waitpid(pids[i], &status, WNOHANG) ==
+					pids[i]) {
 					ck_assert_msg(WIFEXITED(status) &&
-							      WEXITSTATUS(status) == 75,
+							  WEXITSTATUS(status) ==
+							      75,
 						      "round %d: status %#x",
 						      round, status);
 					refused++;
@@ -223,7 +228,8 @@ START_TEST(concurrent_starts_exactly_one_runs)
 }
 END_TEST
 
-/* ---- stale files ---------------------------------------------------------- */
+/* ---- stale files ----------------------------------------------------------
+ */
 
 START_TEST(sigkill_then_new_start_takes_over)
 {
@@ -252,12 +258,14 @@ START_TEST(stale_file_naming_live_pid_is_taken_over)
 }
 END_TEST
 
-/* ---- descendants ---------------------------------------------------------- */
+/* ---- descendants ----------------------------------------------------------
+ */
 
 static void run_child_helper(const char *mode, int want_status)
 {
 	const char *env[] = { pidfile_env, NULL };
-	const char *argv[] = { test_helper("child-helper"), mode, pidfile, NULL };
+	const char *argv[] = { test_helper("child-helper"), mode, pidfile,
+			       NULL };
 	int status = test_run(env, argv, out, 30);
 	char log[4096] = "";
 
@@ -286,16 +294,18 @@ END_TEST
 START_TEST(closing_every_descriptor_keeps_the_lock)
 {
 	const char *env[] = { pidfile_env, NULL };
-	const char *py[] = { "/usr/bin/python3", "-c",
-			     "import os, sys, fcntl\n"
-			     "os.closerange(3, 65536)\n"
-			     "fd = os.open(sys.argv[1], os.O_RDONLY)\n"
-			     "try:\n"
-			     "    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)\n"
-			     "    sys.exit('the PID file lost its lock')\n"
-			     "except BlockingIOError:\n"
-			     "    pass\n",
-			     pidfile, NULL };
+	const char *py[] = {
+		"/usr/bin/python3", "-c",
+		"import os, sys, fcntl\n"
+		"os.closerange(3, 65536)\n"
+		"fd = os.open(sys.argv[1], os.O_RDONLY)\n"
+		"try:\n"
+		"    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)\n"
+		"    sys.exit('the PID file lost its lock')\n"
+		"except BlockingIOError:\n"
+		"    pass\n",
+		pidfile, NULL
+	};
 	const char *bash[] = { "bash", "-c",
 			       "exec 3>/dev/null 4>/dev/null; exec 3>&- 4>&-; "
 			       "flock -n \"$0\" true && exit 9; exit 0",
@@ -320,8 +330,8 @@ END_TEST
 START_TEST(every_end_removes_pidfile)
 {
 	const char *env[] = { pidfile_env, NULL };
-	const char *py[] = { "/usr/bin/python3", "-c",
-			     "import os; os._exit(5)", NULL };
+	const char *py[] = { "/usr/bin/python3", "-c", "import os; os._exit(5)",
+			     NULL };
 	int status;
 
 	run_child_helper("_exit", 7);
@@ -416,7 +426,8 @@ START_TEST(nested_run_with_other_pidfile_is_an_owner)
 }
 END_TEST
 
-/* ---- exec ------------------------------------------------------------------ */
+/* ---- exec ------------------------------------------------------------------
+ */
 
 static bool comm_is(pid_t pid, const char *name)
 {
@@ -498,13 +509,15 @@ START_TEST(exec_keeps_pidfile_and_lock)
 }
 END_TEST
 
-/* ---- daemon follow ---------------------------------------------------------- */
+/* ---- daemon follow ----------------------------------------------------------
+ */
 
 static void check_daemon_follow(const char *mode)
 {
 	const char *env[] = { pidfile_env, "PIDSHIM_DAEMON=follow", NULL };
 	const char *report = test_path(dir, "daemon");
-	const char *argv[] = { test_helper("daemon-helper"), mode, report, NULL };
+	const char *argv[] = { test_helper("daemon-helper"), mode, report,
+			       NULL };
 	int status = test_run(env, argv, out, 30);
 	pid_t daemon_pid = 0;
 
@@ -558,8 +571,8 @@ static pid_t follow_sh_leaving_sleep(const char *rest)
 	pid_t child;
 	int status;
 
-	snprintf(script, sizeof(script), "sleep 30 & echo $! > %s/child%s",
-		 dir, rest);
+	snprintf(script, sizeof(script), "sleep 30 & echo $! > %s/child%s", dir,
+		 rest);
 	status = test_run(env, argv, out, 20);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	child = test_read_pid(test_path(dir, "child"));
@@ -693,7 +706,8 @@ START_TEST(dropped_privileges_leave_the_file_stale)
 }
 END_TEST
 
-/* ---- unsafe PID file paths -------------------------------------------------- */
+/* ---- unsafe PID file paths --------------------------------------------------
+ */
 
 static void assert_refused_73(const char *why)
 {
@@ -753,7 +767,8 @@ START_TEST(unsafe_pidfile_paths_exit_73)
 }
 END_TEST
 
-/* ---- configuration ------------------------------------------------------------ */
+/* ---- configuration
+ * ------------------------------------------------------------ */
 
 START_TEST(bad_values_exit_78_before_main)
 {
@@ -809,7 +824,7 @@ START_TEST(bad_values_exit_78_before_main)
 		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 78,
 			      "%s: status %#x", bad[i][0], status);
 		ck_assert_msg(test_file_contains(out, bad[i][1]) &&
-				      test_file_contains(out, "expected"),
+				  test_file_contains(out, "expected"),
 			      "%s: the message does not name the variable "
 			      "and what it takes",
 			      bad[i][0]);
@@ -890,14 +905,16 @@ START_TEST(pidfile_none_makes_no_file)
 }
 END_TEST
 
-/* ---- logging ------------------------------------------------------------------ */
+/* ---- logging
+ * ------------------------------------------------------------------ */
 
 START_TEST(log_never_writes_into_reused_fd2)
 {
 	const char *env[] = { pidfile_env, "PIDSHIM_LOG=debug", NULL };
 	const char *data = test_path(dir, "data");
 	const char *keep[] = { test_helper("log-helper"), "keep", data, NULL };
-	const char *reuse[] = { test_helper("log-helper"), "reuse", data, NULL };
+	const char *reuse[] = { test_helper("log-helper"), "reuse", data,
+				NULL };
 	int status;
 
 	/* control: with fd 2 untouched the exit message reaches stderr */
@@ -1019,8 +1036,8 @@ START_TEST(exec_leaves_no_lock_to_the_programs_children)
 {
 	char env_var[4300];
 	const char *env[] = { env_var, NULL };
-	const char *argv[] = { "sh", "-c",
-			       "exec bash -c 'sleep 4 & exit 0'", NULL };
+	const char *argv[] = { "sh", "-c", "exec bash -c 'sleep 4 & exit 0'",
+			       NULL };
 	const char *again[] = { "true", NULL };
 	int status;
 
@@ -1103,17 +1120,15 @@ static void set_nofile(rlim_t soft)
 static void closing_at_limit_keeps_the_lock(rlim_t soft)
 {
 	const char *env[] = { pidfile_env, NULL };
-	const char *argv[] = {
-		"python3", "-c",
-		"import os, resource, time\n"
-		"for fd in range(3, resource.getrlimit("
-		"resource.RLIMIT_NOFILE)[0]):\n"
-		"    try: os.close(fd)\n"
-		"    except OSError: pass\n"
-		"open(os.environ['DONE'], 'w').close()\n"
-		"time.sleep(30)\n",
-		NULL
-	};
+	const char *argv[] = { "python3", "-c",
+			       "import os, resource, time\n"
+			       "for fd in range(3, resource.getrlimit("
+			       "resource.RLIMIT_NOFILE)[0]):\n"
+			       "    try: os.close(fd)\n"
+			       "    except OSError: pass\n"
+			       "open(os.environ['DONE'], 'w').close()\n"
+			       "time.sleep(30)\n",
+			       NULL };
 	char done_env[4200];
 	const char *env2[] = { pidfile_env, done_env, NULL };
 	pid_t pid;
@@ -1123,7 +1138,8 @@ static void closing_at_limit_keeps_the_lock(rlim_t soft)
 	set_nofile(soft);
 	pid = test_spawn(env2, argv, out, -1);
 	ck_assert(test_wait_for_pid(pidfile, pid, 20));
-	for (int i = 0; i < 200 && access(test_path(dir, "done"), F_OK) < 0; i++)
+	for (int i = 0; i < 200 && access(test_path(dir, "done"), F_OK) < 0;
+	     i++)
 		usleep(100000);
 	ck_assert_int_eq(access(test_path(dir, "done"), F_OK), 0);
 	ck_assert_msg(test_is_flocked(pidfile),
@@ -1270,7 +1286,7 @@ START_TEST(raw_clone_child_keeps_the_lock_until_it_ends)
 }
 END_TEST
 
-static const struct test_fixture fixture = {setup, teardown};
+static const struct test_fixture fixture = { setup, teardown };
 
 int main(void)
 {

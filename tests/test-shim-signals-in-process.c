@@ -56,8 +56,8 @@ static bool ignored_at_start[NSIG]; /* SigIgn, the kernel's word */
 static volatile sig_atomic_t hits;
 static volatile sig_atomic_t file_missing; /* the PID file did not name owner */
 static volatile sig_atomic_t seen_signo, seen_code, seen_value, seen_pid;
-static volatile sig_atomic_t dfl_inside; /* query in the handler: SIG_DFL */
-static volatile sig_atomic_t info_ok;	 /* a one-shot SA_SIGINFO's siginfo */
+static volatile sig_atomic_t dfl_inside;  /* query in the handler: SIG_DFL */
+static volatile sig_atomic_t info_ok;	  /* a one-shot SA_SIGINFO's siginfo */
 static volatile sig_atomic_t on_altstack; /* the handler ran on it */
 static sigset_t mask_inside;		  /* the blocked set in the handler */
 static volatile int wake_fd = -1;	  /* write_handler writes a byte here */
@@ -162,8 +162,8 @@ static void altstack_handler(int signo)
 {
 	stack_t now;
 
-	on_altstack = sigaltstack(NULL, &now) == 0 &&
-		      (now.ss_flags & SS_ONSTACK);
+	on_altstack =
+	    sigaltstack(NULL, &now) == 0 && (now.ss_flags & SS_ONSTACK);
 	note_delivery(signo);
 }
 
@@ -266,8 +266,8 @@ static void assert_all_default(const char *when)
 		assert_view(terminating[i], SIG_DFL, when);
 }
 
-static void set_action(int signo, void (*handler)(int), int flags,
-		       int masked, struct sigaction *old)
+static void set_action(int signo, void (*handler)(int), int flags, int masked,
+		       struct sigaction *old)
 {
 	struct sigaction act;
 
@@ -457,14 +457,14 @@ START_TEST(view_sigaction_oldact_is_the_whole_struct)
 	assert_pristine_default(&old, SIGUSR1, "sigaction's oldact");
 	query(SIGUSR1, &now);
 	ck_assert_msg(now.sa_handler == count_handler &&
-			      (now.sa_flags & (SA_RESTART | SA_NODEFER |
-					       SA_SIGINFO | SA_RESETHAND)) ==
-				      (SA_RESTART | SA_NODEFER),
+			  (now.sa_flags & (SA_RESTART | SA_NODEFER |
+					   SA_SIGINFO | SA_RESETHAND)) ==
+			      (SA_RESTART | SA_NODEFER),
 		      "sigaction query after install: %s flags %#x",
 		      handler_name(now.sa_handler), (unsigned)now.sa_flags);
 	ck_assert_msg(sigismember(&now.sa_mask, SIGUSR2) == 1 &&
-			      sigismember(&now.sa_mask, SIGRTMIN + 3) == 1 &&
-			      sigismember(&now.sa_mask, SIGHUP) == 0,
+			  sigismember(&now.sa_mask, SIGRTMIN + 3) == 1 &&
+			  sigismember(&now.sa_mask, SIGHUP) == 0,
 		      "sigaction query: the mask is not the one installed");
 	set_action(SIGUSR1, SIG_DFL, 0, 0, &old);
 	ck_assert_msg(old.sa_handler == count_handler, "oldact after reset: %s",
@@ -489,8 +489,8 @@ START_TEST(view_siginfo_handler_comes_back)
 	assert_pristine_default(&old, SIGUSR2, "SA_SIGINFO install oldact");
 	query(SIGUSR2, &now);
 	ck_assert_msg((now.sa_flags & SA_SIGINFO) &&
-			      (now.sa_flags & SA_RESETHAND) &&
-			      now.sa_sigaction == info_handler,
+			  (now.sa_flags & SA_RESETHAND) &&
+			  now.sa_sigaction == info_handler,
 		      "SA_SIGINFO query: flags %#x", (unsigned)now.sa_flags);
 	ck_assert_msg((void *)signal(SIGUSR2, SIG_DFL) == (void *)info_handler,
 		      "signal() over an SA_SIGINFO handler must return it");
@@ -535,10 +535,9 @@ START_TEST(view_errors_stay_errors)
 	act.sa_flags = SA_SIGINFO;
 	sigemptyset(&act.sa_mask);
 	errno = 0;
-	ck_assert_msg(signal(SIGKILL, count_handler) == SIG_ERR &&
-			      errno == EINVAL,
-		      "signal(SIGKILL) must fail with EINVAL (errno %d)",
-		      errno);
+	ck_assert_msg(
+	    signal(SIGKILL, count_handler) == SIG_ERR && errno == EINVAL,
+	    "signal(SIGKILL) must fail with EINVAL (errno %d)", errno);
 	errno = 0;
 	ck_assert_msg(signal(0, count_handler) == SIG_ERR && errno == EINVAL,
 		      "signal(0) must fail with EINVAL");
@@ -588,7 +587,7 @@ START_TEST(siginfo_sigqueue_value_and_mask)
 		      "the mask was not restored after the handler");
 	query(SIGUSR1, &now);
 	ck_assert_msg(now.sa_sigaction == info_handler &&
-			      (now.sa_flags & SA_SIGINFO),
+			  (now.sa_flags & SA_SIGINFO),
 		      "query: the SA_SIGINFO handler is not reported");
 	assert_pidfile("at the end");
 }
@@ -610,7 +609,7 @@ START_TEST(siginfo_handler_on_a_terminating_signal)
 		      strerror(errno));
 	assert_hits(1, "kill SIGTERM");
 	ck_assert_msg(seen_signo == SIGTERM && seen_code == SI_USER &&
-			      seen_pid == getpid(),
+			  seen_pid == getpid(),
 		      "SIGTERM siginfo: signo %d code %d pid %d",
 		      (int)seen_signo, (int)seen_code, (int)seen_pid);
 	assert_pidfile("at the end");
@@ -627,8 +626,8 @@ START_TEST(siginfo_realtime_signals_queue_in_order)
 	act.sa_sigaction = info_handler;
 	act.sa_flags = SA_SIGINFO;
 	sigemptyset(&act.sa_mask);
-	ck_assert_msg(sigaction(SIGRTMIN + 1, &act, NULL) == 0,
-		      "sigaction: %s", strerror(errno));
+	ck_assert_msg(sigaction(SIGRTMIN + 1, &act, NULL) == 0, "sigaction: %s",
+		      strerror(errno));
 	for (int i = 1; i <= 3; i++) {
 		value.sival_int = i;
 		ck_assert_msg(sigqueue(getpid(), SIGRTMIN + 1, value) == 0,
@@ -647,8 +646,8 @@ END_TEST
 static void assert_none_blocked(void)
 {
 	ck_assert_msg(!blocked_now(SIGUSR1) && !blocked_now(SIGUSR2) &&
-			      !blocked_now(SIGINT) && !blocked_now(SIGTERM) &&
-			      !blocked_now(SIGHUP),
+			  !blocked_now(SIGINT) && !blocked_now(SIGTERM) &&
+			  !blocked_now(SIGHUP),
 		      "signals left blocked after the handlers");
 }
 
@@ -680,7 +679,7 @@ START_TEST(masks_nodefer_leaves_the_signal_unblocked)
 	set_action(SIGUSR1, count_handler, 0, SIGUSR2, &old);
 	set_action(SIGUSR1, count_handler, SA_NODEFER, SIGINT, &old);
 	ck_assert_msg(old.sa_handler == count_handler &&
-			      !(old.sa_flags & SA_NODEFER),
+			  !(old.sa_flags & SA_NODEFER),
 		      "oldact: %s flags %#x", handler_name(old.sa_handler),
 		      (unsigned)old.sa_flags);
 	deliver(SIGUSR1);
@@ -689,7 +688,7 @@ START_TEST(masks_nodefer_leaves_the_signal_unblocked)
 		      "with SA_NODEFER the signal must not be blocked in its "
 		      "handler");
 	ck_assert_msg(sigismember(&mask_inside, SIGINT) == 1 ||
-			      test_under_valgrind(),
+			  test_under_valgrind(),
 		      "sa_mask's SIGINT not blocked in the SA_NODEFER handler");
 	ck_assert_msg(sigismember(&mask_inside, SIGUSR2) == 0,
 		      "SIGUSR2 still blocked: the old mask was kept");
@@ -708,7 +707,7 @@ START_TEST(masks_terminating_signal_handler_gets_its_mask)
 	deliver(SIGTERM);
 	assert_hits(1, "SIGTERM handler");
 	ck_assert_msg(sigismember(&mask_inside, SIGTERM) == 1 &&
-			      sigismember(&mask_inside, SIGRTMIN + 2) == 1,
+			  sigismember(&mask_inside, SIGRTMIN + 2) == 1,
 		      "SIGTERM handler: its mask is not the one asked for");
 	assert_none_blocked();
 	assert_pidfile("at the end");
@@ -806,8 +805,8 @@ START_TEST(oneshot_handler_sees_the_default)
 			      "query: SA_RESETHAND not reported");
 	} else {
 		installer_fn install = strcmp(kind, "sysv_signal") == 0
-					       ? sysv_signal
-					       : __sysv_signal;
+					   ? sysv_signal
+					   : __sysv_signal;
 
 		prev = install(signo, query_handler);
 		ck_assert_msg(prev == SIG_DFL, "%s returned %s", kind,
@@ -842,8 +841,8 @@ START_TEST(bsd_handler_stays_installed)
 {
 	const char *name = persistents[_i].name;
 	installer_fn install = persistents[_i].install;
-	int signo = persistents[_i].signo ? persistents[_i].signo
-					  : signal_rtmax();
+	int signo =
+	    persistents[_i].signo ? persistents[_i].signo : signal_rtmax();
 	struct sigaction now;
 	sighandler_t prev;
 
@@ -854,7 +853,7 @@ START_TEST(bsd_handler_stays_installed)
 	ck_assert_msg(now.sa_handler == count_handler, "%s: query shows %s",
 		      name, handler_name(now.sa_handler));
 	ck_assert_msg((now.sa_flags & SA_RESTART) &&
-			      !(now.sa_flags & (SA_RESETHAND | SA_NODEFER)),
+			  !(now.sa_flags & (SA_RESETHAND | SA_NODEFER)),
 		      "%s: BSD semantics need SA_RESTART, no SA_RESETHAND, no "
 		      "SA_NODEFER; flags %#x",
 		      name, (unsigned)now.sa_flags);
@@ -1154,7 +1153,7 @@ static void note_the_start(void)
 		if (sigaction(signo, NULL, &at_start[signo]) < 0)
 			memset(&at_start[signo], 0, sizeof(at_start[signo]));
 		ignored_at_start[signo] =
-			test_proc_mask_has(getpid(), "SigIgn", signo);
+		    test_proc_mask_has(getpid(), "SigIgn", signo);
 	}
 }
 
@@ -1166,24 +1165,24 @@ int main(int argc, char **argv)
 	owner = getpid();
 	pidfile = getenv("PIDSHIM_PIDFILE");
 	if (argc != 2 || !pidfile || pidfile[0] != '/') {
-		fprintf(stderr, "usage: PIDSHIM_PIDFILE=/PATH "
-				"LD_PRELOAD=libpidshim.so %s SIG-HELPER "
-				"(meson test runs it so)\n",
+		fprintf(stderr,
+			"usage: PIDSHIM_PIDFILE=/PATH "
+			"LD_PRELOAD=libpidshim.so %s SIG-HELPER "
+			"(meson test runs it so)\n",
 			argv[0]);
 		return EXIT_FAILURE;
 	}
 	sig_helper = argv[1];
 
-	test_add(s, "shim_loaded", pidfile_names_the_suite, 30, &fixture,
-		 NULL);
-	test_add(s, "view_at_start", view_at_start_is_the_default, 30,
-		 &fixture, TEST_LOOP(terminating_count));
+	test_add(s, "shim_loaded", pidfile_names_the_suite, 30, &fixture, NULL);
+	test_add(s, "view_at_start", view_at_start_is_the_default, 30, &fixture,
+		 TEST_LOOP(terminating_count));
 	test_add(s, "view_round_trip", view_installer_returns_previous, 30,
 		 &fixture, TEST_LOOP(ARRAY_SIZE(round_trips)));
 	test_add(s, "view_sigaction_oldact",
 		 view_sigaction_oldact_is_the_whole_struct, 30, &fixture, NULL);
-	test_add(s, "view_siginfo_handler", view_siginfo_handler_comes_back,
-		 30, &fixture, NULL);
+	test_add(s, "view_siginfo_handler", view_siginfo_handler_comes_back, 30,
+		 &fixture, NULL);
 	test_add(s, "view_sigignore",
 		 view_sigignore_then_installer_reports_ignore, 30, &fixture,
 		 NULL);

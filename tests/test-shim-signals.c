@@ -32,8 +32,8 @@ static pid_t child; /* the program under test, killed if a test fails */
 /* The terminating signals whose default action dumps no core.
  * 0 and -1 stand for SIGRTMIN and SIGRTMAX, which are not constants. */
 static const int plain_signals[] = {
-	SIGTERM, SIGINT,  SIGHUP, SIGPIPE, SIGALRM,   SIGUSR1, SIGUSR2,
-	SIGVTALRM, SIGPROF, SIGIO, SIGPWR,  SIGSTKFLT, 0,	      -1,
+	SIGTERM,   SIGINT,  SIGHUP, SIGPIPE, SIGALRM,	SIGUSR1, SIGUSR2,
+	SIGVTALRM, SIGPROF, SIGIO,  SIGPWR,  SIGSTKFLT, 0,	 -1,
 };
 static const int core_signals[] = {
 	SIGQUIT, SIGABRT, SIGSEGV, SIGBUS,  SIGFPE,
@@ -195,7 +195,8 @@ static bool wait_until_asleep(pid_t pid, int timeout_s)
 	return false;
 }
 
-/* ---- assertions ----------------------------------------------------------- */
+/* ---- assertions -----------------------------------------------------------
+ */
 
 static void assert_killed_by(int status, int signo)
 {
@@ -207,9 +208,10 @@ static void assert_killed_by(int status, int signo)
 
 static void assert_exited(int status, int code)
 {
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == code,
-		      "expected exit status %d, got wait status %#x; output:\n%s",
-		      code, status, output());
+	ck_assert_msg(
+	    WIFEXITED(status) && WEXITSTATUS(status) == code,
+	    "expected exit status %d, got wait status %#x; output:\n%s", code,
+	    status, output());
 }
 
 static void assert_pidfile_names(pid_t pid)
@@ -248,7 +250,8 @@ static pid_t spawn_and_wait_for_pidfile(const char *const *argv)
 	return pid;
 }
 
-/* ---- 1. terminating signals at their default ------------------------------ */
+/* ---- 1. terminating signals at their default ------------------------------
+ */
 
 START_TEST(terminating_signal_removes_pidfile)
 {
@@ -292,10 +295,13 @@ START_TEST(core_signal_dumps_core_and_removes_pidfile)
 	/* sh execs sleep: the PID file stays, naming the same PID; cores
 	 * land in the test directory. */
 	const char *argv[] = {
-		"sh", "-c",
+		"sh",
+		"-c",
 		want_core ? "ulimit -c unlimited && cd \"$1\" && exec sleep 30"
 			  : "ulimit -c 0; cd \"$1\" && exec sleep 30",
-		"sh", dir, NULL
+		"sh",
+		dir,
+		NULL
 	};
 	pid_t pid = spawn_and_wait_for_pidfile(argv);
 	int status;
@@ -349,8 +355,9 @@ END_TEST
 
 static int run_helper(const char *mode, const char *arg1, const char *arg2)
 {
-	const char *argv[] = { test_helper("sig-helper"), mode, pidfile,
-			       arg1, arg2, NULL };
+	const char *argv[] = {
+		test_helper("sig-helper"), mode, pidfile, arg1, arg2, NULL
+	};
 
 	return wait_child(spawn(argv));
 }
@@ -361,9 +368,9 @@ struct oneshot {
 };
 
 static const struct oneshot oneshots[] = {
-	{ "sigaction", SIGUSR2 },     { "sigaction", SIGQUIT },
+	{ "sigaction", SIGUSR2 },	  { "sigaction", SIGQUIT },
 	{ "sigaction-siginfo", SIGTERM }, { "sysv_signal", SIGTERM },
-	{ "sysv_signal", SIGINT },    { "__sysv_signal", SIGHUP },
+	{ "sysv_signal", SIGINT },	  { "__sysv_signal", SIGHUP },
 	{ "__sysv_signal", SIGALRM },
 };
 
@@ -406,31 +413,31 @@ START_TEST(c_term_handler_exits_with_its_status)
 END_TEST
 
 static const char python_program[] =
-	"import os, signal, sys, time\n"
-	"pidfile = sys.argv[1]\n"
-	"before = signal.getsignal(signal.SIGTERM)\n"
-	"if before != signal.SIG_DFL:\n"
-	"    print('getsignal(SIGTERM) at start:', before, flush=True)\n"
-	"    sys.exit(10)\n"
-	"def on_term(signo, frame):\n"
-	"    try:\n"
-	"        with open(pidfile) as f:\n"
-	"            named = f.read()\n"
-	"    except OSError as e:\n"
-	"        print('PID file unreadable in the handler:', e, flush=True)\n"
-	"        os._exit(12)\n"
-	"    if named != '%d\\n' % os.getpid():\n"
-	"        print('PID file says', repr(named), flush=True)\n"
-	"        os._exit(13)\n"
-	"    print('handled', flush=True)\n"
-	"    sys.exit(3)\n"
-	"previous = signal.signal(signal.SIGTERM, on_term)\n"
-	"if previous != signal.SIG_DFL:\n"
-	"    print('signal.signal returned', previous, flush=True)\n"
-	"    sys.exit(11)\n"
-	"print('ready', flush=True)\n"
-	"while True:\n"
-	"    time.sleep(0.05)\n";
+    "import os, signal, sys, time\n"
+    "pidfile = sys.argv[1]\n"
+    "before = signal.getsignal(signal.SIGTERM)\n"
+    "if before != signal.SIG_DFL:\n"
+    "    print('getsignal(SIGTERM) at start:', before, flush=True)\n"
+    "    sys.exit(10)\n"
+    "def on_term(signo, frame):\n"
+    "    try:\n"
+    "        with open(pidfile) as f:\n"
+    "            named = f.read()\n"
+    "    except OSError as e:\n"
+    "        print('PID file unreadable in the handler:', e, flush=True)\n"
+    "        os._exit(12)\n"
+    "    if named != '%d\\n' % os.getpid():\n"
+    "        print('PID file says', repr(named), flush=True)\n"
+    "        os._exit(13)\n"
+    "    print('handled', flush=True)\n"
+    "    sys.exit(3)\n"
+    "previous = signal.signal(signal.SIGTERM, on_term)\n"
+    "if previous != signal.SIG_DFL:\n"
+    "    print('signal.signal returned', previous, flush=True)\n"
+    "    sys.exit(11)\n"
+    "print('ready', flush=True)\n"
+    "while True:\n"
+    "    time.sleep(0.05)\n";
 
 START_TEST(python_handler_exits_with_its_status)
 {
@@ -453,12 +460,10 @@ END_TEST
 
 START_TEST(sh_trap_exits_with_its_status)
 {
-	const char *argv[] = {
-		"sh", "-c",
-		"trap 'echo trapped; exit 4' TERM; echo ready; "
-		"while :; do sleep 0.1; done",
-		NULL
-	};
+	const char *argv[] = { "sh", "-c",
+			       "trap 'echo trapped; exit 4' TERM; echo ready; "
+			       "while :; do sleep 0.1; done",
+			       NULL };
 	pid_t pid = spawn_and_wait_for_pidfile(argv);
 
 	expect_output("ready\n");
@@ -548,12 +553,10 @@ END_TEST
 
 START_TEST(sh_trap_keeps_pidfile_while_running)
 {
-	const char *argv[] = {
-		"sh", "-c",
-		"trap 'echo caught' TERM; echo ready; "
-		"while :; do sleep 0.1; done",
-		NULL
-	};
+	const char *argv[] = { "sh", "-c",
+			       "trap 'echo caught' TERM; echo ready; "
+			       "while :; do sleep 0.1; done",
+			       NULL };
 	pid_t pid = spawn_and_wait_for_pidfile(argv);
 
 	expect_output("ready\n");
@@ -603,10 +606,14 @@ START_TEST(installers_called_before_shim_constructor)
 	static char contents[4096];
 	const char *argv[] = { "sleep", "30", NULL };
 	static const char *const expected[] = {
-		"signal-set: SIG_DFL\n",	     "signal-restore: early_handler\n",
-		"sigaction-query: SIG_DFL\n",   "sigaction-set: SIG_DFL\n",
-		"sigaction-restore: early_handler\n", "leave-usr1: SIG_DFL\n",
-		"leave-usr2: SIG_DFL\n",	     "leave-int: SIG_DFL\n",
+		"signal-set: SIG_DFL\n",
+		"signal-restore: early_handler\n",
+		"sigaction-query: SIG_DFL\n",
+		"sigaction-set: SIG_DFL\n",
+		"sigaction-restore: early_handler\n",
+		"leave-usr1: SIG_DFL\n",
+		"leave-usr2: SIG_DFL\n",
+		"leave-int: SIG_DFL\n",
 	};
 	int signo = early_kills[_i];
 	pid_t pid;
@@ -617,17 +624,18 @@ START_TEST(installers_called_before_shim_constructor)
 	 * last-to-first: libearly's comes before the shim's. */
 	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s:%s",
 		 test_shim_preload(), test_helper("libearly.so"));
-	child = pid = test_spawn(shim_env(preload, report_var), argv, out_path,
-				 -1);
+	child = pid =
+	    test_spawn(shim_env(preload, report_var), argv, out_path, -1);
 	ck_assert_msg(test_wait_for_pid(pidfile, pid, 30),
 		      "the PID file never named %d; output:\n%s", (int)pid,
 		      output());
 	ck_assert_msg(wait_for_text(report, "end\n", 30),
 		      "libearly wrote no report; output:\n%s", output());
 	test_read_file(report, contents, sizeof(contents));
-	ck_assert_msg(strstr(contents, "pidfile-on-entry: absent\n"),
-		      "libearly's constructor did not run before the shim's:\n%s",
-		      contents);
+	ck_assert_msg(
+	    strstr(contents, "pidfile-on-entry: absent\n"),
+	    "libearly's constructor did not run before the shim's:\n%s",
+	    contents);
 	for (size_t i = 0; i < ARRAY_SIZE(expected); i++)
 		ck_assert_msg(strstr(contents, expected[i]),
 			      "libearly: no \"%.*s\" in its report:\n%s",
@@ -658,9 +666,10 @@ START_TEST(installers_called_before_shim_constructor)
 }
 END_TEST
 
-/* ---- the suite -------------------------------------------------------------- */
+/* ---- the suite --------------------------------------------------------------
+ */
 
-static const struct test_fixture fixture = {setup, teardown};
+static const struct test_fixture fixture = { setup, teardown };
 
 int main(void)
 {

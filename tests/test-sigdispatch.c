@@ -125,8 +125,8 @@ START_TEST(dispatch_several_handlers_one_signal)
 
 	install_program_handler(SIGUSR2);
 	for (int i = 0; i < 8; i++) {
-		ids[i] = pidlock_sig_add(SIGUSR2, tagging_handler,
-					 (void *)&tags[i]);
+		ids[i] =
+		    pidlock_sig_add(SIGUSR2, tagging_handler, (void *)&tags[i]);
 		ck_assert_int_gt(ids[i], 0);
 	}
 	reset_trace();
@@ -278,7 +278,8 @@ START_TEST(dispatch_refuses_bad_input)
 			 -EINVAL);
 	ck_assert_int_eq(pidlock_sig_add(SIGSTOP, tagging_handler, (void *)&x),
 			 -EINVAL);
-	ck_assert_int_eq(pidlock_sig_add(0, tagging_handler, (void *)&x), -EINVAL);
+	ck_assert_int_eq(pidlock_sig_add(0, tagging_handler, (void *)&x),
+			 -EINVAL);
 	ck_assert_int_eq(pidlock_sig_add(SIGUSR1, NULL, NULL), -EINVAL);
 	for (int i = 0; i < PIDLOCK_SIG_MAX_HANDLERS; i++)
 		ids[i] = pidlock_sig_add(SIGUSR1, tagging_handler, (void *)&x);
@@ -352,8 +353,9 @@ static void assert_dies_of(int signo, bool may_dump)
 
 START_TEST(dispatch_reraises_terminating_signals)
 {
-	static const int fatal[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2,
-				     SIGALRM, SIGPIPE, SIGVTALRM, SIGPROF };
+	static const int fatal[] = { SIGTERM, SIGINT,	 SIGHUP,
+				     SIGUSR1, SIGUSR2,	 SIGALRM,
+				     SIGPIPE, SIGVTALRM, SIGPROF };
 
 	for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
 		assert_dies_of(fatal[i], false);
@@ -363,7 +365,7 @@ END_TEST
 START_TEST(dispatch_reraises_core_signals_with_core)
 {
 	static const int fatal[] = { SIGQUIT, SIGABRT, SIGSEGV, SIGBUS,
-				     SIGFPE, SIGILL, SIGSYS, SIGTRAP };
+				     SIGFPE,  SIGILL,  SIGSYS,	SIGTRAP };
 	/* No core files littering the build tree: the wait status still
 	 * names the signal, which is what the dispatcher must keep. */
 	struct rlimit no_core = { 0, 0 };
@@ -423,7 +425,7 @@ START_TEST(dispatch_fork_while_another_thread_changes)
 END_TEST
 
 /* Check leaves its own handlers in the forked test processes. */
-static const struct test_fixture fixture = {test_reset_signals, NULL};
+static const struct test_fixture fixture = { test_reset_signals, NULL };
 
 int main(void)
 {

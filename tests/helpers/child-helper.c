@@ -34,7 +34,7 @@
  * under the helper is what defines them: weak, so the helper links. */
 extern void closefrom(int lowfd) __attribute__((weak));
 extern int close_range(unsigned first, unsigned last, int flags)
-	__attribute__((weak));
+    __attribute__((weak));
 #endif
 
 extern char **environ;
@@ -72,8 +72,8 @@ static int wait_ok(pid_t pid)
 	if (pid < 0 || waitpid(pid, &status, 0) != pid)
 		return fail("could not wait for the child");
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0
-		       ? 0
-		       : fail("the child failed");
+		   ? 0
+		   : fail("the child failed");
 }
 
 static int start_children(const char *mode)

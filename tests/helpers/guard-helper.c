@@ -60,7 +60,7 @@
  * under the helper is what defines them: weak, so the helper links. */
 extern void closefrom(int lowfd) __attribute__((weak));
 extern int close_range(unsigned first, unsigned last, int flags)
-	__attribute__((weak));
+    __attribute__((weak));
 #endif
 
 #define MAX_SLOTS 64
@@ -95,18 +95,23 @@ static void report(const char *fmt, ...)
 /* strerrorname_np came in glibc 2.32: the names the tests may meet */
 static const char *strerrorname_np(int err)
 {
-#define NAME(e) { e, #e }
+#define NAME(e)                                                                \
+	{                                                                      \
+		e, #e                                                          \
+	}
 	static const struct {
 		int err;
 		const char *name;
 	} names[] = {
-		NAME(EPERM),   NAME(ENOENT),	   NAME(EINTR),	 NAME(EIO),
-		NAME(ENXIO),   NAME(EBADF),	   NAME(EAGAIN), NAME(ENOMEM),
-		NAME(EACCES),  NAME(EBUSY),	   NAME(EEXIST), NAME(EXDEV),
-		NAME(ENOTDIR), NAME(EISDIR),	   NAME(EINVAL), NAME(EMFILE),
-		NAME(ETXTBSY), NAME(ENOSPC),	   NAME(EROFS),	 NAME(EDEADLK),
-		NAME(ENOLCK),  NAME(ENAMETOOLONG), NAME(ENOSYS), NAME(ELOOP),
-		NAME(EOPNOTSUPP), NAME(ETIMEDOUT),
+		NAME(EPERM),	    NAME(ENOENT),    NAME(EINTR),
+		NAME(EIO),	    NAME(ENXIO),     NAME(EBADF),
+		NAME(EAGAIN),	    NAME(ENOMEM),    NAME(EACCES),
+		NAME(EBUSY),	    NAME(EEXIST),    NAME(EXDEV),
+		NAME(ENOTDIR),	    NAME(EISDIR),    NAME(EINVAL),
+		NAME(EMFILE),	    NAME(ETXTBSY),   NAME(ENOSPC),
+		NAME(EROFS),	    NAME(EDEADLK),   NAME(ENOLCK),
+		NAME(ENAMETOOLONG), NAME(ENOSYS),    NAME(ELOOP),
+		NAME(EOPNOTSUPP),   NAME(ETIMEDOUT),
 	};
 #undef NAME
 
@@ -463,9 +468,9 @@ static int wait_child(pid_t pid)
 }
 
 /*
- * The fork rules of the README ("Guarded resources"), checked from inside (run it with
- * PIDSHIM_GUARD_WAIT=fail): the parent's guard is the parent's; a child's
- * inherited copies neither release it nor keep it alive; a child's own
+ * The fork rules of the README ("Guarded resources"), checked from inside (run
+ * it with PIDSHIM_GUARD_WAIT=fail): the parent's guard is the parent's; a
+ * child's inherited copies neither release it nor keep it alive; a child's own
  * opens take guards of their own.
  */
 static void fork_rules(const char *path, const char *lock)

@@ -139,12 +139,13 @@ static void expect_pristine_default(const struct sigaction *sa, int signo,
 	       "not SIG_DFL",
 	       when, signo, strsignal(signo), handler_name(sa->sa_handler),
 	       (unsigned)sa->sa_flags);
-	expect(!(sa->sa_flags & (SA_ONSTACK | SA_RESTART | SA_RESETHAND |
-				 SA_NODEFER)),
+	expect(!(sa->sa_flags &
+		 (SA_ONSTACK | SA_RESTART | SA_RESETHAND | SA_NODEFER)),
 	       "%s: signal %d (%s): SIG_DFL with flags %#x", when, signo,
 	       strsignal(signo), (unsigned)sa->sa_flags);
-	expect(sigisemptyset(&sa->sa_mask), "%s: signal %d (%s): non-empty mask",
-	       when, signo, strsignal(signo));
+	expect(sigisemptyset(&sa->sa_mask),
+	       "%s: signal %d (%s): non-empty mask", when, signo,
+	       strsignal(signo));
 }
 
 static void expect_view(int signo, sighandler_t want, const char *when)
@@ -153,10 +154,11 @@ static void expect_view(int signo, sighandler_t want, const char *when)
 
 	expect(sigaction(signo, NULL, &now) == 0, "sigaction(%d, NULL): %s",
 	       signo, strerror(errno));
-	expect(!(now.sa_flags & SA_SIGINFO) && now.sa_handler == want,
-	       "%s: signal %d (%s): the program sees %s (flags %#x), expected %s",
-	       when, signo, strsignal(signo), handler_name(now.sa_handler),
-	       (unsigned)now.sa_flags, handler_name(want));
+	expect(
+	    !(now.sa_flags & SA_SIGINFO) && now.sa_handler == want,
+	    "%s: signal %d (%s): the program sees %s (flags %#x), expected %s",
+	    when, signo, strsignal(signo), handler_name(now.sa_handler),
+	    (unsigned)now.sa_flags, handler_name(want));
 }
 
 static void set_action(int signo, void (*handler)(int), int flags,
