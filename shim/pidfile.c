@@ -234,7 +234,11 @@ static void end_pidfile(bool orderly)
 		struct lockfd mine = pf.lock;
 
 		mine.owner = getpid();
-		if (!lockfd_unlink_if_ours(&mine, shim_config.pidfile))
+		/* not removed, though the path is ours (a sticky directory)
+		 * or cannot even be looked at (dropped privileges) */
+		if (!lockfd_unlink_if_ours(&mine, shim_config.pidfile) &&
+		    (lockfd_still_ours(&mine, shim_config.pidfile) ||
+		     !may_remove(shim_config.pidfile)))
 			leave_stale(orderly);
 	}
 out:
