@@ -290,16 +290,26 @@ static bool child_holds_pidfile(pid_t pid)
 /* Daemon follow: the process the file names (or the one that detached
  * from it: fork, setsid, fork) ends while its newest child still holds the
  * lock: the file names that child from now on. */
-static bool hand_over(void)
+/* Hand-overs take turns under a POSIX record lock on the file: such a
+ * lock belongs to a process (unlike the flock every holder shares), so of
+ * two processes of the line handing over at once (the first parent and
+ * the middle child of fork, setsid, fork), the second sees what the first
+ * wrote. It never meets flock: Linux keeps the two apart. */
+static void take_turn(short type)
+{
+	struct flock turn = { .l_type = type, .l_whence = SEEK_SET };
+
+	while (libc(fcntl)(pf.lock.fd, F_SETLKW, &turn) < 0 && errno == EINTR)
+		;
+}
+
+static bool hand_over_in_turn(void)
 {
 	pid_t heir = pf.last_child;
 	bool entitled;
 	char text[16];
 	int len;
 
-	if (!shim_config.daemon_follow || pf.lock.fd < 0 ||
-	    !shim_in_own_process())
-		return false;
 	entitled = pidfile_names_me() ||
 		   (pf.detached_from > 0 &&
 		    lockfd_read_pid(pf.lock.fd, false) == pf.detached_from);
@@ -312,6 +322,19 @@ static bool hand_over(void)
 		return false;
 	log_debug("%s: handed over to PID %d", shim_config.pidfile, heir);
 	return true;
+}
+
+static bool hand_over(void)
+{
+	bool handed;
+
+	if (!shim_config.daemon_follow || pf.lock.fd < 0 ||
+	    !shim_in_own_process())
+		return false;
+	take_turn(F_WRLCK);
+	handed = hand_over_in_turn();
+	take_turn(F_UNLCK);
+	return handed;
 }
 
 void pidfile_end(bool orderly)
@@ -361,7 +384,9 @@ void pidfile_detached(void)
 void pidfile_daemon_child(void)
 {
 	if (pf.lock.fd >= 0 && shim_config.daemon_follow) {
+		take_turn(F_WRLCK);
 		pf.lock.owner = getpid();
 		lockfd_write_pid(&pf.lock, LOCKFD_PID_LINE);
+		take_turn(F_UNLCK);
 	}
 }
