@@ -45,6 +45,8 @@ static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP };
 #define FORWARDED_COUNT (sizeof(forwarded) / sizeof(forwarded[0]))
 
 static volatile pid_t child;
+/* The dispositions we started with, which the command gets back. */
+static struct sigaction inherited[FORWARDED_COUNT];
 
 static void forward(int sig)
 {
@@ -60,7 +62,7 @@ static __attribute__((noreturn)) void run_command(char **command,
 						  const sigset_t *mask)
 {
 	for (size_t i = 0; i < FORWARDED_COUNT; i++)
-		signal(forwarded[i], SIG_DFL);
+		sigaction(forwarded[i], &inherited[i], NULL);
 	sigprocmask(SIG_SETMASK, mask, NULL);
 	execvp(command[0], command);
 	cmd_say("lock", "%s: %s", command[0], strerror(errno));
@@ -83,8 +85,13 @@ static int run_child(char **command)
 		sigaddset(&block, forwarded[i]);
 	sigprocmask(SIG_BLOCK, &block, &old);
 	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < FORWARDED_COUNT; i++)
-		sigaction(forwarded[i], &sa, NULL);
+	for (size_t i = 0; i < FORWARDED_COUNT; i++) {
+		sigaction(forwarded[i], NULL, &inherited[i]);
+		/* An ignore we inherited (nohup, a background job's SIGINT)
+		 * is the command's too: nothing to pass on. */
+		if (inherited[i].sa_handler != SIG_IGN)
+			sigaction(forwarded[i], &sa, NULL);
+	}
 	pid = fork();
 	if (pid == 0)
 		run_command(command, &old);

@@ -180,6 +180,19 @@ wait "$holder" || st=$?
 [ $st -eq 143 ] || fail "exited $st, not 128+TERM"
 [ -e "$dir/b.lock" ] && fail "the lock file is left behind"
 
+# an ignore the command would inherit without us (nohup, a background
+# job's SIGINT) stays an ignore: HUP is signal 1, the mask's lowest bit
+case=lock_keeps_inherited_ignore
+(
+	trap '' HUP
+	exec "$pidshim" lock "$dir/e.lock" grep SigIgn /proc/self/status
+) >"$dir/out"
+mask=$(sed 's/.*[[:space:]]//' "$dir/out")
+case $mask in
+*[13579bdf]) ;;
+*) fail "SIGHUP no longer ignored: SigIgn $mask" ;;
+esac
+
 case=lock_timed_wait_granted
 "$pidshim" lock "$dir/c.lock" sleep 0.5 &
 holder=$!
