@@ -7,7 +7,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,6 +14,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "seconds.h"
 
 static __attribute__((format(printf, 2, 0))) void
 vsay(const char *sub, const char *fmt, va_list ap)
@@ -56,43 +56,9 @@ void cmd_bad_option(const char *sub, char **argv, int got)
 			argv[optind - 1]);
 }
 
-/* "N" or "N.F" seconds in plain decimal digits (no sign, blank, hex,
- * exponent, inf or nan: strtod would take all of those), rounded to
- * milliseconds; -1 when invalid. The shim's PIDSHIM_*_WAIT values are
- * read the same way (shim/config.c). */
-static int parse_seconds_ms(const char *s)
-{
-	long long ms = 0;
-	int scale = 1000;
-
-	if (!isdigit((unsigned char)*s))
-		return -1;
-	for (; isdigit((unsigned char)*s); s++) {
-		ms = ms * 10 + (*s - '0') * 1000;
-		/* milliseconds in an int: up to about 24 days */
-		if (ms > INT_MAX)
-			return -1;
-	}
-	if (*s == '.') {
-		if (!isdigit((unsigned char)*++s))
-			return -1;
-		for (int place = 1; isdigit((unsigned char)*s); s++, place++) {
-			scale /= 10;
-			if (place <= 3)
-				ms += (*s - '0') * scale;
-			else if (place == 4 && *s >= '5')
-				/* the first digit past milliseconds rounds */
-				ms++;
-		}
-	}
-	if (*s || ms > INT_MAX)
-		return -1;
-	return (int)ms;
-}
-
 int cmd_seconds_ms(const char *sub, const char *option, const char *value)
 {
-	int ms = parse_seconds_ms(value);
+	int ms = seconds_parse_ms(value);
 
 	if (ms < 0)
 		cmd_usage_error(sub,
