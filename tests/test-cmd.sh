@@ -141,8 +141,10 @@ expect 0 "$pidshim" wait "$dir/stale.pid"
 case=lock_runs_holding
 # shellcheck disable=SC2016 # expanded by the inner shell
 expect 7 "$pidshim" lock "$dir/a.lock" sh -c \
-	'flock -n "$1" true && exit 99; cat "$1"; exit 7' sh "$dir/a.lock"
-[ "$(cat "$dir/out")" -gt 0 ] || fail "no PID inside: $(cat "$dir/out")"
+	'flock -n "$1" true && exit 99; cat "$1"; echo "$PPID"; exit 7' sh \
+	"$dir/a.lock"
+[ "$(sed -n 1p "$dir/out")" = "$(sed -n 2p "$dir/out")" ] ||
+	fail "the file does not name pidshim: $(cat "$dir/out")"
 [ -e "$dir/a.lock" ] && fail "the lock file is left behind"
 
 case=lock_statuses
