@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "pidlock.h"
+#include "seconds.h"
 #include "shim.h"
 
 struct shim_config shim_config;
@@ -29,39 +30,6 @@ static __attribute__((noreturn)) void
 bad_value(const char *name, const char *value, const char *expected)
 {
 	shim_die(SHIM_EXIT_CONFIG, "%s=%s: expected %s", name, value, expected);
-}
-
-/* Accepts "N" or "N.F" seconds in plain decimal digits (no sign, blank,
- * hex, exponent, inf or nan: strtod would take all of those), rounded to
- * milliseconds; -1 when invalid. */
-static int parse_seconds_ms(const char *s)
-{
-	long long ms = 0;
-	int scale = 1000;
-
-	if (!isdigit((unsigned char)*s))
-		return -1;
-	for (; isdigit((unsigned char)*s); s++) {
-		ms = ms * 10 + (*s - '0') * 1000;
-		/* milliseconds in an int: up to about 24 days */
-		if (ms > INT_MAX)
-			return -1;
-	}
-	if (*s == '.') {
-		if (!isdigit((unsigned char)*++s))
-			return -1;
-		for (int place = 1; isdigit((unsigned char)*s); s++, place++) {
-			scale /= 10;
-			if (place <= 3)
-				ms += (*s - '0') * scale;
-			else if (place == 4 && *s >= '5')
-				/* the first digit past milliseconds rounds */
-				ms++;
-		}
-	}
-	if (*s || ms > INT_MAX)
-		return -1;
-	return (int)ms;
 }
 
 static bool parse_int(const char *s, long min, long max, int base, long *out)
@@ -177,7 +145,7 @@ static void load_conflict(void)
 	} else if (value && strcmp(value, "wait") == 0) {
 		shim_config.on_conflict = SHIM_CONFLICT_WAIT;
 	} else if (value && strncmp(value, "wait:", 5) == 0) {
-		int ms = parse_seconds_ms(value + 5);
+		int ms = seconds_parse_ms(value + 5);
 
 		if (ms < 0)
 			bad_value("PIDSHIM_ON_CONFLICT", value, expected);
@@ -247,7 +215,7 @@ static void load_guard_options(void)
 	} else if (value && strcmp(value, "fail") == 0) {
 		shim_config.guard_wait = SHIM_GUARD_WAIT_FAIL;
 	} else if (value) {
-		int ms = parse_seconds_ms(value);
+		int ms = seconds_parse_ms(value);
 
 		if (ms < 0)
 			bad_value("PIDSHIM_GUARD_WAIT", value,

@@ -1,7 +1,8 @@
 #!/bin/sh
 # meson install, into a throw-away DESTDIR: the shim, libpidlock with its
 # header, and the pkg-config files, where pidlock.pc builds a program
-# and pidshim.pc names the preload object a harness loads.
+# and pidshim.pc names the preload object a harness loads; the pidshim
+# command under the binary directory runs.
 #   test-install.sh BUILD_DIR [SANITIZERS]
 # SANITIZERS: the build's b_sanitize; the program built against the
 # installed library is built with them too, or it cannot load it.
@@ -40,4 +41,12 @@ flags=
 # shellcheck disable=SC2046,SC2086 # pkg-config's flags are words
 cc $flags -o "$dir/use" "$dir/use.c" $(pkg-config --cflags --libs pidlock)
 LD_LIBRARY_PATH="$libdir" "$dir/use" || { echo "a program built with pidlock.pc fails"; exit 1; }
-echo "ok: installed, pidshim.pc names $preload, pidlock.pc builds"
+bindir=$(in_destdir "$(pkg-config --variable=prefix pidlock)")/bin
+pidshim=$bindir/pidshim
+[ -x "$pidshim" ] || { echo "pidshim not installed in $bindir"; exit 1; }
+# the installed command, holding a lock, sees itself as its holder
+# shellcheck disable=SC2016 # expanded by the inner shell
+"$pidshim" lock "$dir/a.lock" sh -c '[ "$("$1" status "$2")" = "$PPID" ]' \
+	sh "$pidshim" "$dir/a.lock" ||
+	{ echo "the installed pidshim does not see its own lock"; exit 1; }
+echo "ok: installed, pidshim.pc names $preload, pidlock.pc builds, pidshim runs"

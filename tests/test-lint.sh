@@ -20,7 +20,7 @@ case $(cppcheck --version) in
 esac
 status=0
 files=$(git ls-files '*.c' '*.h' 2>/dev/null ||
-	find core shim tests examples -name '*.[ch]')
+	find core shim cmd tests examples -name '*.[ch]')
 # shellcheck disable=SC2086 # one word per file
 if ! clang-format --dry-run -Werror $files 2>"${TMPDIR:-/tmp}/lint.$$"; then
 	grep -E '^[^ ].*: error' "${TMPDIR:-/tmp}/lint.$$" | cut -d: -f1 | sort -u |
@@ -30,6 +30,6 @@ fi
 rm -f "${TMPDIR:-/tmp}/lint.$$"
 cppcheck --enable=warning,style,performance,portability --inline-suppr \
 	--quiet --error-exitcode=1 -I core -I shim -D__GNUC__ --std=c11 \
-	core shim || status=1
+	core shim cmd || status=1
 [ $status -eq 0 ] && echo "ok: clang-format and cppcheck clean"
 exit $status

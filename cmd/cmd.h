@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The pidshim command (README, "The pidshim command"): one file per
+ * subcommand, the option values they share in options.c.
+ */
+#ifndef PIDSHIM_CMD_H
+#define PIDSHIM_CMD_H
+
+#include <stdbool.h>
+
+/* Exit statuses (sysexits.h where one fits; LSB's for status). */
+#define CMD_EXIT_USAGE 64
+#define CMD_EXIT_CANTCREATE 73
+#define CMD_EXIT_BUSY 75
+#define CMD_EXIT_NOEXEC 126
+#define CMD_EXIT_NOTFOUND 127
+
+/* Subcommands: ARGV[0] is the subcommand's name. They return the exit
+ * status. */
+int cmd_status(int argc, char **argv);
+int cmd_wait(int argc, char **argv);
+int cmd_stop(int argc, char **argv);
+int cmd_lock(int argc, char **argv);
+
+/* One line, "pidshim SUB: ...", to stderr. */
+void cmd_say(const char *sub, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* A usage error: one line naming what was wrong and what is accepted,
+ * then exit 64. */
+__attribute__((noreturn)) void cmd_usage_error(const char *sub, const char *fmt,
+					       ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* getopt_long said '?' or ':' for the option at ARGV[optind - 1]. */
+__attribute__((noreturn)) void cmd_bad_option(const char *sub, char **argv,
+					      int got);
+
+/* Option values: each a usage error (exit 64) when invalid. */
+int cmd_seconds_ms(const char *sub, const char *option, const char *value);
+int cmd_signal(const char *sub, const char *option, const char *value);
+int cmd_exit_code(const char *sub, const char *option, const char *value);
+
+/* The one operand after the options, or a usage error. */
+const char *cmd_one_operand(const char *sub, int argc, char **argv,
+			    const char *what);
+
+/* Wait until nobody holds FD's lock: TIMEOUT_MS as lockfd_acquire takes
+ * it. 0 when released, -ETIMEDOUT, or another negative errno. */
+int cmd_wait_released(int fd, int timeout_ms);
+
+/* Open the lock or PID file at PATH to watch its lock (read-only, never
+ * created): the descriptor, or a negative errno (-ENOENT: no file). */
+int cmd_open_watch(const char *path);
+
+#endif
