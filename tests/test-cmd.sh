@@ -118,6 +118,13 @@ expect 0 "$pidshim" stop "$dir/run.pid"
 case=stop_escalation
 under_shim "$dir/deaf.pid" sh -c 'trap "" TERM; while :; do sleep 0.1; done'
 pid=$!
+# its trap comes after the shim has made the PID file: wait for it
+i=0
+until [ $(($(printf '0x%s' "$(awk '/^SigIgn:/ {print $2}' \
+	"/proc/$pid/status")") & 0x4000)) -ne 0 ] || [ $i -ge 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
 expect 1 "$pidshim" stop -t 0.3 "$dir/deaf.pid"
 alive "$pid" || fail "ended by TERM, which it ignores"
 start=$(now_ms)
