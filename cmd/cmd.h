@@ -40,6 +40,8 @@ __attribute__((noreturn)) void cmd_bad_option(const char *sub, char **argv,
 int cmd_seconds_ms(const char *sub, const char *option, const char *value);
 int cmd_signal(const char *sub, const char *option, const char *value);
 int cmd_exit_code(const char *sub, const char *option, const char *value);
+/* SIG's name without "SIG" (TERM), for messages. */
+const char *cmd_signal_name(int sig);
 
 /* The one operand after the options, or a usage error. */
 const char *cmd_one_operand(const char *sub, int argc, char **argv,

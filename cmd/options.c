@@ -83,6 +83,31 @@ static bool parse_number(const char *s, long min, long max, long *out)
 	return true;
 }
 
+/* Linux's signal names (glibc's sigabbrev_np came in 2.32: Debian 11 has
+ * 2.31). Real-time signals go by number. */
+static const char *const signal_names[] = {
+	[SIGHUP] = "HUP",	[SIGINT] = "INT",	[SIGQUIT] = "QUIT",
+	[SIGILL] = "ILL",	[SIGTRAP] = "TRAP",	[SIGABRT] = "ABRT",
+	[SIGBUS] = "BUS",	[SIGFPE] = "FPE",	[SIGKILL] = "KILL",
+	[SIGUSR1] = "USR1",	[SIGSEGV] = "SEGV",	[SIGUSR2] = "USR2",
+	[SIGPIPE] = "PIPE",	[SIGALRM] = "ALRM",	[SIGTERM] = "TERM",
+	[SIGSTKFLT] = "STKFLT", [SIGCHLD] = "CHLD",	[SIGCONT] = "CONT",
+	[SIGSTOP] = "STOP",	[SIGTSTP] = "TSTP",	[SIGTTIN] = "TTIN",
+	[SIGTTOU] = "TTOU",	[SIGURG] = "URG",	[SIGXCPU] = "XCPU",
+	[SIGXFSZ] = "XFSZ",	[SIGVTALRM] = "VTALRM", [SIGPROF] = "PROF",
+	[SIGWINCH] = "WINCH",	[SIGIO] = "IO",		[SIGPWR] = "PWR",
+	[SIGSYS] = "SYS",
+};
+
+const char *cmd_signal_name(int sig)
+{
+	if (sig > 0 &&
+	    (size_t)sig < sizeof(signal_names) / sizeof(*signal_names) &&
+	    signal_names[sig])
+		return signal_names[sig];
+	return "a real-time signal";
+}
+
 int cmd_signal(const char *sub, const char *option, const char *value)
 {
 	const char *name = value;
@@ -92,12 +117,11 @@ int cmd_signal(const char *sub, const char *option, const char *value)
 		return (int)number;
 	if (strncasecmp(name, "SIG", 3) == 0)
 		name += 3;
-	for (int sig = 1; sig < NSIG; sig++) {
-		const char *abbrev = sigabbrev_np(sig);
-
-		if (abbrev && strcasecmp(abbrev, name) == 0)
-			return sig;
-	}
+	for (size_t sig = 1; sig < sizeof(signal_names) / sizeof(*signal_names);
+	     sig++)
+		if (signal_names[sig] &&
+		    strcasecmp(signal_names[sig], name) == 0)
+			return (int)sig;
 	cmd_usage_error(sub,
 			"%s %s: expected a signal name or number (TERM, "
 			"SIGKILL, 9)",

@@ -177,7 +177,7 @@ int cmd_stop(int argc, char **argv)
 	if (err == -ETIMEDOUT && then) {
 		cmd_say("stop",
 			"%s: PID %d still running after %s s, sending %s", path,
-			(int)h.pid, timeout, sigabbrev_np(then));
+			(int)h.pid, timeout, cmd_signal_name(then));
 		err = signal_and_wait(&h, then, timeout_ms);
 	}
 	if (err == -ETIMEDOUT)
