@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <linux/kcmp.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lockfd.h"
@@ -287,20 +288,32 @@ static bool child_holds_pidfile(pid_t pid)
 	return holds;
 }
 
-/* Daemon follow: the process the file names (or the one that detached
- * from it: fork, setsid, fork) ends while its newest child still holds the
- * lock: the file names that child from now on. */
 /* Hand-overs take turns under a POSIX record lock on the file: such a
  * lock belongs to a process (unlike the flock every holder shares), so of
  * two processes of the line handing over at once (the first parent and
  * the middle child of fork, setsid, fork), the second sees what the first
- * wrote. It never meets flock: Linux keeps the two apart. */
-static void take_turn(short type)
+ * wrote. It never meets flock: Linux keeps the two apart. The wait is
+ * bounded: a stranger's record lock on the file must not keep a daemon
+ * from ending (it then hands over without its turn). */
+static bool take_turn(void)
 {
-	struct flock turn = { .l_type = type, .l_whence = SEEK_SET };
+	struct flock turn = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
 
-	while (libc(fcntl)(pf.lock.fd, F_SETLKW, &turn) < 0 && errno == EINTR)
-		;
+	for (int ms = 0; ms < 2000; ms++) {
+		if (libc(fcntl)(pf.lock.fd, F_SETLK, &turn) == 0)
+			return true;
+		if (errno != EAGAIN && errno != EACCES && errno != EINTR)
+			return false;
+		nanosleep(&(struct timespec){ 0, 1000000L }, NULL);
+	}
+	return false;
+}
+
+static void end_turn(void)
+{
+	struct flock turn = { .l_type = F_UNLCK, .l_whence = SEEK_SET };
+
+	libc(fcntl)(pf.lock.fd, F_SETLK, &turn);
 }
 
 static bool hand_over_in_turn(void)
@@ -324,16 +337,20 @@ static bool hand_over_in_turn(void)
 	return true;
 }
 
+/* Daemon follow: the process the file names (or the one that detached
+ * from it: fork, setsid, fork) ends while its newest child still holds the
+ * lock: the file names that child from now on. */
 static bool hand_over(void)
 {
-	bool handed;
+	bool handed, turn;
 
 	if (!shim_config.daemon_follow || pf.lock.fd < 0 ||
 	    !shim_in_own_process())
 		return false;
-	take_turn(F_WRLCK);
+	turn = take_turn();
 	handed = hand_over_in_turn();
-	take_turn(F_UNLCK);
+	if (turn)
+		end_turn();
 	return handed;
 }
 
@@ -384,9 +401,11 @@ void pidfile_detached(void)
 void pidfile_daemon_child(void)
 {
 	if (pf.lock.fd >= 0 && shim_config.daemon_follow) {
-		take_turn(F_WRLCK);
+		bool turn = take_turn();
+
 		pf.lock.owner = getpid();
 		lockfd_write_pid(&pf.lock, LOCKFD_PID_LINE);
-		take_turn(F_UNLCK);
+		if (turn)
+			end_turn();
 	}
 }
