@@ -199,7 +199,11 @@ static void release_shared_pidfile(bool orderly)
 
 	if (emptied)
 		leave_stale(orderly);
-	private_fd_forget(&pf.lock.fd);
+	/* The table of our descriptors has a lock: not from a signal
+	 * handler, which may have interrupted its holder (and the process
+	 * is ending then). */
+	if (orderly)
+		private_fd_forget(&pf.lock.fd);
 	libc(close)(pf.lock.fd);
 	pf.lock.fd = -1;
 	if (probe < 0)
