@@ -4,7 +4,6 @@
  * and validated. A bad value ends the process with status 78 before main,
  * with one message naming the variable and the accepted forms.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -13,18 +12,10 @@
 
 #include "pidlock.h"
 #include "seconds.h"
+#include "settings.h"
 #include "shim.h"
 
 struct shim_config shim_config;
-
-static const char *const known_names[] = {
-	"PIDSHIM_PIDFILE",    "PIDSHIM_ON_CONFLICT", "PIDSHIM_EXIT_CODE",
-	"PIDSHIM_GUARD",      "PIDSHIM_GUARD_WAIT",  "PIDSHIM_GUARD_SCOPE",
-	"PIDSHIM_GUARD_MODE", "PIDSHIM_LOCK_STYLE",  "PIDSHIM_LOCK_DIR",
-	"PIDSHIM_CHILDREN",   "PIDSHIM_DAEMON",	     "PIDSHIM_MODE",
-	"PIDSHIM_LOG",	      "PIDSHIM_LOG_FILE",    SHIM_OWNER_VAR,
-};
-#define KNOWN_COUNT (sizeof(known_names) / sizeof(known_names[0]))
 
 static __attribute__((noreturn)) void
 bad_value(const char *name, const char *value, const char *expected)
@@ -32,90 +23,60 @@ bad_value(const char *name, const char *value, const char *expected)
 	shim_die(SHIM_EXIT_CONFIG, "%s=%s: expected %s", name, value, expected);
 }
 
-static bool parse_int(const char *s, long min, long max, int base, long *out)
+/* The variable NAME, checked against what it accepts (settings.c); NULL
+ * when unset. */
+static const char *checked(const char *name)
 {
-	char *end;
-	long v;
-
-	if (!*s || !isdigit((unsigned char)*s))
-		return false;
-	errno = 0;
-	v = strtol(s, &end, base);
-	if (errno || *end || v < min || v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
-/* The variable NAME: one of WORDS (NULL-terminated) as its index, or
- * FALLBACK when unset. */
-static int word_variable(const char *name, const char *const *words,
-			 const char *expected, int fallback);
-
-/* One of NAMES (NULL-terminated), as its index. */
-static int parse_word(const char *name, const char *value,
-		      const char *const *words, const char *expected)
-{
-	for (int i = 0; words[i]; i++)
-		if (strcmp(value, words[i]) == 0)
-			return i;
-	bad_value(name, value, expected);
-}
-
-static int word_variable(const char *name, const char *const *words,
-			 const char *expected, int fallback)
-{
+	const struct setting *s = setting_find(name);
 	const char *value = getenv(name);
 
-	return value ? parse_word(name, value, words, expected) : fallback;
+	if (value && !setting_valid(s, value))
+		bad_value(name, value, s->expected);
+	return value;
 }
 
-static void default_pidfile(char *buf, size_t size)
+/* The word variable NAME as its index among the setting's words, or
+ * FALLBACK when unset. */
+static int word_variable(const char *name, int fallback)
 {
-	const char *runtime = getenv("XDG_RUNTIME_DIR");
-	int len;
+	const char *value = checked(name);
 
-	if (geteuid() == 0)
-		len = pidlock_path_expand("/run/%n.pid", buf, size);
-	else if (runtime && runtime[0] == '/') {
-		char template[PATH_MAX];
+	return value ? setting_word(setting_find(name), value) : fallback;
+}
 
-		snprintf(template, sizeof(template), "%s/%%n.pid", runtime);
-		len = pidlock_path_expand(template, buf, size);
-	} else
-		len = pidlock_path_expand("/tmp/%n-%u.pid", buf, size);
-	if (len < 0)
-		shim_die(SHIM_EXIT_CONFIG, "cannot name the default PID file");
+static void expand_or_die(const char *template, char *buf, size_t size)
+{
+	if (pidlock_path_expand(template, buf, size) <= 0)
+		shim_die(SHIM_EXIT_CONFIG, "cannot name the PID file %s",
+			 template);
 }
 
 static void load_pidfile(void)
 {
 	const char *value = getenv("PIDSHIM_PIDFILE");
 	char expanded[PATH_MAX];
-	int len;
 
 	shim_config.pidfile_enabled = true;
 	if (value && strlen(value) >= sizeof(shim_config.pidfile_template))
 		bad_value("PIDSHIM_PIDFILE", value,
 			  "a path that fits in PATH_MAX");
+	value = checked("PIDSHIM_PIDFILE");
 	strcpy(shim_config.pidfile_template, value ? value : "");
 	if (!value) {
-		default_pidfile(shim_config.pidfile,
-				sizeof(shim_config.pidfile));
+		char template[PATH_MAX];
+
+		if (!setting_default_pidfile(template, sizeof(template)))
+			shim_die(SHIM_EXIT_CONFIG,
+				 "cannot name the default PID file");
+		expand_or_die(template, shim_config.pidfile,
+			      sizeof(shim_config.pidfile));
 		return;
 	}
 	if (!*value || strcmp(value, "none") == 0) {
 		shim_config.pidfile_enabled = false;
 		return;
 	}
-	len = pidlock_path_expand(value, expanded, sizeof(expanded));
-	if (len <= 0)
-		bad_value("PIDSHIM_PIDFILE", value,
-			  "a path template (%p pid, %n program, %u uid, "
-			  "%h host, %% percent), empty or 'none'");
-	else if (expanded[len - 1] == '/')
-		bad_value("PIDSHIM_PIDFILE", value,
-			  "a file name, not a directory");
+	expand_or_die(value, expanded, sizeof(expanded));
 	/* Relative to where the program started: it may chdir later, and the
 	 * file must still be removed by its right name. */
 	if (expanded[0] != '/') {
@@ -128,46 +89,30 @@ static void load_pidfile(void)
 			bad_value("PIDSHIM_PIDFILE", value,
 				  "a path that fits in PATH_MAX");
 	} else {
-		memcpy(shim_config.pidfile, expanded, (size_t)len + 1);
+		strcpy(shim_config.pidfile, expanded);
 	}
 }
 
 static void load_conflict(void)
 {
-	const char *value = getenv("PIDSHIM_ON_CONFLICT");
-	const char *expected = "'exit', 'wait' or 'wait:SECONDS'";
-	long code;
+	const char *value = checked("PIDSHIM_ON_CONFLICT");
 
 	shim_config.on_conflict = SHIM_CONFLICT_EXIT;
 	shim_config.conflict_timeout_ms = -1;
-	if (value && strcmp(value, "exit") == 0) {
-		/* the default */
-	} else if (value && strcmp(value, "wait") == 0) {
+	if (value && strncmp(value, "wait", 4) == 0) {
 		shim_config.on_conflict = SHIM_CONFLICT_WAIT;
-	} else if (value && strncmp(value, "wait:", 5) == 0) {
-		int ms = seconds_parse_ms(value + 5);
-
-		if (ms < 0)
-			bad_value("PIDSHIM_ON_CONFLICT", value, expected);
-		shim_config.on_conflict = SHIM_CONFLICT_WAIT;
-		shim_config.conflict_timeout_ms = ms;
-	} else if (value) {
-		bad_value("PIDSHIM_ON_CONFLICT", value, expected);
+		if (value[4] == ':')
+			shim_config.conflict_timeout_ms =
+			    seconds_parse_ms(value + 5);
 	}
-
-	value = getenv("PIDSHIM_EXIT_CODE");
-	shim_config.conflict_exit_code = SHIM_EXIT_CONFLICT;
-	if (value) {
-		if (!parse_int(value, 1, 255, 10, &code))
-			bad_value("PIDSHIM_EXIT_CODE", value,
-				  "an exit status from 1 to 255");
-		shim_config.conflict_exit_code = (int)code;
-	}
+	value = checked("PIDSHIM_EXIT_CODE");
+	shim_config.conflict_exit_code =
+	    value ? atoi(value) : SHIM_EXIT_CONFLICT;
 }
 
 static void load_guards(void)
 {
-	const char *value = getenv("PIDSHIM_GUARD");
+	const char *value = checked("PIDSHIM_GUARD");
 	char *copy, *pattern, *save = NULL;
 	size_t count = 1;
 
@@ -183,116 +128,64 @@ static void load_guards(void)
 		shim_die(SHIM_EXIT_CONFIG,
 			 "out of memory reading PIDSHIM_GUARD");
 	for (pattern = strtok_r(copy, ":", &save); pattern;
-	     pattern = strtok_r(NULL, ":", &save)) {
-		if (pattern[0] != '/')
-			bad_value(
-			    "PIDSHIM_GUARD", value,
-			    "':'-separated absolute path patterns "
-			    "(fnmatch), e.g. /dev/ttyUSB*:/srv/data/*.db");
+	     pattern = strtok_r(NULL, ":", &save))
 		shim_config.guards[shim_config.guard_count++] = pattern;
-	}
 }
 
 static void load_guard_options(void)
 {
-	static const char *const scopes[] = { "open", "process", NULL };
-	static const char *const modes[] = { "exclusive", "shared-read", NULL };
-	static const char *const styles[] = { "pidshim", "dotlock", "uucp",
-					      "suffix", NULL };
-	/* "suffix" is the former name of "dotlock" */
+	/* in the order of the setting's words: "suffix" is the former
+	 * name of "dotlock" */
 	static const enum shim_lock_style style_of[] = {
 		SHIM_LOCK_STYLE_PIDSHIM,
 		SHIM_LOCK_STYLE_DOTLOCK,
 		SHIM_LOCK_STYLE_UUCP,
 		SHIM_LOCK_STYLE_DOTLOCK,
 	};
-	const char *value;
+	const char *value = checked("PIDSHIM_GUARD_WAIT");
 
 	shim_config.guard_wait = SHIM_GUARD_WAIT_BLOCK;
-	value = getenv("PIDSHIM_GUARD_WAIT");
-	if (value && strcmp(value, "block") == 0) {
-		/* the default */
-	} else if (value && strcmp(value, "fail") == 0) {
+	if (value && strcmp(value, "fail") == 0) {
 		shim_config.guard_wait = SHIM_GUARD_WAIT_FAIL;
-	} else if (value) {
-		int ms = seconds_parse_ms(value);
-
-		if (ms < 0)
-			bad_value("PIDSHIM_GUARD_WAIT", value,
-				  "'block', 'fail' or SECONDS (fractions "
-				  "allowed)");
+	} else if (value && strcmp(value, "block") != 0) {
 		shim_config.guard_wait = SHIM_GUARD_WAIT_TIMEOUT;
-		shim_config.guard_timeout_ms = ms;
+		shim_config.guard_timeout_ms = seconds_parse_ms(value);
 	}
-
 	shim_config.guard_scope =
-	    word_variable("PIDSHIM_GUARD_SCOPE", scopes, "'open' or 'process'",
-			  SHIM_GUARD_SCOPE_OPEN);
-	shim_config.guard_mode = word_variable("PIDSHIM_GUARD_MODE", modes,
-					       "'exclusive' or 'shared-read'",
-					       SHIM_GUARD_MODE_EXCLUSIVE);
-	shim_config.lock_style = style_of[word_variable(
-	    "PIDSHIM_LOCK_STYLE", styles, "'pidshim', 'dotlock' or 'uucp'", 0)];
+	    word_variable("PIDSHIM_GUARD_SCOPE", SHIM_GUARD_SCOPE_OPEN);
+	shim_config.guard_mode =
+	    word_variable("PIDSHIM_GUARD_MODE", SHIM_GUARD_MODE_EXCLUSIVE);
+	shim_config.lock_style =
+	    style_of[word_variable("PIDSHIM_LOCK_STYLE", 0)];
 
-	value = getenv("PIDSHIM_LOCK_DIR");
+	value = checked("PIDSHIM_LOCK_DIR");
 	shim_config.lock_dir[0] = '\0';
-	if (value) {
-		if (value[0] != '/' ||
-		    strlen(value) >= sizeof(shim_config.lock_dir))
-			bad_value("PIDSHIM_LOCK_DIR", value,
-				  "an absolute directory path");
+	if (value)
 		strcpy(shim_config.lock_dir, value);
-	} else if (shim_config.lock_style == SHIM_LOCK_STYLE_UUCP) {
+	else if (shim_config.lock_style == SHIM_LOCK_STYLE_UUCP)
 		strcpy(shim_config.lock_dir, "/var/lock");
-	}
 }
 
 static void load_process_options(void)
 {
-	static const char *const children[] = { "tree", "none", NULL };
-	static const char *const daemon[] = { "off", "follow", NULL };
 	const char *value;
-	long v;
 
 	shim_config.children =
-	    word_variable("PIDSHIM_CHILDREN", children, "'tree' or 'none'",
-			  SHIM_CHILDREN_TREE);
-	shim_config.daemon_follow = word_variable("PIDSHIM_DAEMON", daemon,
-						  "'off' or 'follow'", 0) == 1;
-
-	value = getenv("PIDSHIM_MODE");
-	shim_config.mode = 0644;
-	if (value) {
-		if (!parse_int(value, 0, 0777, 8, &v))
-			bad_value(
-			    "PIDSHIM_MODE", value,
-			    "an octal file mode from 0 to 0777, e.g. 0644");
-		shim_config.mode = (mode_t)v;
-	}
+	    word_variable("PIDSHIM_CHILDREN", SHIM_CHILDREN_TREE);
+	shim_config.daemon_follow = word_variable("PIDSHIM_DAEMON", 0) == 1;
+	value = checked("PIDSHIM_MODE");
+	shim_config.mode = value ? (mode_t)strtol(value, NULL, 8) : 0644;
 }
 
 /* The log settings come first: every later message depends on them.
  * Returns PIDSHIM_LOG_FILE (NULL: stderr). */
 static const char *load_log(void)
 {
-	static const char *const levels[] = { "quiet", "warn", "debug", NULL };
-	const char *value = getenv("PIDSHIM_LOG");
-	const char *file = getenv("PIDSHIM_LOG_FILE");
+	int level = word_variable("PIDSHIM_LOG", -1);
 
-	if (value) {
-		int level;
-
-		for (level = 0; levels[level]; level++)
-			if (strcmp(value, levels[level]) == 0)
-				break;
-		if (!levels[level])
-			bad_value("PIDSHIM_LOG", value,
-				  "'quiet', 'warn' or 'debug'");
+	if (level >= 0)
 		log_set_level((enum shim_log_level)level);
-	}
-	if (file && (!*file || strlen(file) >= PATH_MAX))
-		bad_value("PIDSHIM_LOG_FILE", file, "a file path");
-	return file;
+	return checked("PIDSHIM_LOG_FILE");
 }
 
 static size_t edit_distance(const char *a, const char *b)
@@ -342,14 +235,18 @@ static void warn_unknown_names(void)
 			len = sizeof(name) - 1;
 		memcpy(name, *env, len);
 		name[len] = '\0';
-		for (size_t i = 0; i < KNOWN_COUNT; i++) {
-			size_t d = edit_distance(name, known_names[i]);
+		for (size_t i = 0; i <= setting_count(); i++) {
+			/* the settings, and the variable the shim passes on */
+			const char *candidate = i < setting_count()
+						    ? setting_name(i)
+						    : SHIM_OWNER_VAR;
+			size_t d = edit_distance(name, candidate);
 
 			if (d == 0)
 				known = true;
 			if (d < best) {
 				best = d;
-				nearest = known_names[i];
+				nearest = candidate;
 			}
 		}
 		if (!known)
