@@ -181,9 +181,8 @@ int cmd_lock(int argc, char **argv)
 	}
 	if (err < 0) {
 		cmd_say("lock", "%s: cannot lock: %s", path,
-			lockfd_is_unsafe(err) && err == -EINVAL
-			    ? "not a regular file"
-			    : strerror(-err));
+			lockfd_is_unsafe(err) ? lockfd_unsafe_reason(err)
+					      : strerror(-err));
 		return CMD_EXIT_CANTCREATE;
 	}
 	status = run_child(argv + optind);

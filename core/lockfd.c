@@ -68,18 +68,27 @@ static int refuse_unsafe(const struct stat *st)
 
 /* The errnos of steps 1 and 2 (O_NOFOLLOW's ELOOP, refuse_unsafe's): the
  * one list of what "unsafe file" means to our callers. */
-bool lockfd_is_unsafe(int err)
+const char *lockfd_unsafe_reason(int err)
 {
 	switch (err) {
 	case -ELOOP:
+		return "it is a symbolic link";
 	case -EISDIR:
+		return "it is a directory";
 	case -EINVAL:
+		return "it is not a regular file";
 	case -EMLINK:
+		return "it has more than one hard link";
 	case -EPERM:
-		return true;
+		return "it belongs to another user";
 	default:
-		return false;
+		return NULL;
 	}
+}
+
+bool lockfd_is_unsafe(int err)
+{
+	return lockfd_unsafe_reason(err) != NULL;
 }
 
 int lockfd_parse_pid(const char *buf, size_t len)
@@ -150,18 +159,16 @@ static size_t format_pid(char *buf, pid_t pid, enum lockfd_format format)
 	return len;
 }
 
-int lockfd_write_pid(struct lockfd *lk, enum lockfd_format format)
+int lockfd_name_pid(struct lockfd *lk, enum lockfd_format format, pid_t pid)
 {
 	char buf[PID_TEXT_MAX];
-	pid_t self = getpid();
 	size_t len;
 	ssize_t n;
 
-	lk->owner = self;
-	lk->names_owner = format != LOCKFD_NO_PID;
+	lk->names_owner = format != LOCKFD_NO_PID && pid == lk->owner;
 	if (format == LOCKFD_NO_PID)
 		return 0;
-	len = format_pid(buf, self, format);
+	len = format_pid(buf, pid, format);
 	/* Step 5: truncate only now that the lock is ours. */
 	if (ftruncate(lk->fd, 0) < 0)
 		return -errno;
@@ -173,6 +180,12 @@ int lockfd_write_pid(struct lockfd *lk, enum lockfd_format format)
 	if ((size_t)n != len)
 		return -EIO;
 	return 0;
+}
+
+int lockfd_write_pid(struct lockfd *lk, enum lockfd_format format)
+{
+	lk->owner = getpid();
+	return lockfd_name_pid(lk, format, lk->owner);
 }
 
 /* Sleep MS as a blocking flock waits: a handler installed with

@@ -58,6 +58,9 @@ PIDLOCK_HIDDEN int lockfd_acquire(struct lockfd *lk, const char *path,
  * than one hard link (-EMLINK), another user's (-EPERM). The one place
  * that lists them. */
 PIDLOCK_HIDDEN bool lockfd_is_unsafe(int err);
+/* What is unsafe about the file, for a message ("it is a symbolic link"),
+ * or NULL when ERR is not one of those. */
+PIDLOCK_HIDDEN const char *lockfd_unsafe_reason(int err);
 
 /* Called between the attempts of a timed lockfd_wait_for_lock. */
 typedef void (*lockfd_between_fn)(void *arg);
@@ -80,6 +83,10 @@ PIDLOCK_HIDDEN int lockfd_wait_for_lock(struct lockfd *lk, int op,
  * its owner. */
 PIDLOCK_HIDDEN int lockfd_write_pid(struct lockfd *lk,
 				    enum lockfd_format format);
+/* Write PID, another process's, into a lock held exclusively: the caller
+ * stays its owner (a supervisor holding its child's PID file). */
+PIDLOCK_HIDDEN int lockfd_name_pid(struct lockfd *lk, enum lockfd_format format,
+				   pid_t pid);
 
 /*
  * Step 6: remove PATH only while holding the lock, only if it still names

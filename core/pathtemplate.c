@@ -9,7 +9,7 @@
 #include <sys/auxv.h>
 #include <unistd.h>
 
-#include "lockfd.h"
+#include "pathtemplate.h"
 
 /* What was executed: for a script started through its #! line that is
  * the script (AT_EXECFN), where argv[0]'s name would be the interpreter
@@ -40,6 +40,12 @@ static int append(char *buf, size_t size, size_t *len, const char *s)
 PIDLOCK_EXPORT int pidlock_path_expand(const char *path_template, char *buf,
 				       size_t size)
 {
+	return path_expand_as(path_template, program_name(), buf, size);
+}
+
+int path_expand_as(const char *path_template, const char *name, char *buf,
+		   size_t size)
+{
 	size_t len = 0;
 
 	if (!path_template || !buf || size == 0 || !*path_template)
@@ -61,9 +67,11 @@ PIDLOCK_EXPORT int pidlock_path_expand(const char *path_template, char *buf,
 				snprintf(field, sizeof(field), "%u", getuid());
 				break;
 			case 'n':
-				snprintf(field, sizeof(field), "%s",
-					 program_name());
-				break;
+				/* whole: a name is not bounded as a field */
+				err = append(buf, size, &len, name);
+				if (err < 0)
+					return err;
+				continue;
 			case 'h':
 				if (gethostname(field, sizeof(field)) < 0)
 					return -errno;

@@ -48,24 +48,6 @@ bool pidfile_adopt(void)
 	return true;
 }
 
-static const char *unsafe_reason(int err)
-{
-	switch (err) {
-	case -ELOOP:
-		return "it is a symbolic link";
-	case -EISDIR:
-		return "it is a directory";
-	case -EINVAL:
-		return "it is not a regular file";
-	case -EMLINK:
-		return "it has more than one hard link";
-	case -EPERM:
-		return "it belongs to another user";
-	default:
-		return NULL;
-	}
-}
-
 void pidfile_take(void)
 {
 	const char *path = shim_config.pidfile;
@@ -111,7 +93,7 @@ void pidfile_take(void)
 			 "PIDSHIM_PIDFILE, or XDG_RUNTIME_DIR for the default",
 			 path, st.st_uid == (uid_t)-1 ? -1L : (long)st.st_uid);
 	}
-	why = unsafe_reason(err);
+	why = lockfd_unsafe_reason(err);
 	if (why)
 		shim_die(SHIM_EXIT_CANTCREATE,
 			 "%s: refusing to use the PID file: %s", path, why);
