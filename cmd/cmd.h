@@ -7,6 +7,7 @@
 #define PIDSHIM_CMD_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 /* Exit statuses (sysexits.h where one fits; LSB's for status). */
 #define CMD_EXIT_USAGE 64
@@ -21,6 +22,20 @@ int cmd_status(int argc, char **argv);
 int cmd_wait(int argc, char **argv);
 int cmd_stop(int argc, char **argv);
 int cmd_lock(int argc, char **argv);
+
+/* Start COMMAND as our child: FILE through execv, or COMMAND[0] found in
+ * PATH when FILE is NULL (a missing command ends it with 127, one that
+ * cannot run with 126). From then on HUP, INT, QUIT, TERM, USR1, USR2,
+ * ALRM and WINCH sent to us go to the tracked process, the child at
+ * first. Its PID, or -1 (said). */
+pid_t child_start(const char *sub, const char *file, char **command);
+/* Pass the signals on to PID from now on (a daemon the child became). */
+void child_track(pid_t pid);
+/* Wait for PID: its exit status as a shell gives it (128+N for signal
+ * N). */
+int child_wait(pid_t pid);
+/* A wait status as a shell gives it. */
+int child_status(int wait_status);
 
 /* One line, "pidshim SUB: ...", to stderr. */
 void cmd_say(const char *sub, const char *fmt, ...)

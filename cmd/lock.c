@@ -30,7 +30,8 @@ static const char usage[] =
     "126\n"
     "not executable; 73 the lock file cannot be made or is unsafe. SIGTERM,"
     "\n"
-    "SIGINT and SIGHUP are passed on to COMMAND.\n"
+    "SIGINT, SIGHUP and the other signals that ask a program to end are "
+    "passed\non to COMMAND.\n"
     "\n"
     "  -n, --nonblock                busy: fail at once (default: wait)\n"
     "  -w, --timeout SECONDS         busy: wait at most SECONDS\n"
@@ -40,76 +41,6 @@ static const char usage[] =
     "  -E, --conflict-exit-code CODE the status when busy (0-255, default "
     "75)\n"
     "  -h, --help                    this help\n";
-
-static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP };
-#define FORWARDED_COUNT (sizeof(forwarded) / sizeof(forwarded[0]))
-
-static volatile pid_t child;
-/* The dispositions we started with, which the command gets back. */
-static struct sigaction inherited[FORWARDED_COUNT];
-
-static void forward(int sig)
-{
-	int saved = errno;
-
-	if (child > 0)
-		kill(child, sig);
-	errno = saved;
-}
-
-/* The child: everything as we found it, then COMMAND. */
-static __attribute__((noreturn)) void run_command(char **command,
-						  const sigset_t *mask)
-{
-	for (size_t i = 0; i < FORWARDED_COUNT; i++)
-		sigaction(forwarded[i], &inherited[i], NULL);
-	sigprocmask(SIG_SETMASK, mask, NULL);
-	execvp(command[0], command);
-	cmd_say("lock", "%s: %s", command[0], strerror(errno));
-	_exit(errno == ENOENT ? CMD_EXIT_NOTFOUND : CMD_EXIT_NOEXEC);
-}
-
-/* Run COMMAND as our child, passing on the signals that ask us to end;
- * its exit status as a shell gives it. */
-static int run_child(char **command)
-{
-	struct sigaction sa = { .sa_handler = forward };
-	sigset_t block, old;
-	int status;
-	pid_t pid;
-
-	/* blocked until CHILD is set, so no signal is lost between fork
-	 * and the assignment */
-	sigemptyset(&block);
-	for (size_t i = 0; i < FORWARDED_COUNT; i++)
-		sigaddset(&block, forwarded[i]);
-	sigprocmask(SIG_BLOCK, &block, &old);
-	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < FORWARDED_COUNT; i++) {
-		sigaction(forwarded[i], NULL, &inherited[i]);
-		/* An ignore we inherited (nohup, a background job's SIGINT)
-		 * is the command's too: nothing to pass on. */
-		if (inherited[i].sa_handler != SIG_IGN)
-			sigaction(forwarded[i], &sa, NULL);
-	}
-	pid = fork();
-	if (pid == 0)
-		run_command(command, &old);
-	if (pid < 0) {
-		cmd_say("lock", "cannot start %s: %s", command[0],
-			strerror(errno));
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		return CMD_EXIT_NOEXEC;
-	}
-	child = pid;
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return CMD_EXIT_NOEXEC;
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return WEXITSTATUS(status);
-}
 
 int cmd_lock(int argc, char **argv)
 {
@@ -126,7 +57,7 @@ int cmd_lock(int argc, char **argv)
 	bool shared = false;
 	const char *path;
 	struct lockfd lk;
-	pid_t holder;
+	pid_t holder, child;
 	int c, err, status;
 
 	opterr = 0;
@@ -185,7 +116,8 @@ int cmd_lock(int argc, char **argv)
 					      : strerror(-err));
 		return CMD_EXIT_CANTCREATE;
 	}
-	status = run_child(argv + optind);
+	child = child_start("lock", NULL, argv + optind);
+	status = child < 0 ? CMD_EXIT_NOEXEC : child_wait(child);
 	lockfd_release(&lk, path, true);
 	return status;
 }
