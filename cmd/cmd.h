@@ -13,6 +13,7 @@
 #define CMD_EXIT_USAGE 64
 #define CMD_EXIT_CANTCREATE 73
 #define CMD_EXIT_BUSY 75
+#define CMD_EXIT_CONFIG 78
 #define CMD_EXIT_NOEXEC 126
 #define CMD_EXIT_NOTFOUND 127
 
@@ -22,6 +23,7 @@ int cmd_status(int argc, char **argv);
 int cmd_wait(int argc, char **argv);
 int cmd_stop(int argc, char **argv);
 int cmd_lock(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 /* Start COMMAND as our child: FILE through execv, or COMMAND[0] found in
  * PATH when FILE is NULL (a missing command ends it with 127, one that

@@ -11,6 +11,10 @@
 static const char usage[] =
     "Usage: pidshim SUBCOMMAND [OPTIONS] ARGS\n"
     "\n"
+    "  run [OPTIONS] [--] COMMAND [ARG...]\n"
+    "                               run COMMAND under the shim (a PID "
+    "file,\n"
+    "                               single instance, guards)\n"
     "  status [-v] PIDFILE          is the PID file's holder running?\n"
     "                               0 running (prints the PID), 1 stale "
     "file,\n"
@@ -33,10 +37,8 @@ static const struct {
 	const char *name;
 	int (*run)(int argc, char **argv);
 } subcommands[] = {
-	{ "status", cmd_status },
-	{ "wait", cmd_wait },
-	{ "stop", cmd_stop },
-	{ "lock", cmd_lock },
+	{ "status", cmd_status }, { "wait", cmd_wait }, { "stop", cmd_stop },
+	{ "lock", cmd_lock },	  { "run", cmd_run },
 };
 
 int main(int argc, char **argv)
@@ -44,8 +46,9 @@ int main(int argc, char **argv)
 	const char *sub = argc > 1 ? argv[1] : NULL;
 
 	if (!sub)
-		cmd_usage_error(NULL, "missing SUBCOMMAND: status, wait, stop "
-				      "or lock (see --help)");
+		cmd_usage_error(NULL,
+				"missing SUBCOMMAND: run, status, wait, stop "
+				"or lock (see --help)");
 	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
 		fputs(usage, stdout);
 		return 0;
@@ -58,8 +61,9 @@ int main(int argc, char **argv)
 	     i++)
 		if (strcmp(sub, subcommands[i].name) == 0)
 			return subcommands[i].run(argc - 1, argv + 1);
-	cmd_usage_error(NULL,
-			"%s: unknown subcommand: expected status, wait, stop "
-			"or lock (see --help)",
-			sub);
+	cmd_usage_error(
+	    NULL,
+	    "%s: unknown subcommand: expected run, status, wait, stop "
+	    "or lock (see --help)",
+	    sub);
 }

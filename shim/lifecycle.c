@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "guard.h"
+#include "settings.h"
 #include "shim.h"
 
 /* Set when our constructor starts. Calls that come earlier — from the

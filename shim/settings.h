@@ -11,6 +11,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* The variable the shim passes on to its descendants (config.c), never
+ * set by hand. */
+#define SHIM_OWNER_VAR "PIDSHIM_OWNER"
+
 struct setting {
 	const char *variable;	  /* PIDSHIM_GUARD_SCOPE */
 	const char *expected;	  /* what a message says it accepts */

@@ -27,7 +27,6 @@
 
 /* The variable by which a process learns it is a descendant of the owner
  * (or the owner after exec): the owner's PID. */
-#define SHIM_OWNER_VAR "PIDSHIM_OWNER"
 
 /* ---- libc trampolines (libc.c): the real functions ------------------- */
 
