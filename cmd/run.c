@@ -87,7 +87,7 @@ enum {
 
 /* The options that give a variable their value as it is. */
 static const struct {
-	int key;
+	int key; /* the short option's letter, or its OPT_ */
 	const char *option;
 	const char *variable;
 } passed_as_is[] = {
@@ -112,7 +112,9 @@ struct run_settings {
 	bool daemon_follow, supervise, verbose, quiet;
 };
 
-static void set_passed(struct run_settings *rs, int key, const char *value)
+/* The option as typed: "-E", or "--conflict-exit-code" */
+static void set_passed(struct run_settings *rs, int key, const char *typed,
+		       const char *value)
 {
 	for (size_t i = 0; i < PASSED_COUNT; i++) {
 		const struct setting *s;
@@ -122,8 +124,10 @@ static void set_passed(struct run_settings *rs, int key, const char *value)
 		s = setting_find(passed_as_is[i].variable);
 		if (!setting_valid(s, value))
 			cmd_usage_error("run", "%s %s: expected %s",
-					passed_as_is[i].option, value,
-					s->expected);
+					typed[1] == '-' || key > 255
+					    ? passed_as_is[i].option
+					    : (char[]){ '-', (char)key, '\0' },
+					value, s->expected);
 		rs->value[i] = value;
 		return;
 	}
@@ -216,7 +220,7 @@ static void parse(struct run_settings *rs, int argc, char **argv)
 		case '?':
 			cmd_bad_option("run", argv, c);
 		default:
-			set_passed(rs, c, optarg);
+			set_passed(rs, c, argv[optind - 1], optarg);
 		}
 	}
 	if (rs->pidfile_none && rs->value[0])
