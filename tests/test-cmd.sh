@@ -7,22 +7,9 @@
 set -eu
 pidshim=$1
 preload=${PIDSHIM_TEST_PRELOAD:+$PIDSHIM_TEST_PRELOAD:}$2
-unset PIDSHIM_TEST_PRELOAD PIDSHIM_TEST_SHIM PIDSHIM_TEST_HELPERS
-dir=$(mktemp -d)
-started=
-cleanup() {
-	for pid in $started; do
-		kill -KILL "$pid" 2>/dev/null || true
-	done
-	rm -rf "$dir"
-}
-trap cleanup EXIT
 case=
-
-fail() {
-	echo "FAIL: $case: $*"
-	exit 1
-}
+# shellcheck source=shell-common.sh
+. "${0%/*}/shell-common.sh"
 
 # run a program under the shim with PID file $1, in the background
 under_shim() {
@@ -40,10 +27,6 @@ wait_for_lock() {
 		[ $i -lt 100 ] || fail "$1 never locked"
 		sleep 0.05
 	done
-}
-
-alive() {
-	kill -0 "$1" 2>/dev/null
 }
 
 now_ms() {

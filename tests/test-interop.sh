@@ -22,49 +22,8 @@ preload=${PIDSHIM_TEST_PRELOAD:+$PIDSHIM_TEST_PRELOAD:}$(absolute "$2")
 bsd_helper=$3
 case=$4
 sanitized=${PIDSHIM_TEST_PRELOAD:-}
-unset PIDSHIM_TEST_PRELOAD PIDSHIM_TEST_SHIM PIDSHIM_TEST_HELPERS
-dir=$(mktemp -d)
-chmod 755 "$dir"
-# every process started here goes when the test ends, however it ends
-started=
-cleanup() {
-	for pid in $started; do
-		kill -KILL "$pid" 2>/dev/null || true
-	done
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-
-fail() {
-	echo "not ok: $case: $*"
-	exit 1
-}
-
-skip() {
-	echo "skip: $case: $*"
-	exit 77
-}
-
-need() {
-	command -v "$1" >/dev/null 2>&1 || skip "no $1 (scripts/setup installs it)"
-}
-
-# a zombie is not alive: a program start-stop-daemon detached is nobody's
-# child here once it ends, and may wait for a reaper
-alive() {
-	kill -0 "$1" 2>/dev/null &&
-		[ "$(ps -o stat= -p "$1" | cut -c1)" != Z ]
-}
-
-# up to 10 s for a condition (a command) to hold
-within_10s() {
-	i=0
-	until "$@"; do
-		i=$((i + 1))
-		[ $i -lt 100 ] || return 1
-		sleep 0.1
-	done
-}
+# shellcheck source=shell-common.sh
+. "${0%/*}/shell-common.sh"
 
 names() {
 	[ -s "$1" ] && [ "$(cat "$1")" = "$2" ]

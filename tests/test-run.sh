@@ -12,43 +12,10 @@ pidshim=$1
 shim=$(realpath "$2")
 case=$3
 sanitizer=${PIDSHIM_TEST_PRELOAD:-}
-unset PIDSHIM_TEST_PRELOAD PIDSHIM_TEST_SHIM PIDSHIM_TEST_HELPERS
 # pidshim itself needs the sanitizer runtime first, as every program here
 [ -z "$sanitizer" ] || export LD_PRELOAD="$sanitizer"
-dir=$(mktemp -d)
-chmod 755 "$dir"
-started=
-cleanup() {
-	for pid in $started; do
-		kill -KILL "$pid" 2>/dev/null || true
-	done
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-
-fail() {
-	echo "not ok: $case: $*"
-	exit 1
-}
-
-skip() {
-	echo "skip: $case: $*"
-	exit 77
-}
-
-alive() {
-	kill -0 "$1" 2>/dev/null && [ "$(ps -o stat= -p "$1" | cut -c1)" != Z ]
-}
-
-# up to 10 s for a condition (a command) to hold
-within_10s() {
-	i=0
-	until "$@"; do
-		i=$((i + 1))
-		[ $i -lt 200 ] || return 1
-		sleep 0.05
-	done
-}
+# shellcheck source=shell-common.sh
+. "${0%/*}/shell-common.sh"
 
 locked() {
 	[ -s "$1" ] && ! flock -n "$1" true

@@ -1,0 +1,48 @@
+# Sourced by the shell tests (test-cmd.sh, test-interop.sh, test-run.sh):
+# a temporary directory $dir, the processes in $started killed when the
+# test ends however it ends, and the checks they share. The test names
+# itself in $case.
+# shellcheck shell=sh
+unset PIDSHIM_TEST_PRELOAD PIDSHIM_TEST_SHIM PIDSHIM_TEST_HELPERS
+dir=$(mktemp -d)
+chmod 755 "$dir"
+started=
+case=${case:-}
+cleanup() {
+	for pid in $started; do
+		kill -KILL "$pid" 2>/dev/null || true
+	done
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+
+fail() {
+	echo "not ok: $case: $*"
+	exit 1
+}
+
+skip() {
+	echo "skip: $case: $*"
+	exit 77
+}
+
+need() {
+	command -v "$1" >/dev/null 2>&1 || skip "no $1 (scripts/setup installs it)"
+}
+
+# a zombie is not alive: a program that was detached is nobody's child
+# here once it ends, and may wait for a reaper
+alive() {
+	kill -0 "$1" 2>/dev/null &&
+		[ "$(ps -o stat= -p "$1" | cut -c1)" != Z ]
+}
+
+# up to 10 s for a condition (a command) to hold
+within_10s() {
+	i=0
+	until "$@"; do
+		i=$((i + 1))
+		[ $i -lt 200 ] || return 1
+		sleep 0.05
+	done
+}
