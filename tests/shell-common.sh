@@ -46,3 +46,14 @@ within_10s() {
 		sleep 0.05
 	done
 }
+
+# expect STATUS COMMAND...: the command exits STATUS; its output in
+# $dir/out and $dir/err
+expect() {
+	want=$1
+	shift
+	got=0
+	"$@" >"$dir/out" 2>"$dir/err" || got=$?
+	[ "$got" -eq "$want" ] ||
+		fail "$* exited $got, expected $want: $(cat "$dir/err")"
+}

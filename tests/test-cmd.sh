@@ -33,16 +33,6 @@ now_ms() {
 	echo $(($(date +%s%N) / 1000000))
 }
 
-# status STATUS COMMAND...: the command's exit status is STATUS
-expect() {
-	want=$1
-	shift
-	got=0
-	"$@" >"$dir/out" 2>"$dir/err" || got=$?
-	[ "$got" -eq "$want" ] ||
-		fail "$* exited $got, expected $want: $(cat "$dir/err")"
-}
-
 case=status_running
 under_shim "$dir/run.pid" sleep 30
 pid=$!

@@ -21,16 +21,6 @@ locked() {
 	[ -s "$1" ] && ! flock -n "$1" true
 }
 
-# expect STATUS COMMAND...: the command exits STATUS; its output in out, err
-expect() {
-	want=$1
-	shift
-	got=0
-	"$@" >"$dir/out" 2>"$dir/err" || got=$?
-	[ "$got" -eq "$want" ] ||
-		fail "$* exited $got, expected $want: $(cat "$dir/err")"
-}
-
 # start pidshim run ARGS... in the background, its PID in $runner, and wait
 # for the PID file $f to be locked
 start_run() {
