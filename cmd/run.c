@@ -107,7 +107,8 @@ static const struct {
 struct run_settings {
 	const char *value[PASSED_COUNT];
 	const char *pidfile_none; /* --no-pidfile */
-	char conflict[32];	  /* PIDSHIM_ON_CONFLICT, "" unset */
+	bool wait;		  /* -w: PIDSHIM_ON_CONFLICT=wait */
+	const char *wait_seconds; /* -wSECONDS: wait:SECONDS */
 	char *guards;		  /* -g, joined with ':' */
 	bool daemon_follow, supervise, verbose, quiet;
 };
@@ -188,13 +189,10 @@ static void parse(struct run_settings *rs, int argc, char **argv)
 			rs->pidfile_none = "none";
 			break;
 		case 'w':
-			if (optarg) {
+			if (optarg)
 				cmd_seconds_ms("run", "--wait", optarg);
-				snprintf(rs->conflict, sizeof(rs->conflict),
-					 "wait:%s", optarg);
-			} else {
-				strcpy(rs->conflict, "wait");
-			}
+			rs->wait = true;
+			rs->wait_seconds = optarg;
 			break;
 		case 'g':
 			add_guard(rs, optarg);
@@ -247,7 +245,16 @@ static void export(const struct run_settings *rs)
 	for (size_t i = 0; i < PASSED_COUNT; i++)
 		set(passed_as_is[i].variable, rs->value[i]);
 	set("PIDSHIM_PIDFILE", rs->pidfile_none);
-	set("PIDSHIM_ON_CONFLICT", rs->conflict[0] ? rs->conflict : NULL);
+	if (rs->wait) {
+		char conflict[64] = "wait";
+
+		/* checked already: what %.50s could cut are digits past
+		 * the milliseconds, which mean nothing */
+		if (rs->wait_seconds)
+			snprintf(conflict, sizeof(conflict), "wait:%.50s",
+				 rs->wait_seconds);
+		set("PIDSHIM_ON_CONFLICT", conflict);
+	}
 	set("PIDSHIM_GUARD", rs->guards);
 	set("PIDSHIM_DAEMON", rs->daemon_follow ? "follow" : NULL);
 	set("PIDSHIM_LOG",
