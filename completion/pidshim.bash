@@ -105,7 +105,13 @@ _pidshim()
 {
     local cur prev words cword split=false
     if declare -F _init_completion >/dev/null; then
-        _init_completion -s || return
+        # false: it completed a redirection or a variable itself; but
+        # bash-completion 2.11 (Debian 11) takes the signal TERM before
+        # the cursor for the variable TERM and offers terminal names
+        if ! _init_completion -s; then
+            [[ $prev == TERM ]] || return
+            COMPREPLY=()
+        fi
     else
         # without bash-completion: readline splits "--opt=value" at "="
         words=("${COMP_WORDS[@]}")

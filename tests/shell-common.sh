@@ -3,7 +3,11 @@
 # test ends however it ends, and the checks they share. The test names
 # itself in $case.
 # shellcheck shell=sh
-unset PIDSHIM_TEST_PRELOAD PIDSHIM_TEST_SHIM PIDSHIM_TEST_HELPERS
+# the shim's variables as the tests set them, no others (the callers
+# have read the test harness's own PIDSHIM_TEST_* by now)
+for variable in $(env | sed -n 's/^\(PIDSHIM_[A-Za-z0-9_]*\)=.*/\1/p'); do
+	unset "$variable"
+done
 dir=$(mktemp -d)
 chmod 755 "$dir"
 started=
