@@ -93,11 +93,13 @@ check_flock_guard() {
 	data=$dir/data
 	lock=$dir/.data.pidshim-lock
 	: >"$data"
-	mkfifo "$dir/go"
+	# one FIFO per step: a second open of one FIFO could meet the first
+	# step's writer still closing, and read its end of file
+	mkfifo "$dir/go1" "$dir/go2"
 	# shellcheck disable=SC2016 # expanded by the inner shell
 	LD_PRELOAD=$preload PIDSHIM_GUARD=$data sh -c '
-		exec 3>>"$1"; : >"$2.open"; read -r x <"$3"
-		exec 3>&-; : >"$2.closed"; read -r x <"$3"' \
+		exec 3>>"$1"; : >"$2.open"; read -r x <"$3"1
+		exec 3>&-; : >"$2.closed"; read -r x <"$3"2' \
 		sh "$data" "$dir/mark" "$dir/go" &
 	pid=$!
 	started="$started $pid"
@@ -108,12 +110,12 @@ check_flock_guard() {
 	[ "$st" -eq 1 ] || fail "flock -n on the lock file while open: $st"
 	run flock -n 3
 	[ "$st" -eq 1 ] || fail "flock -n on a descriptor of it while open: $st"
-	echo >"$dir/go"
+	echo >"$dir/go1"
 	within_10s [ -e "$dir/mark.closed" ] || fail "the shell never closed it"
 	run flock -n 3
 	[ "$st" -eq 0 ] || fail "the lock file still busy after close: $st"
 	exec 3<&-
-	echo >"$dir/go"
+	echo >"$dir/go2"
 	wait "$pid" || fail "the guarded shell failed"
 }
 
