@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The pidshim command (README, "The pidshim command"): one file per
+ * The pidshim command (pidshim(1)): one file per
  * subcommand, the option values they share in options.c.
  */
 #ifndef PIDSHIM_CMD_H

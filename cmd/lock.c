@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * pidshim lock: pylockfile's LockFile and flock(1) in one. The lock file
- * is taken by the locking algorithm (README, "How a lock is taken"), with
+ * is taken by the locking algorithm (pidlock(3), "How a lock is taken"), with
  * our PID inside; COMMAND runs as our child while we hold it, and the
  * file is removed after. flock(1)'s options where they mean the same.
  */

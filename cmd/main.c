@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * pidshim: PID files and lock files from the shell (README, "The pidshim
- * command"). This file only picks the subcommand.
+ * pidshim: PID files and lock files from the shell (pidshim(1)).
+ * This file only picks the subcommand.
  */
 #include <stdio.h>
 #include <string.h>

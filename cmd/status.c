@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * pidshim status: the LSB status codes of a PID file, read by the locking
- * algorithm's rule (README, "How a lock is taken"): a PID counts only
+ * algorithm's rule (pidlock(3), "How a lock is taken"): a PID counts only
  * while its file is locked, so a stale file naming a PID that now belongs
  * to an unrelated process is stale, not running.
  */

@@ -4,7 +4,7 @@
  * released, escalating as start-stop-daemon's --retry does. The signal
  * goes through a pidfd opened while the file is locked and names that
  * PID, checked again once the pidfd is open: a PID reused by an unrelated
- * process is never signalled (README, "The pidshim command").
+ * process is never signalled (pidshim(1)).
  */
 #include <errno.h>
 #include <getopt.h>

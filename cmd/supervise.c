@@ -2,7 +2,7 @@
 /*
  * pidshim run, for a program the shim cannot enter (pidshim(1),
  * "Supervised programs"): we take its PID file by the locking algorithm
- * (README, "How a lock is taken"), so single instance and the holder
+ * (pidlock(3), "How a lock is taken"), so single instance and the holder
  * report work as under the shim; the program runs as our child and the
  * file names it; the signals that ask it to end are passed on; the file
  * goes when it ends, and we exit with its status. With daemon follow we

@@ -392,7 +392,7 @@ int lockfd_acquire(struct lockfd *lk, const char *path, mode_t mode,
 		/* The UUCP and dotlock tools hold the file by its existence
 		 * and their PID in it, without flock: our flock proves nothing
 		 * then, and the file is not ours to take over while that
-		 * process lives (README, "How guards behave"). Let go of it
+		 * process lives (libpidshim(7), "Guards"). Let go of it
 		 * and wait for that process. */
 		if (live_pid_holds(format)) {
 			pid_t named = named_pid(fd);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The locking algorithm (README, "How a lock is taken"), shared by lock
+ * The locking algorithm (pidlock(3), "How a lock is taken"), shared by lock
  * files, PID files and the shim's guards. Internal: hidden symbols, not
  * part of pidlock.h.
  */

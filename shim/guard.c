@@ -90,8 +90,8 @@ static int wait_ms(void)
 	}
 }
 
-/* errno for a lock that could not be taken: busy is EBUSY (README,
- * "Guarded resources"); an unsafe lock file refuses the open with ENOLCK,
+/* errno for a lock that could not be taken: busy is EBUSY (libpidshim(7),
+ * "Guards"); an unsafe lock file refuses the open with ENOLCK,
  * an impossible one with the reason. */
 static int open_errno(int err)
 {
@@ -129,7 +129,7 @@ int guard_claim(int dirfd, const char *path, int flags,
 		/* A signal handler that interrupted its own thread's wait
 		 * for this guard: that wait goes on only once the handler
 		 * returns, so the handler cannot wait. It is refused as
-		 * busy (see "How guards behave" in the README). */
+		 * busy (see libpidshim(7), "Guards"). */
 		if (g->acquirer == self) {
 			table_unlock(&old);
 			errno = EBUSY;

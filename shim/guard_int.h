@@ -64,7 +64,7 @@ SHIM_HIDDEN struct guard *guard_new(void);
  * critical section runs with the thread's signals blocked (the old mask in
  * *OLD unless NULL), and a handler never finds the mutex held by its own
  * thread. Only the waits run with the program's mask (a handler ends a
- * blocking one with EINTR; see "How guards behave" in the README).
+ * blocking one with EINTR; see libpidshim(7), "Guards").
  */
 SHIM_HIDDEN void guard_block_signals(sigset_t *old);
 SHIM_HIDDEN void guard_restore_signals(const sigset_t *old);

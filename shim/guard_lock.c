@@ -4,7 +4,7 @@
  * the program's signal mask), and converted when a reader holding it
  * shared opens for writing. flock converts by dropping the old lock
  * first, so every lock it grants again is checked against the path
- * (README, "How guards behave").
+ * (libpidshim(7), "Guards").
  */
 #include <errno.h>
 #include <string.h>

@@ -2,7 +2,7 @@
 /*
  * A guarded path's names: the forms a path given to open takes (the name
  * the patterns match, the real path that keys the lock), and the name and
- * convention of its lock file (README, "How guards behave").
+ * convention of its lock file (libpidshim(7), "Guards").
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -105,7 +105,7 @@ static size_t past_last_dotdot(const char *path)
  * symlinks kept as named (a pattern may name a file through a symlinked
  * directory). Up to its last "..", though, the path is the kernel's: it
  * follows a symlink before the ".." after it, where a lexical ".." would
- * name another file (README, "How guards behave").
+ * name another file (libpidshim(7), "Guards").
  */
 bool guard_absolute_form(int dirfd, const char *path, char *out)
 {
@@ -153,7 +153,7 @@ static bool is_dot_name(const char *name, size_t len)
  * FLAGS, from the path as the program gave it: symlinks followed as that
  * open follows them, so a final symlink the open does not follow is the
  * file itself (its lock goes beside the link, never where the open does
- * not reach: README, "How guards behave"). A file not there yet: its
+ * not reach: libpidshim(7), "Guards"). A file not there yet: its
  * directory, as named, resolved, and its name.
  */
 bool guard_real_form(int dirfd, const char *path, int flags, char *out)
@@ -198,7 +198,7 @@ bool guard_matches(const char *path)
 	return false;
 }
 
-/* The names of lock files in each style (README, "Variables"). */
+/* The names of lock files in each style (libpidshim(7), ENVIRONMENT). */
 #define PIDSHIM_LOCK_SUFFIX ".pidshim-lock"
 #define DOTLOCK_SUFFIX ".lock"
 #define UUCP_PREFIX "LCK.."
@@ -206,7 +206,7 @@ bool guard_matches(const char *path)
 /* The lock file of RESOURCE. By default a hidden name beside it that no
  * program uses as its own lock: "<resource>.lock" is git's index.lock and
  * the mail spool's dotlock, and taking it breaks those programs' own
- * locking (README, "How guards behave"). */
+ * locking (libpidshim(7), "Guards"). */
 bool guard_lock_path_for(const char *resource, char *out)
 {
 	const char *base = strrchr(resource, '/') + 1;

@@ -153,7 +153,7 @@ static pid_t shim_setsid(void)
 /* ---- start ----------------------------------------------------------------
  */
 
-/* PIDSHIM_OWNER (README, "Variables"; parsed in config.c): this process
+/* PIDSHIM_OWNER (libpidshim(7), ENVIRONMENT; parsed in config.c): this process
  * as the owner, the PID file it expanded, and the template it expanded it
  * from. The path is what crosses exec: the new image adopts exactly that
  * file, whatever %n or a relative template would name now. */

@@ -2,7 +2,7 @@
 /*
  * The PID file: taken by the owner before main (or kept across its exec),
  * removed when it ends, and under daemon follow shared with its forked
- * descendants and handed to the daemon (README, "What the shim does").
+ * descendants and handed to the daemon (libpidshim(7), BEHAVIOUR).
  */
 #include <dirent.h>
 #include <errno.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The shim's variables and the values each accepts (libpidshim(7), the
- * README's variable table): the one list, shared by the shim, which reads
+ * The shim's variables and the values each accepts (libpidshim(7),
+ * ENVIRONMENT): the one list, shared by the shim, which reads
  * them from its environment, and by `pidshim run`, which writes them from
  * its options and must refuse a bad value before anything runs.
  */

@@ -19,8 +19,7 @@
 /* The exported libc names: the only symbols the shim shows the world. */
 #define SHIM_EXPORT __attribute__((visibility("default")))
 
-/* Exit statuses of the shim itself (README, "Exit statuses of the shim
- * itself"). */
+/* Exit statuses of the shim itself (libpidshim(7), EXIT STATUS). */
 #define SHIM_EXIT_CONFLICT 75 /* default; PIDSHIM_EXIT_CODE */
 #define SHIM_EXIT_CANTCREATE 73
 #define SHIM_EXIT_CONFIG 78
@@ -166,8 +165,7 @@ SHIM_HIDDEN void process_after_fork_in_child(void);
 /* ---- the PID file (pidfile.c) ------------------------------------------ */
 
 /* The owner takes the PID file before main; another instance or an
- * unsafe file ends the process (README, "Exit statuses of the shim
- * itself"). */
+ * unsafe file ends the process (libpidshim(7), EXIT STATUS). */
 SHIM_HIDDEN void pidfile_take(void);
 /* After an exec of the process the file names (the owner, or an heir
  * under daemon follow), the new image takes over the descriptor the old

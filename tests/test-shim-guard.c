@@ -26,7 +26,7 @@ static int out_count;
 static const char *const no_pidfile = "PIDSHIM_PIDFILE=none";
 
 /* The lock file of RESOURCE in the default style, beside it: hidden, and
- * a name no program uses as its own lock (README, "How guards behave").
+ * a name no program uses as its own lock (libpidshim(7), "Guards").
  * In a pool that lives as long as the test. */
 static const char *lock_file_of(const char *resource)
 {
@@ -1416,7 +1416,7 @@ START_TEST(shared_read_timed_upgrade)
 }
 END_TEST
 
-/* An unsafe file at the lock file's path (README, "How guards behave")
+/* An unsafe file at the lock file's path (libpidshim(7), "Guards")
  * refuses the open with ENOLCK and says why. */
 START_TEST(unsafe_lock_file_refuses_open)
 {
@@ -1783,8 +1783,8 @@ START_TEST(pattern_through_symlinked_directory_matches_by_name)
 END_TEST
 
 /* Patterns match names: a hard link is another name, unguarded unless a
- * pattern matches it, and then a lock of its own (README, "How guards
- * behave"). */
+ * pattern matches it, and then a lock of its own (libpidshim(7),
+ * "Guards"). */
 START_TEST(hard_link_is_a_resource_of_its_own)
 {
 	char both[8500];

@@ -442,8 +442,8 @@ static bool comm_is(pid_t pid, const char *name)
 
 /* Whether PID catches SIGTERM: the shim's constructor has run in its
  * current image (sleep itself catches nothing). A signal sent between an
- * exec and that moment is out of the shim's reach (README, "Out of
- * reach"), so the tests wait for it — sanitizer builds start slowly. */
+ * exec and that moment is out of the shim's reach (libpidshim(7),
+ * BUGS), so the tests wait for it — sanitizer builds start slowly. */
 static bool catches_sigterm(pid_t pid)
 {
 	char path[64], line[256];
@@ -1223,7 +1223,7 @@ START_TEST(foreign_file_at_default_path_says_whose_and_what_to_do)
 }
 END_TEST
 
-/* ---- a raw clone() child: out of reach (README "Out of reach") --------- */
+/* ---- a raw clone() child: out of reach (libpidshim(7), BUGS) --------- */
 
 /* clone(2) called directly runs no fork handlers: the child keeps a copy
  * of the PID file's descriptor, and flock locks belong to the open file

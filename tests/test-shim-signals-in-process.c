@@ -6,7 +6,7 @@
  * the shim's. What it reports is the program's own previous disposition,
  * flags and mask; handlers get their siginfo, masks, alternate stack and
  * restart behaviour; SA_RESETHAND's reset is emulated; ignores reach the
- * kernel (README, "What the shim does", Signals). How a program *ends* is
+ * kernel (libpidshim(7), BEHAVIOUR, Signals). How a program *ends* is
  * seen from outside, in test-shim-signals.
  *
  * The PID file is PIDSHIM_PIDFILE, owned by the process that runs main.

@@ -4,7 +4,7 @@
  * tests/helpers/sig-helper.c) run under LD_PRELOAD, seen from outside: a
  * terminating signal removes the PID file and still ends the process by
  * that signal (with its core); handlers that end the program or let it
- * run on keep the file as long as it runs (README, "What the shim does",
+ * run on keep the file as long as it runs (libpidshim(7), BEHAVIOUR,
  * Signals). What the program sees of its own dispositions, flags, masks
  * and handlers is test-shim-signals-in-process.
  */

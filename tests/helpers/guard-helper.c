@@ -468,7 +468,7 @@ static int wait_child(pid_t pid)
 }
 
 /*
- * The fork rules of the README ("Guarded resources"), checked from inside (run
+ * The fork rules of libpidshim(7) ("Guards"), checked from inside (run
  * it with PIDSHIM_GUARD_WAIT=fail): the parent's guard is the parent's; a
  * child's inherited copies neither release it nor keep it alive; a child's own
  * opens take guards of their own.
