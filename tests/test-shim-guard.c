@@ -1225,8 +1225,11 @@ START_TEST(uucp_lock_of_a_live_process_is_held)
 	assert_file_is(uucp_lock, text, "uucp, live holder, waiting");
 	stop_sleeper(sleeper);
 	expect_pause(&p, 1, "uucp, holder gone");
+	/* No lower bound: the helper times its open from its own start, which
+	 * a slow runtime (valgrind) delays past the test's 500 ms; that the
+	 * open waited is what the check before stop_sleeper() shows. */
 	ms = reported_ms(&p, "open ok");
-	ck_assert_msg(ms >= 450 && ms < 10000, "open after %ld ms", ms);
+	ck_assert_msg(ms < 10000, "open after %ld ms", ms);
 	snprintf(text, sizeof(text), "%10d\n", p.pid);
 	ck_assert_msg(test_is_flocked(uucp_lock) &&
 			  test_file_contains(uucp_lock, text),
