@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -376,7 +377,8 @@ START_TEST(dispatch_reraises_core_signals_with_core)
 }
 END_TEST
 
-static volatile int stop_changing;
+/* atomic: the changing thread reads it while the test sets it */
+static atomic_int stop_changing;
 
 static void *keep_changing(void *arg)
 {
