@@ -1,6 +1,6 @@
 #!/bin/sh
-# Our PID files and guard locks as other programs see them (README, "The
-# pidshim command" and the recipes): flock(1), libbsd's pidfile(3),
+# Our PID files and guard locks as other programs see them (README,
+# "Interop" and "Recipes"): flock(1), libbsd's pidfile(3),
 # pgrep/pkill -F, lslocks, start-stop-daemon; and pidshim status/stop on a
 # stale file whose PID a stranger now has. One check per run, so that
 # meson counts each:
@@ -52,17 +52,17 @@ under_shim() {
 	within_10s names "$1" "$pid" || fail "$1 never named PID $pid"
 }
 
-# The same through `pidshim run` once it is there (and not in sanitizer
-# builds, whose runtime must come first in LD_PRELOAD, before the shim).
+# The same through `pidshim run` (not in sanitizer builds, whose runtime
+# must come first in LD_PRELOAD, before the shim).
 under_run() {
-	if [ -z "$sanitized" ] && "$pidshim" run --help >/dev/null 2>&1; then
+	if [ -z "$sanitized" ]; then
 		echo "# started with pidshim run"
 		"$pidshim" run -p "$1" -- sleep 100 &
 		pid=$!
 		started="$started $pid"
 		within_10s names "$1" "$pid" || fail "$1 never named PID $pid"
 	else
-		echo "# started with LD_PRELOAD (pidshim run is not built yet)"
+		echo "# started with LD_PRELOAD (a sanitizer build)"
 		under_shim "$1"
 	fi
 }
@@ -122,7 +122,7 @@ check_flock_guard() {
 # libbsd's pidfile_open on our running program's file refuses it and
 # reads back our program's PID. It says EINVAL, not EEXIST: its parser
 # wants the digits alone, and our files end with the newline the FHS asks
-# for (README, "Other tools and our files"). Our file is left as it was.
+# for (README, "Interop"). Our file is left as it was.
 check_libbsd_probe() {
 	[ -n "$bsd_helper" ] || skip "built without libbsd (libbsd-dev)"
 	f=$dir/prog.pid
@@ -217,16 +217,26 @@ check_ssd_status_stop() {
 }
 
 # start-stop-daemon starts the program in the background itself, our PID
-# file its --pidfile (start-stop-daemon would be preloaded too if the
-# variables were its own: env sets them for the program only); a second
+# file its --pidfile: through `pidshim run` as the README's recipe does
+# (sanitizer builds, whose runtime must come first: env sets the
+# variables for the program only, not for start-stop-daemon); a second
 # --start sees it running; --stop ends it
+ssd_start() {
+	if [ -z "$sanitized" ]; then
+		run $ssd --start --background --pidfile "$f" --exec "$sleep" \
+			--startas "$pidshim" -- run -p "$f" -- "$sleep" 100
+	else
+		run $ssd --start --background --pidfile "$f" --exec "$sleep" \
+			--startas /usr/bin/env -- LD_PRELOAD="$preload" \
+			PIDSHIM_PIDFILE="$f" "$sleep" 100
+	fi
+}
+
 check_ssd_start() {
 	[ -x $ssd ] || skip "no $ssd (dpkg)"
 	f=$dir/prog.pid
 	sleep=$(command -v sleep)
-	run $ssd --start --background --pidfile "$f" --exec "$sleep" \
-		--startas /usr/bin/env -- LD_PRELOAD="$preload" \
-		PIDSHIM_PIDFILE="$f" "$sleep" 100
+	ssd_start
 	[ "$st" -eq 0 ] || fail "--start --background: $st: $(cat "$dir/err")"
 	within_10s [ -s "$f" ] || fail "no PID file $f after --start"
 	pid=$(cat "$f")
@@ -234,9 +244,7 @@ check_ssd_start() {
 	[ "$(ps -o comm= -p "$pid")" = sleep ] || fail "$f names $pid, not sleep"
 	run flock -n "$f" true
 	[ "$st" -eq 1 ] || fail "the file ssd's program has is not locked"
-	run $ssd --start --background --pidfile "$f" --exec "$sleep" \
-		--startas /usr/bin/env -- LD_PRELOAD="$preload" \
-		PIDSHIM_PIDFILE="$f" "$sleep" 100
+	ssd_start
 	[ "$st" -eq 1 ] || fail "a second --start: $st, not 1 (already running)"
 	grep -q "already running" "$dir/out" ||
 		fail "a second --start: $(cat "$dir/out")"
