@@ -265,7 +265,7 @@ void bench_emit_ratio(const char *row, const char *subject, const char *peer,
 	if (isnan(ratio))
 		snprintf(r, sizeof(r), "failed");
 	else
-		snprintf(r, sizeof(r), "%.2f×", ratio);
+		snprintf(r, sizeof(r), ratio < 0.1 ? "%.3f×" : "%.2f×", ratio);
 	printf("%s\t%s\t%s\t%s\t%s vs %s%s%s\t%s\t%s\t%s\n", row, subject, peer,
 	       fs, bench_fmt_ns(a, sizeof(a), subject_ns),
 	       bench_fmt_ns(p, sizeof(p), peer_ns), extra ? ", " : "",
@@ -285,9 +285,14 @@ void bench_emit_kib(const char *row, const char *subject, const char *peer,
 			 target.at_most ? "≤" : "<", target.limit);
 	else
 		snprintf(t, sizeof(t), "—");
-	printf("%s\t%s\t%s\t%s\t%.0f KiB vs %.0f KiB\t%+.0f KiB\t%s\t%s\n", row,
-	       subject, peer, fs, subject_kib, peer_kib, extra, t,
-	       verdict(target, extra));
+	if (isnan(extra))
+		printf("%s\t%s\t%s\t%s\tfailed\tfailed\t%s\t%s\n", row, subject,
+		       peer, fs, t, verdict(target, extra));
+	else
+		printf(
+		    "%s\t%s\t%s\t%s\t%.0f KiB vs %.0f KiB\t%+.0f KiB\t%s\t%s\n",
+		    row, subject, peer, fs, subject_kib, peer_kib, extra, t,
+		    verdict(target, extra));
 	fflush(stdout);
 }
 

@@ -152,7 +152,7 @@ static void emit(const char *fs, const struct bench_samples *s, int peer,
 void bench_row_cycle(const struct bench *b)
 {
 	static struct cycle_ctx cc;
-	int n = b->quick ? 20 : 1000;
+	int n = b->quick ? 20 : 300;
 	char cmd[4200];
 	const char *no_libbsd = NULL, *no_liblockfile = NULL,
 		   *no_filelock = NULL;

@@ -45,7 +45,7 @@ static double guarded_batch(const struct bench *b, void *ctx, int variant,
 
 void bench_row_guarded(const struct bench *b)
 {
-	int n = b->quick ? 50 : 2000;
+	int n = b->quick ? 50 : 400;
 
 	for (int f = 0; f < b->nfs; f++) {
 		struct bench_samples s;

@@ -4,8 +4,8 @@
  * return with it once the holder releases it. The holder stamps the
  * clock just before it releases, the waiter just after it returns
  * (CLOCK_MONOTONIC is one clock for all processes); the waiter has been
- * blocked for a few milliseconds first. Every kind is sampled in turn,
- * round after round; p50 and p99 over the rounds.
+ * seen blocked, then left so for a few milliseconds, first. Every kind is
+ * sampled in turn, round after round; p50 and p99 over the rounds.
  *
  * Kinds: raw flock(2) (the floor), a guard under the shim (a waiter
  * blocking, PIDSHIM_GUARD_WAIT=block, and waiting with a timeout,
@@ -16,6 +16,7 @@
  */
 #include "bench.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
@@ -29,8 +30,8 @@
 
 /* how long a waiter is left blocked before the release */
 #define BLOCKED_MS 5
-/* a second instance has to start first, then block */
-#define BLOCKED_START_MS 30
+/* how long a waiter may take to block (a loaded machine) */
+#define BLOCK_TIMEOUT_MS 3000
 /* the timed waits' timeout: far longer than any hand-off */
 #define TIMEOUT_MS 5000
 
@@ -134,6 +135,76 @@ static int start(const struct bench *b, int kind, const char *dir,
 	return bench_child_start(c, argv, bench_env(add), true, 0);
 }
 
+/* Whether PID has a descriptor open on a file whose path ends in NAME. */
+static bool has_open(pid_t pid, const char *name)
+{
+	char dirpath[64], link[384], target[4200];
+	size_t nlen = strlen(name);
+	struct dirent *d;
+	bool found = false;
+	DIR *dir;
+
+	snprintf(dirpath, sizeof(dirpath), "/proc/%d/fd", (int)pid);
+	dir = opendir(dirpath);
+	if (!dir)
+		return false;
+	while (!found && (d = readdir(dir))) {
+		ssize_t len;
+		snprintf(link, sizeof(link), "%s/%s", dirpath, d->d_name);
+		len = readlink(link, target, sizeof(target) - 1);
+		if (len >= (ssize_t)nlen &&
+		    !memcmp(target + len - nlen, name, nlen))
+			found = true;
+	}
+	closedir(dir);
+	return found;
+}
+
+/* Whether PID sleeps (its state in /proc/PID/stat, after the name). */
+static bool sleeping(pid_t pid)
+{
+	char path[64], buf[512];
+	ssize_t len;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return false;
+	buf[len] = '\0';
+	const char *paren = strrchr(buf, ')');
+	return paren && (paren[2] == 'S' || paren[2] == 'D');
+}
+
+/*
+ * Wait until the waiter PID is blocked: asleep, with NAME open when it is
+ * not NULL (a second instance, which says nothing before it blocks, has
+ * its PID file open then), and BLOCKED_MS more. A waiter released before
+ * it blocks would measure its own way to the lock, not a hand-off.
+ */
+static void wait_blocked(pid_t pid, const char *name)
+{
+	for (int i = 0; i < BLOCK_TIMEOUT_MS * 5; i++) {
+		if (sleeping(pid) && (!name || has_open(pid, name)))
+			break;
+		usleep(200);
+	}
+	bench_sleep_ms(BLOCKED_MS);
+}
+
+/* A waiter that got the lock before it was released never blocked: that
+ * sample measured nothing (a lock that does not exclude) and fails. */
+static double latency(int64_t t0, int64_t t1)
+{
+	if (t0 < 0 || t1 < 0 || t1 < t0)
+		return NAN;
+	return (double)(t1 - t0);
+}
+
 static double sample_once(const struct bench *b, struct handoff *h, int kind,
 			  const char *dir)
 {
@@ -148,14 +219,13 @@ static double sample_once(const struct bench *b, struct handoff *h, int kind,
 		bench_child_finish(&holder);
 		return NAN;
 	}
-	bench_sleep_ms(BLOCKED_START_MS);
+	wait_blocked(waiter.pid, "/instance.pid");
 	bench_write_line(holder.to, "r");
 	t0 = bench_read_i64(holder.from);
 	t1 = bench_read_i64(waiter.from);
-	if (bench_child_finish(&holder) < 0 ||
-	    bench_child_finish(&waiter) < 0 || t0 < 0 || t1 < 0)
+	if (bench_child_finish(&holder) < 0 || bench_child_finish(&waiter) < 0)
 		return NAN;
-	return (double)(t1 - t0);
+	return latency(t0, t1);
 }
 
 static double sample(const struct bench *b, struct handoff *h, int kind,
@@ -183,13 +253,11 @@ static double sample(const struct bench *b, struct handoff *h, int kind,
 	bench_write_line(waiter->to, "g");
 	if (!bench_read_line(waiter->from, line, sizeof(line)))
 		return NAN;
-	bench_sleep_ms(BLOCKED_MS);
+	wait_blocked(waiter->pid, NULL);
 	bench_write_line(holder->to, "r");
 	t0 = bench_read_i64(holder->from);
 	t1 = bench_read_i64(waiter->from);
-	if (t0 < 0 || t1 < 0)
-		return NAN;
-	return (double)(t1 - t0);
+	return latency(t0, t1);
 }
 
 static void emit(const char *fs, struct handoff *h, int n, int subject,
@@ -211,7 +279,7 @@ static void emit(const char *fs, struct handoff *h, int n, int subject,
 void bench_row_handoff(const struct bench *b)
 {
 	static struct handoff h;
-	int n = b->quick ? 3 : 61;
+	int n = b->quick ? 3 : 101;
 	char cmd[4200];
 	bool have_filelock;
 

@@ -196,7 +196,11 @@ int main(int argc, char **argv)
 	b.nfs = nspec;
 
 	for (size_t r = 0; r < NROWS; r++)
-		if (!any || want[r])
+		if (!any || want[r]) {
+			int64_t t0 = bench_now_ns();
 			rows[r].run(&b);
+			fprintf(stderr, "pidshim-bench: %s took %.1f s\n",
+				rows[r].name, (bench_now_ns() - t0) / 1e9);
+		}
 	return 0;
 }

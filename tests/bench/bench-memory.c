@@ -88,6 +88,19 @@ static int rollup(pid_t pid, double *rss, double *pss)
 	return isnan(*rss) || isnan(*pss) ? -1 : 0;
 }
 
+static bool names_pid(const char *path, pid_t pid)
+{
+	FILE *f = fopen(path, "re");
+	int named = 0;
+
+	if (!f)
+		return false;
+	if (fscanf(f, "%d", &named) != 1)
+		named = 0;
+	fclose(f);
+	return named == (int)pid;
+}
+
 static int measure(const struct bench *b, int variant, const char *dir,
 		   unsigned long nofile, double *rss, double *pss)
 {
@@ -104,7 +117,10 @@ static int measure(const struct bench *b, int variant, const char *dir,
 	if (bench_child_start(&c, argv, bench_env(variant == SHIM ? add : NULL),
 			      true, nofile) < 0)
 		return -1;
+	/* under the shim, its PID file names it: the shim was loaded and
+	 * worked (ld.so runs a program whose preload fails without it) */
 	if (bench_read_line(c.from, line, sizeof(line)) &&
+	    (variant != SHIM || names_pid(pidfile + 16, c.pid)) &&
 	    rollup(c.pid, rss, pss) == 0) {
 		table = fdtable_kib(highest_fd(c.pid));
 		*rss += table;

@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <sys/wait.h>
 
-/* libpidshim(7): start-up with a PID file on tmpfs, 1.25 × bare at most */
+/* target: a start under the shim with a PID file within 1.25 × bare */
 #define STARTUP_TARGET 1.25
 
 enum { BARE, SHIM, FLOCK, MINIMAL, NVARIANTS };
@@ -69,7 +69,7 @@ static double spawn_batch(const struct bench *b, void *ctx, int variant,
 
 void bench_row_startup(const struct bench *b)
 {
-	int n = b->quick ? 5 : 150;
+	int n = b->quick ? 5 : 50;
 
 	for (int f = 0; f < b->nfs; f++) {
 		struct bench_samples s;

@@ -69,7 +69,7 @@ static double append_batch(const struct bench *b, void *ctx, int variant,
 
 void bench_row_throughput(const struct bench *b)
 {
-	int n = b->quick ? 10 : 300;
+	int n = b->quick ? 10 : 100;
 
 	for (int f = 0; f < b->nfs; f++) {
 		struct bench_samples s;
