@@ -17,7 +17,10 @@
  *   stamp                    prints the time it reached main
  *   append-guard PATH N / append-min PATH LOCKPATH N
  *                            "r", then on "g" N appends, each in its
- *                            section (the shim's guard, or the minimum)
+ *                            section (the shim's guard, or the minimum):
+ *                            a seek to the end and a write, which only
+ *                            the section keeps from losing lines
+ *                            (no O_APPEND)
  *   sleep                    "r", then sleeps until its input ends
  */
 #include "bench.h"
@@ -159,13 +162,14 @@ static int append_loop(const char *path, const char *lockpath, int n)
 		return 1;
 	for (int i = 0; i < n; i++) {
 		if (lockpath) {
-			if (bench_min_guarded_cycle(
-				path, lockpath, O_WRONLY | O_APPEND, line) < 0)
+			if (bench_min_guarded_cycle(path, lockpath, O_WRONLY,
+						    line) < 0)
 				return 1;
 			continue;
 		}
-		int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
-		if (fd < 0 || write(fd, line, sizeof(line) - 1) < 0)
+		int fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || lseek(fd, 0, SEEK_END) < 0 ||
+		    write(fd, line, sizeof(line) - 1) < 0)
 			return 1;
 		close(fd);
 	}

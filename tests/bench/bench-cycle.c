@@ -62,20 +62,21 @@ static double python_batch(const struct bench *b, const char *what,
 static int one_cycle(struct cycle_ctx *cc, int variant, const char *dir,
 		     const char *path, struct pidlock_lock *lock)
 {
-	int fd, err;
+	int err;
 
 	switch (variant) {
 	case LIBPIDLOCK:
 		err = cc->pl.lock_acquire(lock, PIDLOCK_EXCLUSIVE,
 					  PIDLOCK_NOWAIT, NULL);
 		return err < 0 ? err : cc->pl.lock_release(lock);
-	case MINIMUM:
-		err = bench_min_lock(path, false, &fd);
+	case MINIMUM: {
+		struct bench_min_held h;
+		err = bench_min_lock(path, false, &h);
 		if (err < 0)
 			return err;
-		err = bench_min_write_pid(fd);
-		bench_min_unlock(path, fd);
-		return err;
+		bench_min_unlock(path, &h);
+		return 0;
+	}
 #ifdef HAVE_LIBBSD
 	case LIBBSD: {
 		pid_t other;

@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int pidfile_fd = -1;
+static struct bench_min_held pidfile = { -1, 0, 0 };
 static const char *pidfile_path;
 
 __attribute__((constructor)) static void minimal_start(void)
@@ -26,7 +26,7 @@ __attribute__((constructor)) static void minimal_start(void)
 	pidfile_path = getenv("BENCH_MINIMAL_PIDFILE");
 	if (!pidfile_path)
 		return;
-	switch (bench_min_lock(pidfile_path, false, &pidfile_fd)) {
+	switch (bench_min_lock(pidfile_path, false, &pidfile)) {
 	case 0:
 		break;
 	case -EWOULDBLOCK:
@@ -34,12 +34,10 @@ __attribute__((constructor)) static void minimal_start(void)
 	default:
 		_exit(73);
 	}
-	if (bench_min_write_pid(pidfile_fd) < 0)
-		_exit(73);
 }
 
 __attribute__((destructor)) static void minimal_end(void)
 {
-	if (pidfile_fd >= 0)
-		bench_min_unlock(pidfile_path, pidfile_fd);
+	if (pidfile.fd >= 0)
+		bench_min_unlock(pidfile_path, &pidfile);
 }

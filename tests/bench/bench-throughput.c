@@ -4,7 +4,9 @@
  * one file, every append in its own section (open, write, close): under
  * the shim guarding the file, against the same 4 processes doing the
  * hand-written minimum (bench_min_guarded_cycle). The figure is the time
- * per section, all 4 started together; the file must end with every line.
+ * per section, all 4 started together; the file must end with every line
+ * (each append seeks to the end and writes: without the section, two
+ * writers would write at the same offset and a line would be lost).
  */
 #include "bench.h"
 

@@ -143,9 +143,13 @@ void bench_row_throughput(const struct bench *b);
 void bench_row_memory(const struct bench *b);
 
 /* The hand-written minimum for each guarantee (bench-minimum.c). */
-int bench_min_lock(const char *path, bool wait, int *fdp);
-int bench_min_write_pid(int fd);
-void bench_min_unlock(const char *path, int fd);
+struct bench_min_held {
+	int fd;
+	dev_t dev;
+	ino_t ino;
+};
+int bench_min_lock(const char *path, bool wait, struct bench_min_held *h);
+void bench_min_unlock(const char *path, const struct bench_min_held *h);
 int bench_min_guarded_cycle(const char *res, const char *lockpath,
 			    int open_flags, const char *data);
 
