@@ -20,12 +20,13 @@ enum { SHIM, MINIMUM, NVARIANTS };
 static double guarded_batch(const struct bench *b, void *ctx, int variant,
 			    const char *dir, int n)
 {
-	char res[4200], lockpath[4200], count[16], preload[4200], guard[4300];
+	char res[4200], lockpath[4200];
 
 	snprintf(res, sizeof(res), "%s/resource", dir);
 	/* the shim's default lock file (libpidshim(7), PIDSHIM_LOCK_STYLE) */
 	snprintf(lockpath, sizeof(lockpath), "%s/.resource.pidshim-lock", dir);
 	if (variant == SHIM) {
+		char count[16], preload[4200], guard[4300];
 		char *argv[] = { (char *)b->self, "child", "guarded", res,
 				 count,		  NULL };
 		const char *add[] = { preload, guard, "PIDSHIM_PIDFILE=none",

@@ -108,7 +108,6 @@ static int measure(const struct bench *b, int variant, const char *dir,
 	const char *add[] = { preload, pidfile, NULL };
 	char *argv[] = { (char *)b->self, "child", "sleep", NULL };
 	struct bench_child c;
-	double table;
 	int err = -1;
 
 	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", b->shim);
@@ -122,7 +121,7 @@ static int measure(const struct bench *b, int variant, const char *dir,
 	if (bench_read_line(c.from, line, sizeof(line)) &&
 	    (variant != SHIM || names_pid(pidfile + 16, c.pid)) &&
 	    rollup(c.pid, rss, pss) == 0) {
-		table = fdtable_kib(highest_fd(c.pid));
+		double table = fdtable_kib(highest_fd(c.pid));
 		*rss += table;
 		*pss += table;
 		err = 0;
