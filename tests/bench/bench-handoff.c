@@ -51,7 +51,7 @@ enum {
 struct handoff {
 	struct bench_child holder[NKINDS], waiter[NKINDS];
 	bool started[NKINDS];
-	double us[NKINDS][MAX_SAMPLES];
+	double ns[NKINDS][MAX_SAMPLES]; /* latency of each round */
 };
 
 static void kind_args(const struct bench *b, int kind, const char *dir,
@@ -264,14 +264,14 @@ static void emit(const char *fs, struct handoff *h, int n, int subject,
 		 const char *subject_name, int peer, const char *peer_name,
 		 struct bench_target t)
 {
-	double s50 = bench_percentile(h->us[subject], n, 50);
-	double p50 = bench_percentile(h->us[peer], n, 50);
+	double s50 = bench_percentile(h->ns[subject], n, 50);
+	double p50 = bench_percentile(h->ns[peer], n, 50);
 	char extra[96], a[32], p[32];
 
 	snprintf(
 	    extra, sizeof(extra), "p99 %s vs %s",
-	    bench_fmt_ns(a, sizeof(a), bench_percentile(h->us[subject], n, 99)),
-	    bench_fmt_ns(p, sizeof(p), bench_percentile(h->us[peer], n, 99)));
+	    bench_fmt_ns(a, sizeof(a), bench_percentile(h->ns[subject], n, 99)),
+	    bench_fmt_ns(p, sizeof(p), bench_percentile(h->ns[peer], n, 99)));
 	bench_emit_ratio("5 hand-off, p50", subject_name, peer_name, fs, s50,
 			 p50, s50 / p50, t, extra);
 }
@@ -300,9 +300,9 @@ void bench_row_handoff(const struct bench *b)
 			for (int j = 0; j < NKINDS; j++) {
 				int k = (i + j) % NKINDS;
 				if (k == FILELOCK && !have_filelock)
-					h.us[k][i] = NAN;
+					h.ns[k][i] = NAN;
 				else
-					h.us[k][i] = sample(b, &h, k, dir);
+					h.ns[k][i] = sample(b, &h, k, dir);
 			}
 		for (int k = 0; k < NKINDS; k++)
 			if (h.started[k]) {
