@@ -374,6 +374,10 @@ void test_add(Suite *s, const char *name, const TTest *test, int timeout_s,
 		tcase_add_test(tc, test);
 	if (timeout_s > 0)
 		tcase_set_timeout(tc, timeout_s);
+	/* A case given a minute or more is a stress case: scripts/test's
+	 * valgrind stage leaves them out (CK_EXCLUDE_TAGS=long). */
+	if (timeout_s >= 60)
+		tcase_set_tags(tc, "long");
 	suite_add_tcase(s, tc);
 }
 

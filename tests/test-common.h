@@ -124,6 +124,8 @@ struct test_loop {
  * run once, or once per _i of LOOP; TIMEOUT_S seconds per run (0: Check's
  * default, CK_DEFAULT_TIMEOUT or 4 s); with FIXTURE unless it is NULL.
  * Tests registered under one NAME make one case: CK_RUN_CASE runs them all.
+ * A TIMEOUT_S of 60 or more tags the case "long" (CK_EXCLUDE_TAGS=long
+ * leaves it out).
  */
 void test_add(Suite *s, const char *name, const TTest *test, int timeout_s,
 	      const struct test_fixture *fixture, const struct test_loop *loop);
