@@ -100,37 +100,36 @@ static int open_errno(int err)
 	return lockfd_is_unsafe(err) ? ENOLCK : -err;
 }
 
-int guard_claim(int dirfd, const char *path, int flags,
-		struct guard_claim *claim)
+/*
+ * Take RESOURCE's guard (its real path) for an open with FLAGS, waiting
+ * MS (< 0 forever). QUIET: a try whose failure the caller answers by
+ * another way, not a refused open to report.
+ */
+static int claim_resource(const char *resource, int flags, int ms, bool quiet,
+			  struct guard_claim *claim)
 {
-	char abs[PATH_MAX], real[PATH_MAX];
 	bool shared = shim_config.guard_mode == SHIM_GUARD_MODE_SHARED_READ &&
 		      (flags & O_ACCMODE) == O_RDONLY &&
 		      !(flags & (O_TRUNC | O_CREAT));
 	struct timespec deadline;
 	struct guard *g;
 	sigset_t old;
-	pid_t self;
-	int ms = wait_ms(), err, saved = errno;
+	/* which thread: pthread_self costs no system call, gettid would */
+	pthread_t self = pthread_self();
+	int err, saved = errno;
 
 	claim->guard = NULL;
-	if (!path || (flags & O_PATH) || !guard_absolute_form(dirfd, path, abs))
-		goto unguarded;
-	if (!guard_real_form(dirfd, path, flags, real))
-		strcpy(real, abs);
-	if (!guard_matches(abs) && !guard_matches(real))
-		goto unguarded;
 	if (ms > 0)
 		guard_deadline_after(ms, &deadline);
-	self = gettid();
 
 	table_lock(&old);
-	while ((g = find(real)) && atomic_load(&g->state) == GUARD_ACQUIRING) {
+	while ((g = find(resource)) &&
+	       atomic_load(&g->state) == GUARD_ACQUIRING) {
 		/* A signal handler that interrupted its own thread's wait
 		 * for this guard: that wait goes on only once the handler
 		 * returns, so the handler cannot wait. It is refused as
 		 * busy (see libpidshim(7), "Guards"). */
-		if (g->acquirer == self) {
+		if (pthread_equal(g->acquirer, self)) {
 			table_unlock(&old);
 			errno = EBUSY;
 			return -1;
@@ -179,14 +178,15 @@ int guard_claim(int dirfd, const char *path, int flags,
 	g = guard_new();
 	if (!g) {
 		table_unlock(&old);
-		log_warn("%s: more than %d guarded resources open at once; "
-			 "open refused",
-			 real, MAX_GUARDS);
+		if (!quiet)
+			log_warn("%s: more than %d guarded resources open at "
+				 "once; open refused",
+				 resource, MAX_GUARDS);
 		errno = ENOLCK;
 		return -1;
 	}
-	strcpy(g->resource, real);
-	if (!guard_lock_path_for(real, g->lockpath)) {
+	strcpy(g->resource, resource);
+	if (!guard_lock_path_for(resource, g->lockpath)) {
 		table_unlock(&old);
 		errno = ENAMETOOLONG;
 		return -1;
@@ -198,7 +198,7 @@ int guard_claim(int dirfd, const char *path, int flags,
 	atomic_store(&g->state, GUARD_ACQUIRING);
 	pthread_mutex_unlock(&guard_table.lock);
 
-	log_debug("%s: taking %s", real, g->lockpath);
+	log_debug("%s: taking %s", resource, g->lockpath);
 	err = guard_acquire_new(g, shared, ms, &deadline, &old);
 	if (err == 0)
 		private_fd_adopt(&g->lk.fd);
@@ -207,20 +207,42 @@ int guard_claim(int dirfd, const char *path, int flags,
 	pthread_cond_broadcast(&guard_table.changed);
 	table_unlock(&old);
 	if (err < 0) {
-		if (err != -EAGAIN && err != -ETIMEDOUT && err != -EINTR)
+		if (!quiet && err != -EAGAIN && err != -ETIMEDOUT &&
+		    err != -EINTR)
 			log_warn("%s: cannot take the guard lock %s: %s; open "
 				 "refused",
-				 real, g->lockpath, strerror(-err));
+				 resource, g->lockpath, strerror(-err));
 		errno = open_errno(err);
 		return -1;
 	}
 	claim->guard = g;
 	errno = saved;
 	return 1;
+}
+
+int guard_claim(int dirfd, const char *path, int flags,
+		struct guard_claim *claim)
+{
+	char abs[PATH_MAX], real[PATH_MAX];
+	int saved = errno;
+
+	claim->guard = NULL;
+	if (!path || (flags & O_PATH) || !guard_absolute_form(dirfd, path, abs))
+		goto unguarded;
+	if (!guard_real_form(dirfd, path, flags, real))
+		strcpy(real, abs);
+	if (!guard_matches(abs) && !guard_matches(real))
+		goto unguarded;
+	return claim_resource(real, flags, wait_ms(), false, claim);
 
 unguarded:
 	errno = saved;
 	return 0;
+}
+
+int guard_try_claim(const char *resource, int flags, struct guard_claim *claim)
+{
+	return claim_resource(resource, flags, 0, true, claim);
 }
 
 /* ---- descriptors --------------------------------------------------------- */
@@ -260,10 +282,14 @@ void guard_attach(struct guard_claim *claim, int fd)
 	/* untracked descriptor: the guard stays until exit */
 }
 
+bool guards_configured(void)
+{
+	return process_role() != SHIM_ROLE_INERT && shim_config.guard_count > 0;
+}
+
 bool guards_active(void)
 {
-	return process_role() != SHIM_ROLE_INERT &&
-	       shim_config.guard_count > 0 && shim_in_own_process();
+	return guards_configured() && shim_in_own_process();
 }
 
 bool guard_tracks(int fd)

@@ -31,8 +31,8 @@ struct guard {
 	char lockpath[PATH_MAX];
 	struct lockfd lk;
 	bool shared;
-	int refs;	/* descriptors open on it */
-	pid_t acquirer; /* the thread taking it while GUARD_ACQUIRING */
+	int refs;	    /* descriptors open on it */
+	pthread_t acquirer; /* the thread taking it while GUARD_ACQUIRING */
 };
 
 /* One guard per resource per process. A fixed array, so that the signal
@@ -97,6 +97,21 @@ SHIM_HIDDEN bool guard_real_form(int dirfd, const char *path, int flags,
 				 char *out);
 /* Whether PATH (absolute) matches a PIDSHIM_GUARD pattern. */
 SHIM_HIDDEN bool guard_matches(const char *path);
+/* Whether some pattern may match DIR/REL for some directory DIR: REL
+ * relative, normalized, without "..", of COMPONENTS components. */
+SHIM_HIDDEN bool guard_tail_may_match(const char *rel, size_t components);
+
+/* What PATH (relative to DIRFD) is by its name alone, taken as the real
+ * path (symlinks not looked at: the caller proves there are none): its
+ * absolute, lexically normalized form, in OUT (PATH_MAX bytes), matches
+ * a pattern, or none, or it cannot be told (too long, no directory). */
+enum guard_name {
+	GUARD_NAME_UNMATCHED,
+	GUARD_NAME_MATCHES,
+	GUARD_NAME_UNKNOWN,
+};
+SHIM_HIDDEN enum guard_name guard_name_of(int dirfd, const char *path,
+					  char *out);
 /* The lock file of RESOURCE (absolute) in the configured style, and
  * whether PATH's name is one; OUT: PATH_MAX bytes. */
 SHIM_HIDDEN bool guard_lock_path_for(const char *resource, char *out);
