@@ -136,6 +136,8 @@ static int claim_resource(const char *resource, int flags, int ms, bool quiet,
 		}
 		/* another thread is taking this very lock: wait for it and
 		 * share, never compete with ourselves */
+		if (ms != 0)
+			guard_block_signals_for_wait(&old);
 		if (ms == 0 ||
 		    (ms > 0 && pthread_cond_timedwait(
 				   &guard_table.changed, &guard_table.lock,
@@ -421,5 +423,5 @@ void guard_after_fork_in_child(void)
 		atomic_store(&g->state, GUARD_FREE);
 	}
 	memset((void *)guard_table.fd_guard, 0, sizeof(guard_table.fd_guard));
-	guard_restore_signals(&fork_mask);
+	guard_signals_after_fork_in_child(&fork_mask);
 }

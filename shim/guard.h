@@ -95,6 +95,11 @@ SHIM_HIDDEN void guard_keep_across_exec(void);
 SHIM_HIDDEN void guard_exec_failed(void);
 SHIM_HIDDEN void guard_adopt_after_exec(void);
 
+/* The program installs a signal handler (any installer, before it
+ * reaches the kernel): from now on the table's critical sections block
+ * the signals (guard_signals.c). */
+SHIM_HIDDEN void guard_note_program_handler(void);
+
 SHIM_HIDDEN void guard_before_fork(void);
 SHIM_HIDDEN void guard_after_fork_in_parent(void);
 SHIM_HIDDEN void guard_after_fork_in_child(void);
