@@ -64,14 +64,19 @@ static struct guard *find(const char *resource)
 struct guard *guard_new(void)
 {
 	int used = guard_used_slots();
+	struct guard *g = NULL;
 
-	for (int i = 0; i < used; i++)
+	for (int i = 0; i < used && !g; i++)
 		if (atomic_load(&guard_table.guards[i].state) == GUARD_FREE)
-			return &guard_table.guards[i];
-	if (used == MAX_GUARDS)
-		return NULL;
-	atomic_store(&guard_table.used, used + 1);
-	return &guard_table.guards[used];
+			g = &guard_table.guards[i];
+	if (!g) {
+		if (used == MAX_GUARDS)
+			return NULL;
+		atomic_store(&guard_table.used, used + 1);
+		g = &guard_table.guards[used];
+	}
+	atomic_store(&g->by_name, false);
+	return g;
 }
 
 /* ---- claims -------------------------------------------------------------- */
@@ -102,10 +107,11 @@ static int open_errno(int err)
 
 /*
  * Take RESOURCE's guard (its real path) for an open with FLAGS, waiting
- * MS (< 0 forever). QUIET: a try whose failure the caller answers by
- * another way, not a refused open to report.
+ * MS (< 0 forever). BY_NAME: RESOURCE is the name the open was given, not
+ * yet proved the real path; a failure is answered by resolving it, not
+ * reported as a refused open.
  */
-static int claim_resource(const char *resource, int flags, int ms, bool quiet,
+static int claim_resource(const char *resource, int flags, int ms, bool by_name,
 			  struct guard_claim *claim)
 {
 	bool shared = shim_config.guard_mode == SHIM_GUARD_MODE_SHARED_READ &&
@@ -180,7 +186,7 @@ static int claim_resource(const char *resource, int flags, int ms, bool quiet,
 	g = guard_new();
 	if (!g) {
 		table_unlock(&old);
-		if (!quiet)
+		if (!by_name)
 			log_warn("%s: more than %d guarded resources open at "
 				 "once; open refused",
 				 resource, MAX_GUARDS);
@@ -195,6 +201,7 @@ static int claim_resource(const char *resource, int flags, int ms, bool quiet,
 	}
 	g->refs = 1;
 	g->shared = shared;
+	atomic_store(&g->by_name, by_name);
 	g->lk.fd = -1;
 	g->acquirer = self;
 	atomic_store(&g->state, GUARD_ACQUIRING);
@@ -209,7 +216,7 @@ static int claim_resource(const char *resource, int flags, int ms, bool quiet,
 	pthread_cond_broadcast(&guard_table.changed);
 	table_unlock(&old);
 	if (err < 0) {
-		if (!quiet && err != -EAGAIN && err != -ETIMEDOUT &&
+		if (!by_name && err != -EAGAIN && err != -ETIMEDOUT &&
 		    err != -EINTR)
 			log_warn("%s: cannot take the guard lock %s: %s; open "
 				 "refused",
@@ -253,7 +260,8 @@ int guard_try_claim(const char *resource, int flags, struct guard_claim *claim)
 static void put_locked(struct guard *g)
 {
 	if (--g->refs > 0 ||
-	    shim_config.guard_scope == SHIM_GUARD_SCOPE_PROCESS)
+	    (shim_config.guard_scope == SHIM_GUARD_SCOPE_PROCESS &&
+	     !atomic_load(&g->by_name)))
 		return;
 	if (g->refs < 0)
 		g->refs = 0;
@@ -269,6 +277,8 @@ void guard_attach(struct guard_claim *claim, int fd)
 
 	if (!g)
 		return;
+	/* the open was made: its name was the real path */
+	atomic_store_explicit(&g->by_name, false, memory_order_relaxed);
 	if (fd >= 0 && fd < FD_TRACKED) {
 		atomic_store(&guard_table.fd_guard[fd],
 			     (unsigned short)(g - guard_table.guards + 1));
@@ -282,6 +292,17 @@ void guard_attach(struct guard_claim *claim, int fd)
 		table_unlock(&old);
 	}
 	/* untracked descriptor: the guard stays until exit */
+}
+
+void guard_abandon(struct guard_claim *claim)
+{
+	sigset_t old;
+
+	if (!claim->guard)
+		return;
+	table_lock(&old);
+	put_locked(claim->guard);
+	table_unlock(&old);
 }
 
 bool guards_configured(void)

@@ -54,6 +54,10 @@ SHIM_HIDDEN int guard_open_by_name(int dirfd, const char *path, int flags,
  * without symlinks, closed). False: resolve it (guard_claim). */
 SHIM_HIDDEN bool guard_unguarded_by_name(const char *path, int flags);
 
+/* A claim by guard_try_claim whose name proved not to be the real path:
+ * given up, released if no other open shares it, whatever the scope. */
+SHIM_HIDDEN void guard_abandon(struct guard_claim *claim);
+
 /* After the real open: FD >= 0 now holds the claim; FD < 0 gives it up. */
 SHIM_HIDDEN void guard_attach(struct guard_claim *claim, int fd);
 

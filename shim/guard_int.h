@@ -31,6 +31,10 @@ struct guard {
 	char lockpath[PATH_MAX];
 	struct lockfd lk;
 	bool shared;
+	/* taken for the name an open was given, which no open has yet
+	 * proved the real path (guard_open.c): given up, it is released
+	 * whatever the scope */
+	atomic_bool by_name;
 	int refs;	    /* descriptors open on it */
 	pthread_t acquirer; /* the thread taking it while GUARD_ACQUIRING */
 };

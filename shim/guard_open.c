@@ -110,7 +110,7 @@ int guard_open_by_name(int dirfd, const char *path, int flags, mode_t mode)
 	}
 	fd = open_without_symlinks(dirfd, path, flags, mode);
 	if (fd < 0 && proves_nothing(errno)) {
-		guard_attach(&claim, -1);
+		guard_abandon(&claim);
 		errno = saved;
 		return GUARD_OPEN_BY_PATH;
 	}

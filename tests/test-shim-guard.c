@@ -1968,6 +1968,42 @@ START_TEST(relative_name_matches_pattern_tail)
 }
 END_TEST
 
+/* A name that matches a pattern is tried as the real path, and when the
+ * open shows a symlink on the way, that try is given up whatever the
+ * scope: in scope process it must not stay held until exit (its lock
+ * file may be the real one, through a symlinked directory, which the
+ * open then waits for: itself). */
+START_TEST(matching_name_through_symlink_in_scope_process)
+{
+	char genv[8500];
+	const char *env[] = { no_pidfile, genv, "PIDSHIM_GUARD_SCOPE=process",
+			      NULL };
+	const char *steps[] = { at_dir("open:@/real/g/counter:r"), "pause",
+				at_dir("open:@/links/x:r"), "pause", NULL };
+	struct proc p;
+
+	make_dotdot_maze();
+	ck_assert_int_eq(mkdir(at_dir("@/links"), 0755), 0);
+	ck_assert_int_eq(mkdir(at_dir("@/elsewhere"), 0755), 0);
+	test_write_file(at_dir("@/elsewhere/target"), "target\n");
+	ck_assert_int_eq(
+	    symlink(at_dir("@/elsewhere/target"), at_dir("@/links/x")), 0);
+	snprintf(genv, sizeof(genv),
+		 "PIDSHIM_GUARD=%s/real/g/counter:%s/links/*", dir, dir);
+	helper_start(&p, "guard-helper", env, steps);
+	expect_pause(&p, 1, "through a symlinked directory");
+	assert_held_by(lock_file_of(at_dir("@/g/counter")), p.pid,
+		       "through a symlinked directory");
+	proc_next(&p);
+	expect_pause(&p, 2, "through a file symlink");
+	assert_held_by(lock_file_of(at_dir("@/elsewhere/target")), p.pid,
+		       "through a file symlink");
+	assert_released(lock_file_of(at_dir("@/links/x")),
+			"the symlink's own name");
+	expect_exit(&p, 0, "scope process");
+}
+END_TEST
+
 /* Without openat2 (Linux before 5.6, or a seccomp filter refusing it with
  * ENOSYS or EPERM) every path is resolved: guarded files are guarded by
  * every name, others open as they would. */
@@ -2099,5 +2135,8 @@ int main(void)
 		 60, &fixture, NULL);
 	test_add(s, "without_openat2", without_openat2_paths_are_resolved, 60,
 		 &fixture, NULL);
+	test_add(s, "by_name_scope_process",
+		 matching_name_through_symlink_in_scope_process, 60, &fixture,
+		 NULL);
 	return test_run_suite(s);
 }
