@@ -271,13 +271,16 @@ bool guard_tail_may_match(const char *rel, size_t components)
 	for (size_t i = 0; i < shim_config.guard_count; i++) {
 		const char *pattern = shim_config.guards[i], *tail;
 
-		if (pattern[0] != '/')
-			continue; /* matches no absolute path */
+		/* a pattern matches no absolute path unless it starts with a
+		 * '/', and ends, as a path does, with REL's end: most patterns
+		 * go here, before anything costlier */
+		if (pattern[0] != '/' ||
+		    !literal_tail_agrees(pattern, rel, len))
+			continue;
 		if (!slashes_are_plain(pattern))
 			return true;
 		tail = pattern_tail(pattern, components);
-		if (tail && literal_tail_agrees(tail, rel, len) &&
-		    fnmatch(tail, rel, FNM_PATHNAME) == 0)
+		if (tail && fnmatch(tail, rel, FNM_PATHNAME) == 0)
 			return true;
 	}
 	return false;
@@ -309,12 +312,36 @@ static int relative_components(const char *path, char *out)
 	return count;
 }
 
+/* Whether PATH (absolute) is as normalize leaves it: no "//", no "." or
+ * ".." component, no '/' at its end (but "/" itself). */
+static bool is_normalized(const char *path)
+{
+	for (const char *p = path; *p; p++) {
+		if (*p != '/')
+			continue;
+		if (p[1] == '/' || (p[1] == '\0' && p != path))
+			return false;
+		if (p[1] == '.' &&
+		    (p[2] == '/' || p[2] == '\0' ||
+		     (p[2] == '.' && (p[3] == '/' || p[3] == '\0'))))
+			return false;
+	}
+	return true;
+}
+
 enum guard_name guard_name_of(int dirfd, const char *path, char *out)
 {
 	size_t len = strlen(path);
 
 	if (len >= PATH_MAX)
 		return GUARD_NAME_UNKNOWN;
+	/* the common case, an absolute name as it should be: no copy */
+	if (path[0] == '/' && is_normalized(path)) {
+		if (!guard_matches(path))
+			return GUARD_NAME_UNMATCHED;
+		memcpy(out, path, len + 1);
+		return GUARD_NAME_MATCHES;
+	}
 	if (path[0] != '/') {
 		char base[PATH_MAX];
 		int components = relative_components(path, out);

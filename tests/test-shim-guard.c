@@ -432,6 +432,15 @@ static const struct script scripts[] = {
 	    "close:0", "close:1", "pause", "close:2", "pause" },
 	  "HHR",
 	  NULL },
+	/* absolute names written loosely are matched as normalized */
+	{ "loosely_written_absolute_names",
+	  "guard-helper",
+	  { "open:@//data:r", "pause", "close:0", "pause", "open:@/./data:r",
+	    "pause", "close:1", "pause", "open:@/sub/../data:r", "pause",
+	    "close:2", "pause", "open:@/sub/.././/data:r", "pause", "close:3",
+	    "pause" },
+	  "HRHRHRHR",
+	  NULL },
 	/* paths no guard concerns stay unguarded, by every way in */
 	{ "unmatched_names_unguarded",
 	  "guard-helper",
