@@ -41,7 +41,8 @@ static int shim_close(int fd)
 	 * PID file's or a guard's lock */
 	if (private_fd_is(fd))
 		return 0;
-	if (!(shim_ready() && guards_active()) || !guard_tracks(fd))
+	if (!(shim_ready() && guards_configured()) || !guard_tracks(fd) ||
+	    !shim_in_own_process())
 		return libc(close)(fd);
 	CLOSING_GUARDED(fd, libc(close)(fd));
 }
@@ -50,7 +51,10 @@ static int after_dup(int oldfd, int newfd)
 {
 	int saved = errno;
 
-	if (newfd >= 0 && newfd != oldfd) {
+	/* untracked both: nothing to do, and no getpid for the vfork test */
+	if (newfd >= 0 && newfd != oldfd &&
+	    (guard_tracks(oldfd) || guard_tracks(newfd)) &&
+	    shim_in_own_process()) {
 		/* dup2 onto a guarded descriptor closed that one first */
 		guard_closed(newfd);
 		guard_duplicated(oldfd, newfd);
@@ -66,15 +70,15 @@ SHIM_EXPORT int close(int fd)
 
 SHIM_EXPORT int fclose(FILE *stream)
 {
-	if (!(shim_ready() && guards_active()) || !stream ||
-	    !guard_tracks(fileno(stream)))
+	if (!(shim_ready() && guards_configured()) || !stream ||
+	    !guard_tracks(fileno(stream)) || !shim_in_own_process())
 		return libc(fclose)(stream);
 	CLOSING_GUARDED(fileno(stream), libc(fclose)(stream));
 }
 
 SHIM_EXPORT int dup(int fd)
 {
-	if (!(shim_ready() && guards_active()))
+	if (!(shim_ready() && guards_configured()))
 		return libc(dup)(fd);
 	return after_dup(fd, libc(dup)(fd));
 }
@@ -93,7 +97,7 @@ static int shim_dup3(int fd, int newfd, int flags, bool is_dup2)
 		libc(close)(newfd);
 		errno = saved;
 	}
-	if (!(shim_ready() && guards_active()))
+	if (!(shim_ready() && guards_configured()))
 		return ret;
 	return after_dup(fd, ret);
 }
@@ -111,7 +115,7 @@ SHIM_EXPORT int dup3(int fd, int newfd, int flags)
 static int shim_fcntl(int fd, int cmd, void *arg)
 {
 	if ((cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC) ||
-	    !(shim_ready() && guards_active()))
+	    !(shim_ready() && guards_configured()))
 		return libc(fcntl)(fd, cmd, arg);
 	return after_dup(fd, libc(fcntl)(fd, cmd, arg));
 }

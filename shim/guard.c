@@ -64,14 +64,19 @@ static struct guard *find(const char *resource)
 struct guard *guard_new(void)
 {
 	int used = guard_used_slots();
+	struct guard *g = NULL;
 
-	for (int i = 0; i < used; i++)
+	for (int i = 0; i < used && !g; i++)
 		if (atomic_load(&guard_table.guards[i].state) == GUARD_FREE)
-			return &guard_table.guards[i];
-	if (used == MAX_GUARDS)
-		return NULL;
-	atomic_store(&guard_table.used, used + 1);
-	return &guard_table.guards[used];
+			g = &guard_table.guards[i];
+	if (!g) {
+		if (used == MAX_GUARDS)
+			return NULL;
+		atomic_store(&guard_table.used, used + 1);
+		g = &guard_table.guards[used];
+	}
+	atomic_store(&g->by_name, false);
+	return g;
 }
 
 /* ---- claims -------------------------------------------------------------- */
@@ -100,43 +105,45 @@ static int open_errno(int err)
 	return lockfd_is_unsafe(err) ? ENOLCK : -err;
 }
 
-int guard_claim(int dirfd, const char *path, int flags,
-		struct guard_claim *claim)
+/*
+ * Take RESOURCE's guard (its real path) for an open with FLAGS, waiting
+ * MS (< 0 forever). BY_NAME: RESOURCE is the name the open was given, not
+ * yet proved the real path; a failure is answered by resolving it, not
+ * reported as a refused open.
+ */
+static int claim_resource(const char *resource, int flags, int ms, bool by_name,
+			  struct guard_claim *claim)
 {
-	char abs[PATH_MAX], real[PATH_MAX];
 	bool shared = shim_config.guard_mode == SHIM_GUARD_MODE_SHARED_READ &&
 		      (flags & O_ACCMODE) == O_RDONLY &&
 		      !(flags & (O_TRUNC | O_CREAT));
 	struct timespec deadline;
 	struct guard *g;
 	sigset_t old;
-	pid_t self;
-	int ms = wait_ms(), err, saved = errno;
+	/* which thread: pthread_self costs no system call, gettid would */
+	pthread_t self = pthread_self();
+	int err, saved = errno;
 
 	claim->guard = NULL;
-	if (!path || (flags & O_PATH) || !guard_absolute_form(dirfd, path, abs))
-		goto unguarded;
-	if (!guard_real_form(dirfd, path, flags, real))
-		strcpy(real, abs);
-	if (!guard_matches(abs) && !guard_matches(real))
-		goto unguarded;
 	if (ms > 0)
 		guard_deadline_after(ms, &deadline);
-	self = gettid();
 
 	table_lock(&old);
-	while ((g = find(real)) && atomic_load(&g->state) == GUARD_ACQUIRING) {
+	while ((g = find(resource)) &&
+	       atomic_load(&g->state) == GUARD_ACQUIRING) {
 		/* A signal handler that interrupted its own thread's wait
 		 * for this guard: that wait goes on only once the handler
 		 * returns, so the handler cannot wait. It is refused as
 		 * busy (see libpidshim(7), "Guards"). */
-		if (g->acquirer == self) {
+		if (pthread_equal(g->acquirer, self)) {
 			table_unlock(&old);
 			errno = EBUSY;
 			return -1;
 		}
 		/* another thread is taking this very lock: wait for it and
 		 * share, never compete with ourselves */
+		if (ms != 0)
+			guard_block_signals_for_wait(&old);
 		if (ms == 0 ||
 		    (ms > 0 && pthread_cond_timedwait(
 				   &guard_table.changed, &guard_table.lock,
@@ -179,26 +186,28 @@ int guard_claim(int dirfd, const char *path, int flags,
 	g = guard_new();
 	if (!g) {
 		table_unlock(&old);
-		log_warn("%s: more than %d guarded resources open at once; "
-			 "open refused",
-			 real, MAX_GUARDS);
+		if (!by_name)
+			log_warn("%s: more than %d guarded resources open at "
+				 "once; open refused",
+				 resource, MAX_GUARDS);
 		errno = ENOLCK;
 		return -1;
 	}
-	strcpy(g->resource, real);
-	if (!guard_lock_path_for(real, g->lockpath)) {
+	strcpy(g->resource, resource);
+	if (!guard_lock_path_for(resource, g->lockpath)) {
 		table_unlock(&old);
 		errno = ENAMETOOLONG;
 		return -1;
 	}
 	g->refs = 1;
 	g->shared = shared;
+	atomic_store(&g->by_name, by_name);
 	g->lk.fd = -1;
 	g->acquirer = self;
 	atomic_store(&g->state, GUARD_ACQUIRING);
 	pthread_mutex_unlock(&guard_table.lock);
 
-	log_debug("%s: taking %s", real, g->lockpath);
+	log_debug("%s: taking %s", resource, g->lockpath);
 	err = guard_acquire_new(g, shared, ms, &deadline, &old);
 	if (err == 0)
 		private_fd_adopt(&g->lk.fd);
@@ -207,20 +216,42 @@ int guard_claim(int dirfd, const char *path, int flags,
 	pthread_cond_broadcast(&guard_table.changed);
 	table_unlock(&old);
 	if (err < 0) {
-		if (err != -EAGAIN && err != -ETIMEDOUT && err != -EINTR)
+		if (!by_name && err != -EAGAIN && err != -ETIMEDOUT &&
+		    err != -EINTR)
 			log_warn("%s: cannot take the guard lock %s: %s; open "
 				 "refused",
-				 real, g->lockpath, strerror(-err));
+				 resource, g->lockpath, strerror(-err));
 		errno = open_errno(err);
 		return -1;
 	}
 	claim->guard = g;
 	errno = saved;
 	return 1;
+}
+
+int guard_claim(int dirfd, const char *path, int flags,
+		struct guard_claim *claim)
+{
+	char abs[PATH_MAX], real[PATH_MAX];
+	int saved = errno;
+
+	claim->guard = NULL;
+	if (!path || (flags & O_PATH) || !guard_absolute_form(dirfd, path, abs))
+		goto unguarded;
+	if (!guard_real_form(dirfd, path, flags, real))
+		strcpy(real, abs);
+	if (!guard_matches(abs) && !guard_matches(real))
+		goto unguarded;
+	return claim_resource(real, flags, wait_ms(), false, claim);
 
 unguarded:
 	errno = saved;
 	return 0;
+}
+
+int guard_try_claim(const char *resource, int flags, struct guard_claim *claim)
+{
+	return claim_resource(resource, flags, 0, true, claim);
 }
 
 /* ---- descriptors --------------------------------------------------------- */
@@ -229,7 +260,8 @@ unguarded:
 static void put_locked(struct guard *g)
 {
 	if (--g->refs > 0 ||
-	    shim_config.guard_scope == SHIM_GUARD_SCOPE_PROCESS)
+	    (shim_config.guard_scope == SHIM_GUARD_SCOPE_PROCESS &&
+	     !atomic_load(&g->by_name)))
 		return;
 	if (g->refs < 0)
 		g->refs = 0;
@@ -245,6 +277,8 @@ void guard_attach(struct guard_claim *claim, int fd)
 
 	if (!g)
 		return;
+	/* the open was made: its name was the real path */
+	atomic_store_explicit(&g->by_name, false, memory_order_relaxed);
 	if (fd >= 0 && fd < FD_TRACKED) {
 		atomic_store(&guard_table.fd_guard[fd],
 			     (unsigned short)(g - guard_table.guards + 1));
@@ -260,10 +294,25 @@ void guard_attach(struct guard_claim *claim, int fd)
 	/* untracked descriptor: the guard stays until exit */
 }
 
+void guard_abandon(struct guard_claim *claim)
+{
+	sigset_t old;
+
+	if (!claim->guard)
+		return;
+	table_lock(&old);
+	put_locked(claim->guard);
+	table_unlock(&old);
+}
+
+bool guards_configured(void)
+{
+	return process_role() != SHIM_ROLE_INERT && shim_config.guard_count > 0;
+}
+
 bool guards_active(void)
 {
-	return process_role() != SHIM_ROLE_INERT &&
-	       shim_config.guard_count > 0 && shim_in_own_process();
+	return guards_configured() && shim_in_own_process();
 }
 
 bool guard_tracks(int fd)
@@ -395,5 +444,5 @@ void guard_after_fork_in_child(void)
 		atomic_store(&g->state, GUARD_FREE);
 	}
 	memset((void *)guard_table.fd_guard, 0, sizeof(guard_table.fd_guard));
-	guard_restore_signals(&fork_mask);
+	guard_signals_after_fork_in_child(&fork_mask);
 }

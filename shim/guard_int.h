@@ -31,8 +31,12 @@ struct guard {
 	char lockpath[PATH_MAX];
 	struct lockfd lk;
 	bool shared;
-	int refs;	/* descriptors open on it */
-	pid_t acquirer; /* the thread taking it while GUARD_ACQUIRING */
+	/* taken for the name an open was given, which no open has yet
+	 * proved the real path (guard_open.c): given up, it is released
+	 * whatever the scope */
+	atomic_bool by_name;
+	int refs;	    /* descriptors open on it */
+	pthread_t acquirer; /* the thread taking it while GUARD_ACQUIRING */
 };
 
 /* One guard per resource per process. A fixed array, so that the signal
@@ -58,16 +62,26 @@ SHIM_HIDDEN struct guard *guard_new(void);
 
 /* ---- a guard's lock file (guard_lock.c) --------------------------------- */
 
+/* ---- the signal mask around the table (guard_signals.c) ----------------- */
+
 /*
  * open and close are async-signal-safe, so a signal handler may open or
  * close a guarded path while its thread is inside the table: every
  * critical section runs with the thread's signals blocked (the old mask in
- * *OLD unless NULL), and a handler never finds the mutex held by its own
- * thread. Only the waits run with the program's mask (a handler ends a
- * blocking one with EINTR; see libpidshim(7), "Guards").
+ * *OLD), and a handler never finds the mutex held by its own thread. Only
+ * the waits run with the program's mask (a handler ends a blocking one
+ * with EINTR; see libpidshim(7), "Guards"): restore, wait, then block
+ * again with the same OLD. Until the program installs a handler the mask
+ * is left alone (guard_signals.c says why).
  */
 SHIM_HIDDEN void guard_block_signals(sigset_t *old);
 SHIM_HIDDEN void guard_restore_signals(const sigset_t *old);
+/* Before a wait that keeps the table's mutex (a condition variable): the
+ * signals blocked for real, whatever guard_block_signals did. */
+SHIM_HIDDEN void guard_block_signals_for_wait(sigset_t *old);
+/* A forked child: its only thread holds the table, with the mask FORKING
+ * says. */
+SHIM_HIDDEN void guard_signals_after_fork_in_child(const sigset_t *forking);
 
 /* MS from now, by CLOCK_REALTIME (pthread_cond_timedwait's clock). */
 SHIM_HIDDEN void guard_deadline_after(int ms, struct timespec *deadline);
@@ -78,13 +92,13 @@ SHIM_HIDDEN void guard_deadline_after(int ms, struct timespec *deadline);
  * itself with the program's mask OLD. 0 or a negative errno. */
 SHIM_HIDDEN int guard_acquire_new(struct guard *g, bool shared, int ms,
 				  const struct timespec *deadline,
-				  const sigset_t *old);
+				  sigset_t *old);
 
 /* A reader holding G's shared lock opens for writing: convert, waiting MS
  * (< 0 forever). G is GUARD_ACQUIRING, the table unlocked, the signals
  * blocked but for the waits, which run with the program's mask OLD. 0, or
  * a negative errno (G holds its shared lock again). */
-SHIM_HIDDEN int guard_upgrade(struct guard *g, int ms, const sigset_t *old);
+SHIM_HIDDEN int guard_upgrade(struct guard *g, int ms, sigset_t *old);
 
 /* ---- a path's names (guard_path.c) -------------------------------------- */
 
@@ -97,6 +111,21 @@ SHIM_HIDDEN bool guard_real_form(int dirfd, const char *path, int flags,
 				 char *out);
 /* Whether PATH (absolute) matches a PIDSHIM_GUARD pattern. */
 SHIM_HIDDEN bool guard_matches(const char *path);
+/* Whether some pattern may match DIR/REL for some directory DIR: REL
+ * relative, normalized, without "..", of COMPONENTS components. */
+SHIM_HIDDEN bool guard_tail_may_match(const char *rel, size_t components);
+
+/* What PATH (relative to DIRFD) is by its name alone, taken as the real
+ * path (symlinks not looked at: the caller proves there are none): its
+ * absolute, lexically normalized form, in OUT (PATH_MAX bytes), matches
+ * a pattern, or none, or it cannot be told (too long, no directory). */
+enum guard_name {
+	GUARD_NAME_UNMATCHED,
+	GUARD_NAME_MATCHES,
+	GUARD_NAME_UNKNOWN,
+};
+SHIM_HIDDEN enum guard_name guard_name_of(int dirfd, const char *path,
+					  char *out);
 /* The lock file of RESOURCE (absolute) in the configured style, and
  * whether PATH's name is one; OUT: PATH_MAX bytes. */
 SHIM_HIDDEN bool guard_lock_path_for(const char *resource, char *out);

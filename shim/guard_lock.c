@@ -13,19 +13,6 @@
 
 #include "guard_int.h"
 
-void guard_block_signals(sigset_t *old)
-{
-	sigset_t all;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, old);
-}
-
-void guard_restore_signals(const sigset_t *old)
-{
-	pthread_sigmask(SIG_SETMASK, old, NULL);
-}
-
 /* CLOCK_REALTIME, as pthread_cond_timedwait reads it. */
 void guard_deadline_after(int ms, struct timespec *deadline)
 {
@@ -59,7 +46,7 @@ static int acquire_timeout(int ms)
 }
 
 int guard_acquire_new(struct guard *g, bool shared, int ms,
-		      const struct timespec *deadline, const sigset_t *old)
+		      const struct timespec *deadline, sigset_t *old)
 {
 	int err = lockfd_acquire(&g->lk, g->lockpath, shim_config.mode, shared,
 				 0, guard_pid_format(), NULL);
@@ -71,7 +58,7 @@ int guard_acquire_new(struct guard *g, bool shared, int ms,
 	guard_restore_signals(old);
 	err = lockfd_acquire(&g->lk, g->lockpath, shim_config.mode, shared,
 			     acquire_timeout(ms), guard_pid_format(), NULL);
-	guard_block_signals(NULL);
+	guard_block_signals(old);
 	return err;
 }
 
@@ -144,7 +131,7 @@ static void retake_between_attempts(void *g)
  * conversion waits, the reader holds no lock: flock offers no atomic
  * upgrade.) The first attempt is made with the signals blocked, as for a
  * new guard. */
-int guard_upgrade(struct guard *g, int ms, const sigset_t *old)
+int guard_upgrade(struct guard *g, int ms, sigset_t *old)
 {
 	struct timespec deadline;
 	int err;
@@ -156,7 +143,7 @@ int guard_upgrade(struct guard *g, int ms, const sigset_t *old)
 		guard_restore_signals(old);
 		err = lockfd_wait_for_lock(&g->lk, LOCK_EX, acquire_timeout(ms),
 					   retake_between_attempts, g);
-		guard_block_signals(NULL);
+		guard_block_signals(old);
 	}
 	if (err < 0)
 		goto refused;
@@ -164,7 +151,7 @@ int guard_upgrade(struct guard *g, int ms, const sigset_t *old)
 		guard_restore_signals(old);
 		err = verify_relocked(g, false,
 				      ms <= 0 ? ms : ms_left(&deadline));
-		guard_block_signals(NULL);
+		guard_block_signals(old);
 		if (err < 0)
 			goto refused;
 		g->shared = false;
@@ -176,6 +163,6 @@ int guard_upgrade(struct guard *g, int ms, const sigset_t *old)
 refused:
 	guard_restore_signals(old);
 	retake_shared(g);
-	guard_block_signals(NULL);
+	guard_block_signals(old);
 	return err;
 }

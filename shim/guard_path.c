@@ -190,12 +190,174 @@ bool guard_real_form(int dirfd, const char *path, int flags, char *out)
 	return true;
 }
 
+/* A character that is not itself in a pattern: a wildcard, a bracket or
+ * an escape. */
+static bool is_pattern_special(char c)
+{
+	return c == '*' || c == '?' || c == '[' || c == ']' || c == '\\';
+}
+
+/* Whether NAME (LEN bytes) may end as PATTERN does: the literal run at
+ * PATTERN's end must be NAME's end, as far as the two overlap. */
+static bool literal_tail_agrees(const char *pattern, const char *name,
+				size_t len)
+{
+	const char *p = pattern + strlen(pattern), *n = name + len;
+
+	while (p > pattern && n > name && !is_pattern_special(p[-1]))
+		if (*--p != *--n)
+			return false;
+	return true;
+}
+
+/* Whether PATH (absolute, normalized) may match PATTERN: its literal
+ * head and tail, before fnmatch, rule out most names at once (an open
+ * of a path no guard names is the common case and must stay cheap). */
+static bool pattern_matches(const char *pattern, const char *path)
+{
+	size_t i = 0;
+
+	for (; pattern[i] && !is_pattern_special(pattern[i]); i++)
+		if (pattern[i] != path[i])
+			return false;
+	if (!pattern[i])
+		return !path[i];
+	return literal_tail_agrees(pattern, path, strlen(path)) &&
+	       fnmatch(pattern, path, FNM_PATHNAME) == 0;
+}
+
 bool guard_matches(const char *path)
 {
 	for (size_t i = 0; i < shim_config.guard_count; i++)
-		if (fnmatch(shim_config.guards[i], path, FNM_PATHNAME) == 0)
+		if (pattern_matches(shim_config.guards[i], path))
 			return true;
 	return false;
+}
+
+/* Whether every '/' of PATTERN separates components as a path's do: not
+ * escaped, not inside a bracket expression (conservatively: no '\\' at
+ * all, no '/' after a '['). */
+static bool slashes_are_plain(const char *pattern)
+{
+	const char *bracket = strchr(pattern, '[');
+
+	return !strchr(pattern, '\\') && !(bracket && strchr(bracket, '/'));
+}
+
+/* Where the last COMPONENTS components of PATTERN start, NULL when it has
+ * fewer. */
+static const char *pattern_tail(const char *pattern, size_t components)
+{
+	const char *p = pattern + strlen(pattern);
+
+	while (p > pattern) {
+		if (*--p == '/' && --components == 0)
+			return p + 1;
+	}
+	return NULL;
+}
+
+/*
+ * With FNM_PATHNAME no wildcard matches a '/': a pattern whose slashes are
+ * plain matches DIR/REL only if its last components match REL's, one for
+ * one. So REL (relative, normalized, no ".." in it, COMPONENTS of them)
+ * can be ruled out without knowing the directory it is relative to: no
+ * getcwd, no /proc lookup for a path no guard names.
+ */
+bool guard_tail_may_match(const char *rel, size_t components)
+{
+	size_t len = strlen(rel);
+
+	for (size_t i = 0; i < shim_config.guard_count; i++) {
+		const char *pattern = shim_config.guards[i], *tail;
+
+		/* a pattern matches no absolute path unless it starts with a
+		 * '/', and ends, as a path does, with REL's end: most patterns
+		 * go here, before anything costlier */
+		if (pattern[0] != '/' ||
+		    !literal_tail_agrees(pattern, rel, len))
+			continue;
+		if (!slashes_are_plain(pattern))
+			return true;
+		tail = pattern_tail(pattern, components);
+		if (tail && fnmatch(tail, rel, FNM_PATHNAME) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* PATH, relative, normalized into OUT (PATH_MAX bytes): "." and "//"
+ * dropped. Its number of components, or -1 when it has a ".." (which
+ * climbs into the directory it is relative to). */
+static int relative_components(const char *path, char *out)
+{
+	char *o = out;
+	int count = 0;
+
+	for (const char *p = path; *p;) {
+		const char *end = strchrnul(p, '/');
+		size_t len = (size_t)(end - p);
+
+		if (len == 2 && p[0] == '.' && p[1] == '.')
+			return -1;
+		if (len > 0 && !(len == 1 && p[0] == '.')) {
+			if (count++ > 0)
+				*o++ = '/';
+			memcpy(o, p, len);
+			o += len;
+		}
+		p = *end ? end + 1 : end;
+	}
+	*o = '\0';
+	return count;
+}
+
+/* Whether PATH (absolute) is as normalize leaves it: no "//", no "." or
+ * ".." component, no '/' at its end (but "/" itself). */
+static bool is_normalized(const char *path)
+{
+	for (const char *p = path; *p; p++) {
+		if (*p != '/')
+			continue;
+		if (p[1] == '/' || (p[1] == '\0' && p != path))
+			return false;
+		if (p[1] == '.' &&
+		    (p[2] == '/' || p[2] == '\0' ||
+		     (p[2] == '.' && (p[3] == '/' || p[3] == '\0'))))
+			return false;
+	}
+	return true;
+}
+
+enum guard_name guard_name_of(int dirfd, const char *path, char *out)
+{
+	size_t len = strlen(path);
+
+	if (len >= PATH_MAX)
+		return GUARD_NAME_UNKNOWN;
+	/* the common case, an absolute name as it should be: no copy */
+	if (path[0] == '/' && is_normalized(path)) {
+		if (!guard_matches(path))
+			return GUARD_NAME_UNMATCHED;
+		memcpy(out, path, len + 1);
+		return GUARD_NAME_MATCHES;
+	}
+	if (path[0] != '/') {
+		char base[PATH_MAX];
+		int components = relative_components(path, out);
+
+		if (components > 0 &&
+		    !guard_tail_may_match(out, (size_t)components))
+			return GUARD_NAME_UNMATCHED;
+		if (!directory_of(dirfd, base, sizeof(base)) ||
+		    (size_t)snprintf(out, PATH_MAX, "%s/%s", base, path) >=
+			PATH_MAX)
+			return GUARD_NAME_UNKNOWN;
+	} else {
+		memcpy(out, path, len + 1);
+	}
+	normalize(out);
+	return guard_matches(out) ? GUARD_NAME_MATCHES : GUARD_NAME_UNMATCHED;
 }
 
 /* The names of lock files in each style (libpidshim(7), ENVIRONMENT). */

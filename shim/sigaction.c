@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <string.h>
 
+#include "guard.h"
 #include "shim.h"
 
 /* siginterrupt(sig, 1): signal() installs handlers for these without
@@ -20,6 +21,9 @@ static sigset_t interrupting;
 static int program_sigaction(int signo, const struct sigaction *act,
 			     struct sigaction *oldact)
 {
+	/* a handler of the program may open and close guarded paths */
+	if (act && act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN)
+		guard_note_program_handler();
 	if (!shim_ready())
 		return libc(sigaction)(signo, act, oldact);
 	return signals_sigaction(signo, act, oldact);

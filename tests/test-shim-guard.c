@@ -51,6 +51,8 @@ static void setup(void)
 	test_write_file(test_path(dir, "other"), "other\n");
 	ck_assert_int_eq(mkdir(test_path(dir, "sub"), 0755), 0);
 	ck_assert_int_eq(symlink(data, test_path(dir, "link")), 0);
+	/* a directory symlink: @/sub/up/data is @/data */
+	ck_assert_int_eq(symlink("..", test_path(dir, "sub/up")), 0);
 	out_count = 0;
 }
 
@@ -398,6 +400,55 @@ static const struct script scripts[] = {
 	    "open:/dev/null:r", "dup2:2:70", "pause" },
 	  "HR",
 	  NULL },
+	/* Names no pattern matches that reach the guarded file through a
+	 * symlink: the open by name fails on the symlink, and the path is
+	 * resolved then (a directory symlink, a relative path, a directory
+	 * descriptor, fopen, which opens inside libc). */
+	{ "name_through_directory_symlink",
+	  "guard-helper",
+	  { "open:@/sub/up/data:r", "pause", "close:0", "pause",
+	    "fopen:@/sub/up/data:r", "pause", "fclose:1", "pause" },
+	  "HRHR",
+	  NULL },
+	{ "name_relative_through_symlinks",
+	  "guard-helper",
+	  { "chdir:@/sub", "open:up/data:+", "pause", "close:0", "pause",
+	    "chdir:@", "open:link:r", "pause", "close:1", "pause",
+	    "fopen:link:r", "pause", "fclose:2", "pause" },
+	  "HRHRHR",
+	  NULL },
+	{ "name_openat_dirfd_through_symlinks",
+	  "guard-helper",
+	  { "openat:@/sub:up/data:r", "pause", "close:0", "pause",
+	    "openat:@/sub/up:data:+", "pause", "close:1", "pause",
+	    "openat:@:link:r", "pause", "close:2", "pause" },
+	  "HRHRHR",
+	  NULL },
+	/* the guard of a file open by one name is shared with its other
+	 * names in the same process, never waited for */
+	{ "name_and_symlink_share",
+	  "guard-helper",
+	  { "open:@/data:r", "open:@/sub/up/data:r", "open:@/link:r", "pause",
+	    "close:0", "close:1", "pause", "close:2", "pause" },
+	  "HHR",
+	  NULL },
+	/* absolute names written loosely are matched as normalized */
+	{ "loosely_written_absolute_names",
+	  "guard-helper",
+	  { "open:@//data:r", "pause", "close:0", "pause", "open:@/./data:r",
+	    "pause", "close:1", "pause", "open:@/sub/../data:r", "pause",
+	    "close:2", "pause", "open:@/sub/.././/data:r", "pause", "close:3",
+	    "pause" },
+	  "HRHRHRHR",
+	  NULL },
+	/* paths no guard concerns stay unguarded, by every way in */
+	{ "unmatched_names_unguarded",
+	  "guard-helper",
+	  { "chdir:@", "open:other:r", "pause", "open:./sub/../other:r",
+	    "pause", "openat:@/sub:../other:r", "pause", "fopen:other:r",
+	    "pause", "open:@/sub/up/other:r", "pause" },
+	  "RRRRR",
+	  "@/other" },
 	{ "same_thread_twice",
 	  "guard-helper",
 	  { "open:@/data:+", "open:@/data:r", "fopen:@/data:r", "pause",
@@ -1883,6 +1934,130 @@ START_TEST(nofollow_does_not_resolve_final_symlink)
 }
 END_TEST
 
+/* ---- opens decided by name (issue 10) ------------------------------------ */
+
+/* A relative name is matched by the patterns' last components, without
+ * looking up the directory it is relative to: a pattern with wildcards
+ * in the directories and in the name still guards it. */
+START_TEST(relative_name_matches_pattern_tail)
+{
+	char genv[4400];
+	const char *env[] = { no_pidfile, genv, "PIDSHIM_GUARD_WAIT=fail",
+			      NULL };
+	const char *steps[] = { at_dir("chdir:@/sub"),
+				"open:f1.db:wc",
+				"pause",
+				"close:0",
+				"pause",
+				"open:./up/sub//f2.db:wc",
+				"pause",
+				at_dir("openat:@:sub/f3.db:wc"),
+				"pause",
+				"open:other.db:wc",
+				"pause",
+				NULL };
+	struct proc p;
+
+	snprintf(genv, sizeof(genv), "PIDSHIM_GUARD=%s/s?b/f[0-9].db", dir);
+	helper_start(&p, "guard-helper", env, steps);
+	expect_pause(&p, 1, "relative");
+	assert_held_by(lock_file_of(at_dir("@/sub/f1.db")), p.pid, "relative");
+	proc_next(&p);
+	expect_pause(&p, 2, "relative, closed");
+	assert_released(lock_file_of(at_dir("@/sub/f1.db")),
+			"relative, closed");
+	proc_next(&p);
+	expect_pause(&p, 3, "relative through a symlink");
+	assert_held_by(lock_file_of(at_dir("@/sub/f2.db")), p.pid,
+		       "relative through a symlink");
+	proc_next(&p);
+	expect_pause(&p, 4, "openat");
+	assert_held_by(lock_file_of(at_dir("@/sub/f3.db")), p.pid, "openat");
+	proc_next(&p);
+	expect_pause(&p, 5, "no pattern");
+	assert_released(lock_file_of(at_dir("@/sub/other.db")), "no pattern");
+	expect_exit(&p, 0, "relative");
+}
+END_TEST
+
+/* A name that matches a pattern is tried as the real path, and when the
+ * open shows a symlink on the way, that try is given up whatever the
+ * scope: in scope process it must not stay held until exit (its lock
+ * file may be the real one, through a symlinked directory, which the
+ * open then waits for: itself). */
+START_TEST(matching_name_through_symlink_in_scope_process)
+{
+	char genv[8500];
+	const char *env[] = { no_pidfile, genv, "PIDSHIM_GUARD_SCOPE=process",
+			      NULL };
+	const char *steps[] = { at_dir("open:@/real/g/counter:r"), "pause",
+				at_dir("open:@/links/x:r"), "pause", NULL };
+	struct proc p;
+
+	make_dotdot_maze();
+	ck_assert_int_eq(mkdir(at_dir("@/links"), 0755), 0);
+	ck_assert_int_eq(mkdir(at_dir("@/elsewhere"), 0755), 0);
+	test_write_file(at_dir("@/elsewhere/target"), "target\n");
+	ck_assert_int_eq(
+	    symlink(at_dir("@/elsewhere/target"), at_dir("@/links/x")), 0);
+	snprintf(genv, sizeof(genv),
+		 "PIDSHIM_GUARD=%s/real/g/counter:%s/links/*", dir, dir);
+	helper_start(&p, "guard-helper", env, steps);
+	expect_pause(&p, 1, "through a symlinked directory");
+	assert_held_by(lock_file_of(at_dir("@/g/counter")), p.pid,
+		       "through a symlinked directory");
+	proc_next(&p);
+	expect_pause(&p, 2, "through a file symlink");
+	assert_held_by(lock_file_of(at_dir("@/elsewhere/target")), p.pid,
+		       "through a file symlink");
+	assert_released(lock_file_of(at_dir("@/links/x")),
+			"the symlink's own name");
+	expect_exit(&p, 0, "scope process");
+}
+END_TEST
+
+/* Without openat2 (Linux before 5.6, or a seccomp filter refusing it with
+ * ENOSYS or EPERM) every path is resolved: guarded files are guarded by
+ * every name, others open as they would. */
+START_TEST(without_openat2_paths_are_resolved)
+{
+	const char *env[] = { no_pidfile, guard_env, "PIDSHIM_GUARD_WAIT=fail",
+			      NULL };
+	const char *answers[] = { "ENOSYS", "EPERM" };
+
+	for (int i = 0; i < 2; i++) {
+		const char *argv[] = { test_helper("no-openat2"),
+				       answers[i],
+				       test_helper("guard-helper"),
+				       at_dir("open:@/sub/up/data:r"),
+				       "pause",
+				       "close:0",
+				       at_dir("chdir:@"),
+				       "open:data:r",
+				       "pause",
+				       "close:1",
+				       "fopen:link:r",
+				       "pause",
+				       "fclose:2",
+				       "open:other:r",
+				       "pause",
+				       NULL };
+		struct proc p;
+
+		proc_start(&p, env, argv);
+		for (int n = 1; n <= 3; n++) {
+			expect_pause(&p, n, answers[i]);
+			assert_held_by(lock, p.pid, answers[i]);
+			proc_next(&p);
+		}
+		expect_pause(&p, 4, answers[i]);
+		assert_released(lock, answers[i]);
+		ck_assert(test_file_contains(p.out, "open ok slot=3"));
+		expect_exit(&p, 0, answers[i]);
+	}
+}
+END_TEST
+
 static const struct test_fixture fixture = { setup, teardown };
 
 int main(void)
@@ -1968,5 +2143,12 @@ int main(void)
 		 &fixture, NULL);
 	test_add(s, "unsafe_lock_file", unsafe_lock_file_refuses_open, 60,
 		 &fixture, NULL);
+	test_add(s, "relative_pattern_tail", relative_name_matches_pattern_tail,
+		 60, &fixture, NULL);
+	test_add(s, "without_openat2", without_openat2_paths_are_resolved, 60,
+		 &fixture, NULL);
+	test_add(s, "by_name_scope_process",
+		 matching_name_through_symlink_in_scope_process, 60, &fixture,
+		 NULL);
 	return test_run_suite(s);
 }
