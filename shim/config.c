@@ -216,6 +216,26 @@ static size_t edit_distance(const char *a, const char *b)
 	return row[lb];
 }
 
+/* The known name nearest to NAME, an unknown one: the settings, and the
+ * variable the shim passes on (the first of equals). */
+static const char *nearest_name(const char *name)
+{
+	const char *nearest = NULL;
+	size_t best = (size_t)-1;
+
+	for (size_t i = 0; i <= setting_count(); i++) {
+		const char *candidate =
+		    i < setting_count() ? setting_name(i) : SHIM_OWNER_VAR;
+		size_t d = edit_distance(name, candidate);
+
+		if (d < best) {
+			best = d;
+			nearest = candidate;
+		}
+	}
+	return nearest;
+}
+
 static void warn_unknown_names(void)
 {
 	extern char **environ;
@@ -223,10 +243,7 @@ static void warn_unknown_names(void)
 	for (char **env = environ; env && *env; env++) {
 		const char *eq = strchr(*env, '=');
 		char name[128];
-		const char *nearest = NULL;
-		size_t best = (size_t)-1;
 		size_t len;
-		bool known = false;
 
 		if (strncmp(*env, "PIDSHIM_", 8) != 0 || !eq)
 			continue;
@@ -235,23 +252,13 @@ static void warn_unknown_names(void)
 			len = sizeof(name) - 1;
 		memcpy(name, *env, len);
 		name[len] = '\0';
-		for (size_t i = 0; i <= setting_count(); i++) {
-			/* the settings, and the variable the shim passes on */
-			const char *candidate = i < setting_count()
-						    ? setting_name(i)
-						    : SHIM_OWNER_VAR;
-			size_t d = edit_distance(name, candidate);
-
-			if (d == 0)
-				known = true;
-			if (d < best) {
-				best = d;
-				nearest = candidate;
-			}
-		}
-		if (!known)
-			log_warn("unknown variable %s (did you mean %s?)", name,
-				 nearest);
+		/* Every process under the shim starts here: the distances,
+		 * the bulk of its start-up's own work, only for a name that
+		 * is not known. */
+		if (setting_find(name) || strcmp(name, SHIM_OWNER_VAR) == 0)
+			continue;
+		log_warn("unknown variable %s (did you mean %s?)", name,
+			 nearest_name(name));
 	}
 }
 

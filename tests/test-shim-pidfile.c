@@ -878,13 +878,19 @@ END_TEST
 
 START_TEST(unknown_variable_warns_with_nearest_name)
 {
-	const char *env[] = { pidfile_env, "PIDSHIM_PIDFLE=/tmp/x.pid", NULL };
+	const char *env[] = { pidfile_env, "PIDSHIM_PIDFLE=/tmp/x.pid",
+			      "PIDSHIM_OWNR=1", "PIDSHIM_LOG=warn", NULL };
 	const char *argv[] = { "true", NULL };
 	int status = test_run(env, argv, out, 20);
 
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	ck_assert(test_file_contains(out, "PIDSHIM_PIDFLE"));
 	ck_assert(test_file_contains(out, "did you mean PIDSHIM_PIDFILE"));
+	/* the variable the shim passes on is a known name too */
+	ck_assert(test_file_contains(out, "did you mean PIDSHIM_OWNER"));
+	/* and known names are not warned about */
+	ck_assert(!test_file_contains(out, "variable PIDSHIM_LOG "));
+	ck_assert(!test_file_contains(out, "variable PIDSHIM_PIDFILE "));
 }
 END_TEST
 
