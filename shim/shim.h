@@ -201,7 +201,8 @@ int __sigaction(int signo, const struct sigaction *act,
 sighandler_t bsd_signal(int signo, sighandler_t handler);
 
 /* Take over the terminating signals left at their default; a signal that
- * ends the process calls CLEANUP (async-signal-safe) first. */
+ * ends the process calls CLEANUP (async-signal-safe) first. The caller
+ * has every signal blocked. */
 SHIM_HIDDEN void signals_init(void (*cleanup)(void));
 /* sigaction on the program's view of the terminating signals (the kernel's
  * for the others): every installer goes through it (sigaction.c). */

@@ -593,6 +593,55 @@ START_TEST(nohup_ignore_survives_exec)
 }
 END_TEST
 
+/* An ignore set before exec on a real-time signal, and the signal next to
+ * it left at its default: python3 ignores one and execs itself (the owner
+ * after exec), which reports what its queries say of both and execs
+ * sleep. */
+static const char rt_exec_program[] =
+    "import os, signal, sys\n"
+    "ign, dfl = int(sys.argv[1]), int(sys.argv[2])\n"
+    "if sys.argv[3] == 'first':\n"
+    "    signal.signal(ign, signal.SIG_IGN)\n"
+    "    os.execv(sys.executable, [sys.executable] + sys.argv[:3] + "
+    "['second'])\n"
+    "print('ignored', signal.getsignal(ign) == signal.SIG_IGN,\n"
+    "      'default', signal.getsignal(dfl) == signal.SIG_DFL, flush=True)\n"
+    "os.execvp('sleep', ['sleep', '30'])\n";
+
+START_TEST(realtime_ignore_survives_exec)
+{
+	char script[PATH_MAX], ign[16], dfl[16];
+	const char *argv[] = {
+		"/usr/bin/python3", script, ign, dfl, "first", NULL
+	};
+	int ignored = SIGRTMIN + 2, left = SIGRTMIN + 3;
+	pid_t pid;
+
+	if (access(argv[0], X_OK) < 0)
+		return; /* python3 is optional; the C cases cover the rest */
+	snprintf(script, sizeof(script), "%s/rt.py", dir);
+	test_write_file(script, rt_exec_program);
+	snprintf(ign, sizeof(ign), "%d", ignored);
+	snprintf(dfl, sizeof(dfl), "%d", left);
+	pid = spawn_and_wait_for_pidfile(argv);
+	ck_assert_msg(wait_until_asleep(pid, 30),
+		      "python3 never exec'd sleep:\n%s", output());
+	expect_output("ignored True default True\n");
+	ck_assert_msg(test_proc_mask_has(pid, "SigIgn", ignored),
+		      "SIGRTMIN+2 is no longer ignored after exec");
+	ck_assert_msg(test_proc_mask_has(pid, "SigCgt", left),
+		      "SIGRTMIN+3 at its default is not caught for cleanup");
+	ck_assert_int_eq(kill(pid, ignored), 0);
+	test_pause_ms(200);
+	assert_running(pid);
+	assert_pidfile_names(pid);
+
+	ck_assert_int_eq(kill(pid, left), 0);
+	assert_killed_by(wait_child(pid), left);
+	assert_pidfile_gone();
+}
+END_TEST
+
 /* ---- 6. installers called before the shim's constructor ------------------ */
 
 /* How the program ends: SIGTERM at its default, or SIGINT's second
@@ -702,6 +751,8 @@ int main(void)
 	test_add(s, "fork_with_sysv_handler",
 		 sysv_handler_during_fork_does_not_hang, 120, &fixture, NULL);
 	test_add(s, "nohup", nohup_ignore_survives_exec, 120, &fixture, NULL);
+	test_add(s, "nohup", realtime_ignore_survives_exec, 120, &fixture,
+		 NULL);
 	test_add(s, "before_constructor",
 		 installers_called_before_shim_constructor, 120, &fixture,
 		 TEST_LOOP(ARRAY_SIZE(early_kills)));
