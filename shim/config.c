@@ -57,11 +57,11 @@ static void load_pidfile(void)
 	char expanded[PATH_MAX];
 
 	shim_config.pidfile_enabled = true;
-	if (value && strlen(value) >= sizeof(shim_config.pidfile_template))
+	if (value && strlen(value) >= PATH_MAX)
 		bad_value("PIDSHIM_PIDFILE", value,
 			  "a path that fits in PATH_MAX");
 	value = checked("PIDSHIM_PIDFILE");
-	strcpy(shim_config.pidfile_template, value ? value : "");
+	shim_config.pidfile_template = value ? value : "";
 	if (!value) {
 		char template[PATH_MAX];
 
@@ -159,7 +159,8 @@ static void load_guard_options(void)
 	    style_of[word_variable("PIDSHIM_LOCK_STYLE", 0)];
 
 	value = checked("PIDSHIM_LOCK_DIR");
-	shim_config.lock_dir[0] = '\0';
+	/* unset, lock_dir stays as it starts, empty (this runs once): its
+	 * page is not touched */
 	if (value)
 		strcpy(shim_config.lock_dir, value);
 	else if (shim_config.lock_style == SHIM_LOCK_STYLE_UUCP)

@@ -99,10 +99,14 @@ enum shim_lock_style {
 enum shim_children { SHIM_CHILDREN_TREE, SHIM_CHILDREN_NONE };
 enum shim_log_level { SHIM_LOG_QUIET, SHIM_LOG_WARN, SHIM_LOG_DEBUG };
 
+/* The small fields first and the paths after them, each written only as
+ * far as its string goes: a start-up touches one page of this. */
 struct shim_config {
 	bool pidfile_enabled;
-	char pidfile[PATH_MAX];		 /* expanded, absolute */
-	char pidfile_template[PATH_MAX]; /* PIDSHIM_PIDFILE ("": unset) */
+	/* PIDSHIM_PIDFILE as the constructor found it ("": unset); read
+	 * only there, while the environment is still the one it started
+	 * with */
+	const char *pidfile_template;
 	enum shim_conflict on_conflict;
 	int conflict_timeout_ms; /* -1: wait forever */
 	int conflict_exit_code;
@@ -113,7 +117,6 @@ struct shim_config {
 	enum shim_guard_scope guard_scope;
 	enum shim_guard_mode guard_mode;
 	enum shim_lock_style lock_style;
-	char lock_dir[PATH_MAX]; /* empty: beside the resource */
 	enum shim_children children;
 	bool daemon_follow;
 	mode_t mode;
@@ -122,6 +125,8 @@ struct shim_config {
 	 * the owner after an exec or its descendant, and pidfile is the path
 	 * the owner expanded */
 	bool under_owners_template;
+	char pidfile[PATH_MAX];	 /* expanded, absolute */
+	char lock_dir[PATH_MAX]; /* empty: beside the resource */
 };
 
 SHIM_HIDDEN extern struct shim_config shim_config;
