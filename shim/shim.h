@@ -140,6 +140,9 @@ SHIM_HIDDEN void config_load(void);
 SHIM_HIDDEN void log_set_level(enum shim_log_level level);
 /* Remember which file fd 2 is, and write to FILE instead (NULL: stderr). */
 SHIM_HIDDEN void log_start(const char *file);
+/* Whether a message at LEVEL would be written: for one that costs
+ * system calls to compose. */
+SHIM_HIDDEN bool log_enabled(enum shim_log_level level);
 SHIM_HIDDEN void shim_log(enum shim_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 #define log_warn(...) shim_log(SHIM_LOG_WARN, __VA_ARGS__)
@@ -162,6 +165,12 @@ enum shim_role {
 /* This process, in ROLE (the constructor, once). */
 SHIM_HIDDEN void process_start(enum shim_role role);
 SHIM_HIDDEN enum shim_role process_role(void);
+/* Once the configuration says which role (the constructor). */
+SHIM_HIDDEN void process_set_role(enum shim_role role);
+/* This process's PID as the constructor found it, without a system call:
+ * for the constructor's own use (a vfork or clone child shares or copies
+ * this memory without the fork handlers that would update it). */
+SHIM_HIDDEN pid_t process_pid(void);
 /* False in a vfork child, which shares its parent's memory. */
 SHIM_HIDDEN bool shim_in_own_process(void);
 /* A forked child: itself, and a descendant of the owner. */

@@ -894,6 +894,55 @@ START_TEST(unknown_variable_warns_with_nearest_name)
 }
 END_TEST
 
+/* How many times NEEDLE occurs in the file at PATH. */
+static int occurrences(const char *path, const char *needle)
+{
+	static char text[1 << 16];
+	int count = 0;
+
+	ck_assert_int_ge(test_read_file(path, text, sizeof(text)), 0);
+	for (const char *p = text; (p = strstr(p, needle)); p++)
+		count++;
+	return count;
+}
+
+/* Environments of a few variables, and of more than the shim's own array
+ * for them holds (setenv's way then). */
+static const int extra_variables[] = { 1, 700 };
+
+/* The owner publishes PIDSHIM_OWNER: sh's child sees it with the rest of
+ * the environment, and sh's exec'd image (the owner after exec) has it
+ * once, not twice. */
+START_TEST(owner_published_in_environment)
+{
+	static char names[700][32];
+	static const char *env[704];
+	const char *argv[] = { "sh", "-c", "env; echo --; exec env", NULL };
+	char expected[8400];
+	int n = 0, status;
+	pid_t pid;
+
+	env[n++] = pidfile_env;
+	for (int i = 0; i < extra_variables[_i]; i++) {
+		snprintf(names[i], sizeof(names[i]), "KEEP_%d=%d", i, i);
+		env[n++] = names[i];
+	}
+	env[n] = NULL;
+	pid = test_spawn(env, argv, out, -1);
+	status = test_wait(pid, 20);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	snprintf(expected, sizeof(expected), "PIDSHIM_OWNER=%d:%zu:%s%s\n",
+		 (int)pid, strlen(pidfile), pidfile, pidfile);
+	ck_assert_int_eq(occurrences(out, expected), 2);
+	ck_assert_int_eq(occurrences(out, "PIDSHIM_OWNER="), 2);
+	ck_assert_int_eq(occurrences(out, "\nKEEP_0=0\n"), 2);
+	snprintf(expected, sizeof(expected), "\nKEEP_%d=%d\n",
+		 extra_variables[_i] - 1, extra_variables[_i] - 1);
+	ck_assert_int_eq(occurrences(out, expected), 2);
+	ck_assert_int_eq(occurrences(out, "LD_PRELOAD="), 2);
+}
+END_TEST
+
 START_TEST(pidfile_none_makes_no_file)
 {
 	const char *env[] = { "PIDSHIM_PIDFILE=none", NULL };
@@ -1374,6 +1423,8 @@ int main(void)
 	test_add(s, "private_fd_limit_256",
 		 closing_every_descriptor_at_limit_256_keeps_the_lock, 60,
 		 &fixture, NULL);
+	test_add(s, "owner_environment", owner_published_in_environment, 30,
+		 &fixture, TEST_LOOP(2));
 	test_add(s, "private_fd_bounded", private_descriptors_sit_below_a_bound,
 		 30, &fixture, NULL);
 	test_add(s, "pidfile_foreign_default",
