@@ -51,46 +51,63 @@ static void expand_or_die(const char *template, char *buf, size_t size)
 			 template);
 }
 
+/* The buffers of the rarer cases sit in functions of their own, off the
+ * constructor's usual path: its stack stays within the pages the dynamic
+ * linker has touched already. */
+static __attribute__((noinline)) void load_default_pidfile(void)
+{
+	char template[PATH_MAX];
+
+	if (!setting_default_pidfile(template, sizeof(template)))
+		shim_die(SHIM_EXIT_CONFIG, "cannot name the default PID file");
+	expand_or_die(template, shim_config.pidfile,
+		      sizeof(shim_config.pidfile));
+}
+
+/* Relative to where the program started: it may chdir later, and the file
+ * must still be removed by its right name. */
+static __attribute__((noinline)) void pidfile_from_cwd(const char *value)
+{
+	char *path = shim_config.pidfile;
+	char cwd[PATH_MAX];
+	size_t dir_len, len = strlen(path);
+
+	if (!getcwd(cwd, sizeof(cwd)))
+		bad_value("PIDSHIM_PIDFILE", value,
+			  "a path that fits in PATH_MAX");
+	dir_len = strlen(cwd);
+	if (dir_len + 1 + len >= sizeof(shim_config.pidfile))
+		bad_value("PIDSHIM_PIDFILE", value,
+			  "a path that fits in PATH_MAX");
+	memmove(path + dir_len + 1, path, len + 1);
+	memcpy(path, cwd, dir_len);
+	path[dir_len] = '/';
+}
+
 static void load_pidfile(void)
 {
 	const char *value = getenv("PIDSHIM_PIDFILE");
-	char expanded[PATH_MAX];
 
 	shim_config.pidfile_enabled = true;
 	if (value && strlen(value) >= PATH_MAX)
 		bad_value("PIDSHIM_PIDFILE", value,
 			  "a path that fits in PATH_MAX");
-	value = checked("PIDSHIM_PIDFILE");
 	shim_config.pidfile_template = value ? value : "";
 	if (!value) {
-		char template[PATH_MAX];
-
-		if (!setting_default_pidfile(template, sizeof(template)))
-			shim_die(SHIM_EXIT_CONFIG,
-				 "cannot name the default PID file");
-		expand_or_die(template, shim_config.pidfile,
-			      sizeof(shim_config.pidfile));
+		load_default_pidfile();
 		return;
 	}
 	if (!*value || strcmp(value, "none") == 0) {
 		shim_config.pidfile_enabled = false;
 		return;
 	}
-	expand_or_die(value, expanded, sizeof(expanded));
-	/* Relative to where the program started: it may chdir later, and the
-	 * file must still be removed by its right name. */
-	if (expanded[0] != '/') {
-		char cwd[PATH_MAX];
-
-		if (!getcwd(cwd, sizeof(cwd)) ||
-		    (size_t)snprintf(shim_config.pidfile,
-				     sizeof(shim_config.pidfile), "%s/%s", cwd,
-				     expanded) >= sizeof(shim_config.pidfile))
-			bad_value("PIDSHIM_PIDFILE", value,
-				  "a path that fits in PATH_MAX");
-	} else {
-		strcpy(shim_config.pidfile, expanded);
-	}
+	/* checked (settings.c) and expanded at once, in its place */
+	if (!setting_pidfile_expand(value, shim_config.pidfile,
+				    sizeof(shim_config.pidfile)))
+		bad_value("PIDSHIM_PIDFILE", value,
+			  setting_find("PIDSHIM_PIDFILE")->expected);
+	if (shim_config.pidfile[0] != '/')
+		pidfile_from_cwd(value);
 }
 
 static void load_conflict(void)

@@ -774,6 +774,8 @@ START_TEST(bad_values_exit_78_before_main)
 {
 	static const char *const bad[][2] = {
 		{ "PIDSHIM_PIDFILE=/x/%q", "PIDSHIM_PIDFILE" },
+		{ "PIDSHIM_PIDFILE=/run/a-directory/", "PIDSHIM_PIDFILE" },
+		{ "PIDSHIM_PIDFILE=relative/%q", "PIDSHIM_PIDFILE" },
 		{ "PIDSHIM_ON_CONFLICT=sometimes", "PIDSHIM_ON_CONFLICT" },
 		{ "PIDSHIM_ON_CONFLICT=wait:soon", "PIDSHIM_ON_CONFLICT" },
 		{ "PIDSHIM_ON_CONFLICT=wait:3000000", "PIDSHIM_ON_CONFLICT" },
