@@ -39,12 +39,14 @@ static struct {
 	} slot[PRIVATE_MAX];
 } priv = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
-/* Where ours are placed: high enough to be out of the way of the numbers
- * programs pick (shells use 10 and up, bash 255), low enough that the
- * kernel's descriptor table stays small (each slot costs the process; at
- * the 1,048,576 descriptors containers give, three quarters up would mean
- * a table of megabytes in every process). */
-#define PRIVATE_BASE_MAX 768
+/* Where ours are placed: above the numbers programs open first and the
+ * ones shells pick for themselves (10 and up), and inside the 64 slots
+ * the kernel keeps in every process, so that the shim never grows a
+ * process's descriptor table — a table costs 8 bytes a slot, is copied by
+ * every fork, and would be megabytes three quarters up the 1,048,576
+ * descriptors containers give. A number a program insists on (bash's 255,
+ * a dup2 onto ours) is made room for wherever ours sit. */
+#define PRIVATE_BASE_MAX 48
 
 static int choose_base(void)
 {

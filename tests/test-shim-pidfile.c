@@ -1218,7 +1218,8 @@ START_TEST(closing_every_descriptor_at_limit_256_keeps_the_lock)
 END_TEST
 
 /* At a container's 1,048,576 descriptors (or the hard limit, if lower)
- * ours sit low enough that the descriptor table stays small. */
+ * ours sit inside the 64 slots every process has: the descriptor table
+ * does not grow. */
 START_TEST(private_descriptors_sit_below_a_bound)
 {
 	char fd_dir[64], link[4200], target[4200];
@@ -1245,8 +1246,8 @@ START_TEST(private_descriptors_sit_below_a_bound)
 	}
 	closedir(fds);
 	stop(pid);
-	ck_assert_int_ge(found, 3);
-	ck_assert_int_lt(found, 1024);
+	ck_assert_int_ge(found, 10);
+	ck_assert_int_lt(found, 64);
 }
 END_TEST
 
