@@ -219,6 +219,16 @@ static enum shim_role role_from_config(void)
 		   : SHIM_ROLE_DESCENDANT;
 }
 
+/* Whether a signal ending this process has anything to remove: the PID
+ * file it owns, or shares under daemon follow, or guard locks. */
+static bool has_cleanup(void)
+{
+	return shim_config.guard_count > 0 ||
+	       (shim_config.pidfile_enabled &&
+		(process_role() == SHIM_ROLE_OWNER ||
+		 shim_config.daemon_follow));
+}
+
 /* Whether this image took over the PID file its previous image kept. */
 static bool pidfile_adopted;
 
@@ -235,6 +245,11 @@ static void take_over_after_exec(void)
 {
 	sigset_t all, old;
 
+	/* Nothing to remove when a signal ends it, and nothing kept for it
+	 * across exec: a descendant without guards (every command a shell
+	 * under the shim runs) keeps its signals as the kernel has them. */
+	if (!has_cleanup())
+		return;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	signals_init(cleanup_at_signal);

@@ -642,7 +642,53 @@ START_TEST(realtime_ignore_survives_exec)
 }
 END_TEST
 
-/* ---- 6. installers called before the shim's constructor ------------------ */
+/* ---- 6. a descendant with nothing to remove ------------------------------ */
+
+/* The one child of PARENT, 0 until there is one. */
+static pid_t only_child(pid_t parent)
+{
+	char path[64], buf[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)parent,
+		 (int)parent);
+	if (test_read_file(path, buf, sizeof(buf)) <= 0)
+		return 0;
+	return (pid_t)atol(buf);
+}
+
+/* sleep, run by sh (the owner), is a descendant: the PID file is not its.
+ * Without guards a signal ending it has nothing to remove, and the shim
+ * leaves its signals to the kernel; with a guard configured it takes them
+ * (the guards' lock files go with a fatal signal). */
+static const char *const descendant_guards[] = {
+	NULL, "PIDSHIM_GUARD=/nonexistent/*"
+};
+
+START_TEST(descendant_catches_only_what_it_must)
+{
+	const char *argv[] = { "sh", "-c", "sleep 30; exit 3", NULL };
+	bool guarded = descendant_guards[_i] != NULL;
+	pid_t sh, pid = 0;
+
+	child = sh = test_spawn(shim_env(descendant_guards[_i], NULL), argv,
+				out_path, -1);
+	ck_assert(test_wait_for_pid(pidfile, sh, 30));
+	for (int i = 0; i < 15000 && !(pid = only_child(sh)); i++)
+		test_pause_ms(2);
+	ck_assert_msg(pid > 0, "sh started no sleep:\n%s", output());
+	ck_assert_msg(wait_until_asleep(pid, 30), "sleep never slept");
+	ck_assert_msg(test_proc_mask_has(pid, "SigCgt", SIGTERM) == guarded,
+		      "the descendant %s SIGTERM",
+		      guarded ? "does not catch" : "catches");
+	ck_assert_msg(!test_proc_mask_has(pid, "SigCgt", SIGRTMIN) || guarded,
+		      "the descendant catches SIGRTMIN");
+	ck_assert_int_eq(kill(pid, SIGTERM), 0);
+	assert_exited(wait_child(sh), 3);
+	assert_pidfile_gone();
+}
+END_TEST
+
+/* ---- 7. installers called before the shim's constructor ------------------ */
 
 /* How the program ends: SIGTERM at its default, or SIGINT's second
  * delivery after libearly's one-shot handler ran. */
@@ -753,6 +799,8 @@ int main(void)
 	test_add(s, "nohup", nohup_ignore_survives_exec, 120, &fixture, NULL);
 	test_add(s, "nohup", realtime_ignore_survives_exec, 120, &fixture,
 		 NULL);
+	test_add(s, "descendant", descendant_catches_only_what_it_must, 120,
+		 &fixture, TEST_LOOP(ARRAY_SIZE(descendant_guards)));
 	test_add(s, "before_constructor",
 		 installers_called_before_shim_constructor, 120, &fixture,
 		 TEST_LOOP(ARRAY_SIZE(early_kills)));
