@@ -51,46 +51,63 @@ static void expand_or_die(const char *template, char *buf, size_t size)
 			 template);
 }
 
+/* The buffers of the rarer cases sit in functions of their own, off the
+ * constructor's usual path: its stack stays within the pages the dynamic
+ * linker has touched already. */
+static __attribute__((noinline)) void load_default_pidfile(void)
+{
+	char template[PATH_MAX];
+
+	if (!setting_default_pidfile(template, sizeof(template)))
+		shim_die(SHIM_EXIT_CONFIG, "cannot name the default PID file");
+	expand_or_die(template, shim_config.pidfile,
+		      sizeof(shim_config.pidfile));
+}
+
+/* Relative to where the program started: it may chdir later, and the file
+ * must still be removed by its right name. */
+static __attribute__((noinline)) void pidfile_from_cwd(const char *value)
+{
+	char *path = shim_config.pidfile;
+	char cwd[PATH_MAX];
+	size_t dir_len, len = strlen(path);
+
+	if (!getcwd(cwd, sizeof(cwd)))
+		bad_value("PIDSHIM_PIDFILE", value,
+			  "a path that fits in PATH_MAX");
+	dir_len = strlen(cwd);
+	if (dir_len + 1 + len >= sizeof(shim_config.pidfile))
+		bad_value("PIDSHIM_PIDFILE", value,
+			  "a path that fits in PATH_MAX");
+	memmove(path + dir_len + 1, path, len + 1);
+	memcpy(path, cwd, dir_len);
+	path[dir_len] = '/';
+}
+
 static void load_pidfile(void)
 {
 	const char *value = getenv("PIDSHIM_PIDFILE");
-	char expanded[PATH_MAX];
 
 	shim_config.pidfile_enabled = true;
-	if (value && strlen(value) >= sizeof(shim_config.pidfile_template))
+	if (value && strlen(value) >= PATH_MAX)
 		bad_value("PIDSHIM_PIDFILE", value,
 			  "a path that fits in PATH_MAX");
-	value = checked("PIDSHIM_PIDFILE");
-	strcpy(shim_config.pidfile_template, value ? value : "");
+	shim_config.pidfile_template = value ? value : "";
 	if (!value) {
-		char template[PATH_MAX];
-
-		if (!setting_default_pidfile(template, sizeof(template)))
-			shim_die(SHIM_EXIT_CONFIG,
-				 "cannot name the default PID file");
-		expand_or_die(template, shim_config.pidfile,
-			      sizeof(shim_config.pidfile));
+		load_default_pidfile();
 		return;
 	}
 	if (!*value || strcmp(value, "none") == 0) {
 		shim_config.pidfile_enabled = false;
 		return;
 	}
-	expand_or_die(value, expanded, sizeof(expanded));
-	/* Relative to where the program started: it may chdir later, and the
-	 * file must still be removed by its right name. */
-	if (expanded[0] != '/') {
-		char cwd[PATH_MAX];
-
-		if (!getcwd(cwd, sizeof(cwd)) ||
-		    (size_t)snprintf(shim_config.pidfile,
-				     sizeof(shim_config.pidfile), "%s/%s", cwd,
-				     expanded) >= sizeof(shim_config.pidfile))
-			bad_value("PIDSHIM_PIDFILE", value,
-				  "a path that fits in PATH_MAX");
-	} else {
-		strcpy(shim_config.pidfile, expanded);
-	}
+	/* checked (settings.c) and expanded at once, in its place */
+	if (!setting_pidfile_expand(value, shim_config.pidfile,
+				    sizeof(shim_config.pidfile)))
+		bad_value("PIDSHIM_PIDFILE", value,
+			  setting_find("PIDSHIM_PIDFILE")->expected);
+	if (shim_config.pidfile[0] != '/')
+		pidfile_from_cwd(value);
 }
 
 static void load_conflict(void)
@@ -159,7 +176,8 @@ static void load_guard_options(void)
 	    style_of[word_variable("PIDSHIM_LOCK_STYLE", 0)];
 
 	value = checked("PIDSHIM_LOCK_DIR");
-	shim_config.lock_dir[0] = '\0';
+	/* unset, lock_dir stays as it starts, empty (this runs once): its
+	 * page is not touched */
 	if (value)
 		strcpy(shim_config.lock_dir, value);
 	else if (shim_config.lock_style == SHIM_LOCK_STYLE_UUCP)
@@ -216,6 +234,26 @@ static size_t edit_distance(const char *a, const char *b)
 	return row[lb];
 }
 
+/* The known name nearest to NAME, an unknown one: the settings, and the
+ * variable the shim passes on (the first of equals). */
+static const char *nearest_name(const char *name)
+{
+	const char *nearest = NULL;
+	size_t best = (size_t)-1;
+
+	for (size_t i = 0; i <= setting_count(); i++) {
+		const char *candidate =
+		    i < setting_count() ? setting_name(i) : SHIM_OWNER_VAR;
+		size_t d = edit_distance(name, candidate);
+
+		if (d < best) {
+			best = d;
+			nearest = candidate;
+		}
+	}
+	return nearest;
+}
+
 static void warn_unknown_names(void)
 {
 	extern char **environ;
@@ -223,10 +261,7 @@ static void warn_unknown_names(void)
 	for (char **env = environ; env && *env; env++) {
 		const char *eq = strchr(*env, '=');
 		char name[128];
-		const char *nearest = NULL;
-		size_t best = (size_t)-1;
 		size_t len;
-		bool known = false;
 
 		if (strncmp(*env, "PIDSHIM_", 8) != 0 || !eq)
 			continue;
@@ -235,23 +270,13 @@ static void warn_unknown_names(void)
 			len = sizeof(name) - 1;
 		memcpy(name, *env, len);
 		name[len] = '\0';
-		for (size_t i = 0; i <= setting_count(); i++) {
-			/* the settings, and the variable the shim passes on */
-			const char *candidate = i < setting_count()
-						    ? setting_name(i)
-						    : SHIM_OWNER_VAR;
-			size_t d = edit_distance(name, candidate);
-
-			if (d == 0)
-				known = true;
-			if (d < best) {
-				best = d;
-				nearest = candidate;
-			}
-		}
-		if (!known)
-			log_warn("unknown variable %s (did you mean %s?)", name,
-				 nearest);
+		/* Every process under the shim starts here: the distances,
+		 * the bulk of its start-up's own work, only for a name that
+		 * is not known. */
+		if (setting_find(name) || strcmp(name, SHIM_OWNER_VAR) == 0)
+			continue;
+		log_warn("unknown variable %s (did you mean %s?)", name,
+			 nearest_name(name));
 	}
 }
 

@@ -23,6 +23,9 @@
 
 #include "guard_int.h"
 
+/* 8 MiB of zeros, touched only by a process that guards something; the
+ * last object in the shim's link (shim/meson.build), so that it lies
+ * after the few variables every start-up writes, not between them. */
 struct guard_table guard_table = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.changed = PTHREAD_COND_INITIALIZER,

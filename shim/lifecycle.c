@@ -153,6 +153,45 @@ static pid_t shim_setsid(void)
 /* ---- start ----------------------------------------------------------------
  */
 
+/* PIDSHIM_OWNER's entry in the environment, which points at it from then
+ * on: it lives as long as the process. */
+static char owner_entry[sizeof(SHIM_OWNER_VAR "=") + 2 * PATH_MAX + 32];
+
+/* The environment with one entry more, for environments of common size:
+ * setenv would start malloc, and with it a heap, in every process the
+ * shim starts, for this one variable. Only as much of it as the
+ * environment fills is ever touched. */
+static char *environ_with_owner[512];
+
+/* Put owner_entry in the environment, as setenv(3) would. The
+ * constructor, before any thread of the program. glibc's setenv and
+ * unsetenv keep working on the result: they never free or grow an array
+ * they did not allocate. */
+static void environ_put_owner(void)
+{
+	extern char **environ;
+	size_t len = strlen(SHIM_OWNER_VAR "="), n = 0;
+
+	for (; environ && environ[n]; n++) {
+		/* inherited (the owner after exec, a nested owner): in place */
+		if (strncmp(environ[n], owner_entry, len) == 0) {
+			environ[n] = owner_entry;
+			return;
+		}
+	}
+	if (n + 2 >
+	    sizeof(environ_with_owner) / sizeof(environ_with_owner[0])) {
+		/* not our string's copy: putenv keeps the pointer */
+		putenv(owner_entry);
+		return;
+	}
+	if (n > 0)
+		memcpy(environ_with_owner, environ, n * sizeof(*environ));
+	environ_with_owner[n] = owner_entry;
+	environ_with_owner[n + 1] = NULL;
+	environ = environ_with_owner;
+}
+
 /* PIDSHIM_OWNER (libpidshim(7), ENVIRONMENT; parsed in config.c): this process
  * as the owner, the PID file it expanded, and the template it expanded it
  * from. The path is what crosses exec: the new image adopts exactly that
@@ -161,23 +200,33 @@ static void publish_owner(void)
 {
 	const char *path =
 	    shim_config.pidfile_enabled ? shim_config.pidfile : "";
-	char value[2 * PATH_MAX + 48];
 
 	/* Descendants inherit this and know the PID file is not theirs; a
 	 * nested run with another PIDSHIM_PIDFILE is an owner of its own. */
-	snprintf(value, sizeof(value), "%d:%zu:%s%s", getpid(), strlen(path),
-		 path, shim_config.pidfile_template);
-	setenv(SHIM_OWNER_VAR, value, 1);
+	snprintf(owner_entry, sizeof(owner_entry), "%s=%d:%zu:%s%s",
+		 SHIM_OWNER_VAR, process_pid(), strlen(path), path,
+		 shim_config.pidfile_template);
+	environ_put_owner();
 }
 
 static enum shim_role role_from_config(void)
 {
-	if (shim_config.owner_from_env == getpid() ||
+	if (shim_config.owner_from_env == process_pid() ||
 	    !shim_config.under_owners_template)
 		return SHIM_ROLE_OWNER;
 	return shim_config.children == SHIM_CHILDREN_NONE
 		   ? SHIM_ROLE_INERT
 		   : SHIM_ROLE_DESCENDANT;
+}
+
+/* Whether a signal ending this process has anything to remove: the PID
+ * file it owns, or shares under daemon follow, or guard locks. */
+static bool has_cleanup(void)
+{
+	return shim_config.guard_count > 0 ||
+	       (shim_config.pidfile_enabled &&
+		(process_role() == SHIM_ROLE_OWNER ||
+		 shim_config.daemon_follow));
 }
 
 /* Whether this image took over the PID file its previous image kept. */
@@ -196,6 +245,11 @@ static void take_over_after_exec(void)
 {
 	sigset_t all, old;
 
+	/* Nothing to remove when a signal ends it, and nothing kept for it
+	 * across exec: a descendant without guards (every command a shell
+	 * under the shim runs) keeps its signals as the kernel has them. */
+	if (!has_cleanup())
+		return;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	signals_init(cleanup_at_signal);
@@ -203,7 +257,7 @@ static void take_over_after_exec(void)
 		guard_adopt_after_exec();
 	if (shim_config.pidfile_enabled &&
 	    ((process_role() == SHIM_ROLE_OWNER &&
-	      shim_config.owner_from_env == getpid()) ||
+	      shim_config.owner_from_env == process_pid()) ||
 	     (process_role() == SHIM_ROLE_DESCENDANT &&
 	      shim_config.daemon_follow))) {
 		pidfile_adopted = pidfile_adopt();
@@ -234,7 +288,7 @@ static void init_once(void)
 		return;
 	}
 	config_load();
-	process_start(role_from_config());
+	process_set_role(role_from_config());
 	if (process_role() == SHIM_ROLE_INERT)
 		return;
 	take_over_after_exec();

@@ -129,11 +129,16 @@ static __attribute__((format(printf, 1, 0))) void emit(const char *fmt,
 	errno = saved;
 }
 
+bool log_enabled(enum shim_log_level level)
+{
+	return level <= sink.level && sink.level != SHIM_LOG_QUIET;
+}
+
 void shim_log(enum shim_log_level level, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (level > sink.level || sink.level == SHIM_LOG_QUIET)
+	if (!log_enabled(level))
 		return;
 	va_start(ap, fmt);
 	emit(fmt, ap);

@@ -212,15 +212,18 @@ static void end_pidfile(bool orderly)
 {
 	int saved = errno;
 
-	/* A vfork child runs in its parent's memory: hands off. */
-	if (pf.lock.fd < 0 || !shim_in_own_process())
+	pid_t me = getpid();
+
+	/* A vfork child runs in its parent's memory: hands off (as
+	 * shim_in_own_process, with the PID needed below anyway). */
+	if (pf.lock.fd < 0 || me != process_pid())
 		goto out;
 	if (shim_config.daemon_follow) {
 		release_shared_pidfile(orderly);
-	} else if (pidfile_names_me()) {
+	} else if (lockfd_read_pid(pf.lock.fd, false) == me) {
 		struct lockfd mine = pf.lock;
 
-		mine.owner = getpid();
+		mine.owner = me;
 		/* not removed, though the path is ours (a sticky directory)
 		 * or cannot even be looked at (dropped privileges) */
 		if (!lockfd_unlink_if_ours(&mine, shim_config.pidfile) &&
@@ -345,7 +348,8 @@ void pidfile_end(bool orderly)
 	/* A hand-over only names the heir: removal is still the last
 	 * holder's (end_pidfile), so an heir already on its way out cannot
 	 * leave the file behind. Not from a signal handler: it reads /proc. */
-	if (orderly && !hand_over() && pf.lock.fd >= 0 && pidfile_names_me())
+	if (orderly && !hand_over() && pf.lock.fd >= 0 &&
+	    log_enabled(SHIM_LOG_DEBUG) && pidfile_names_me())
 		log_debug("%s: removing at exit", shim_config.pidfile);
 	end_pidfile(orderly);
 }

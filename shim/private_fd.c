@@ -20,26 +20,33 @@
 /* the PID file, the log, every guard, and room */
 #define PRIVATE_MAX (GUARD_MAX + 8)
 
+/* All zeros until the constructor sets .base: no page of it is written
+ * before the shim has a descriptor of its own to record. */
 static struct {
 	pthread_mutex_t lock;
 	/* Where ours are moved to (they may sit lower: a low limit, or a
-	 * limit lowered by the program). */
+	 * limit lowered by the program); 0 until private_fd_init. */
 	_Atomic int base;
 	/* How many slots are in use: close()'s fast test when none is. */
 	_Atomic int used;
 	/* Slots ever used: the walks stop there, so close() looks at a few
-	 * entries, not at the whole table sized for every guard. */
+	 * entries, not at the whole table sized for every guard; a slot at
+	 * or above it is free whatever it holds. */
 	_Atomic int top;
-	_Atomic int fds[PRIVATE_MAX]; /* -1: free slot */
-	int *owners[PRIVATE_MAX];     /* where the shim keeps each number */
-} priv = { .lock = PTHREAD_MUTEX_INITIALIZER, .base = 1 << 30 };
+	struct {
+		_Atomic int fd; /* -1: free slot (below .top) */
+		int *owner;	/* where the shim keeps the number */
+	} slot[PRIVATE_MAX];
+} priv = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
-/* Where ours are placed: high enough to be out of the way of the numbers
- * programs pick (shells use 10 and up, bash 255), low enough that the
- * kernel's descriptor table stays small (each slot costs the process; at
- * the 1,048,576 descriptors containers give, three quarters up would mean
- * a table of megabytes in every process). */
-#define PRIVATE_BASE_MAX 768
+/* Where ours are placed: above the numbers programs open first and the
+ * ones shells pick for themselves (10 and up), and inside the 64 slots
+ * the kernel keeps in every process, so that the shim never grows a
+ * process's descriptor table — a table costs 8 bytes a slot, is copied by
+ * every fork, and would be megabytes three quarters up the 1,048,576
+ * descriptors containers give. A number a program insists on (bash's 255,
+ * a dup2 onto ours) is made room for wherever ours sit. */
+#define PRIVATE_BASE_MAX 48
 
 static int choose_base(void)
 {
@@ -60,16 +67,16 @@ static int choose_base(void)
 
 void private_fd_init(void)
 {
-	for (int i = 0; i < PRIVATE_MAX; i++)
-		atomic_store(&priv.fds[i], -1);
 	atomic_store(&priv.base, choose_base());
 }
 
 /* A free number at or above the base, for a copy of FD. */
 static int move_high(int fd)
 {
-	int high = libc(fcntl)(fd, F_DUPFD_CLOEXEC,
-			       (void *)(long)atomic_load(&priv.base));
+	int base = atomic_load(&priv.base);
+	int high = base > 0
+		       ? libc(fcntl)(fd, F_DUPFD_CLOEXEC, (void *)(long)base)
+		       : -1;
 
 	/* No room up there (a low limit): keep the number we have. */
 	return high >= 0 ? high : fd;
@@ -83,14 +90,14 @@ void private_fd_adopt(int *fdp)
 		return;
 	high = fd >= atomic_load(&priv.base) ? fd : move_high(fd);
 	pthread_mutex_lock(&priv.lock);
-	for (int i = 0; i < PRIVATE_MAX; i++) {
-		if (atomic_load(&priv.fds[i]) < 0) {
-			priv.owners[i] = fdp;
+	for (int i = 0, top = atomic_load(&priv.top); i < PRIVATE_MAX; i++) {
+		if (i >= top || atomic_load(&priv.slot[i].fd) < 0) {
+			priv.slot[i].owner = fdp;
 			/* top first: a reader that sees the number sees it
 			 * inside the walk */
-			if (atomic_load(&priv.top) <= i)
+			if (top <= i)
 				atomic_store(&priv.top, i + 1);
-			atomic_store(&priv.fds[i], high);
+			atomic_store(&priv.slot[i].fd, high);
 			atomic_fetch_add(&priv.used, 1);
 			break;
 		}
@@ -106,9 +113,10 @@ void private_fd_forget(const int *fdp)
 {
 	pthread_mutex_lock(&priv.lock);
 	for (int i = 0, top = atomic_load(&priv.top); i < top; i++) {
-		if (priv.owners[i] == fdp && atomic_load(&priv.fds[i]) >= 0) {
-			atomic_store(&priv.fds[i], -1);
-			priv.owners[i] = NULL;
+		if (priv.slot[i].owner == fdp &&
+		    atomic_load(&priv.slot[i].fd) >= 0) {
+			atomic_store(&priv.slot[i].fd, -1);
+			priv.slot[i].owner = NULL;
 			atomic_fetch_sub(&priv.used, 1);
 		}
 	}
@@ -123,7 +131,7 @@ bool private_fd_is(int fd)
 	    atomic_load_explicit(&priv.used, memory_order_relaxed) == 0)
 		return false;
 	for (int i = 0, top = atomic_load(&priv.top); i < top; i++)
-		if (atomic_load(&priv.fds[i]) == fd)
+		if (atomic_load(&priv.slot[i].fd) == fd)
 			return true;
 	return false;
 }
@@ -139,14 +147,14 @@ bool private_fd_make_room(int fd, int from)
 		return false;
 	pthread_mutex_lock(&priv.lock);
 	for (int i = 0, top = atomic_load(&priv.top); i < top; i++) {
-		if (atomic_load(&priv.fds[i]) == fd) {
+		if (atomic_load(&priv.slot[i].fd) == fd) {
 			int high = move_high(fd);
 
 			if (high == fd)
 				break;
 			/* the program's dup2 replaces the old number */
-			*priv.owners[i] = high;
-			atomic_store(&priv.fds[i], high);
+			*priv.slot[i].owner = high;
+			atomic_store(&priv.slot[i].fd, high);
 			moved = true;
 		}
 	}
@@ -159,7 +167,7 @@ int private_fd_lowest_at_or_above(int from)
 	int lowest = -1;
 
 	for (int i = 0, top = atomic_load(&priv.top); i < top; i++) {
-		int fd = atomic_load(&priv.fds[i]);
+		int fd = atomic_load(&priv.slot[i].fd);
 
 		if (fd >= from && (lowest < 0 || fd < lowest))
 			lowest = fd;

@@ -18,6 +18,16 @@ void process_start(enum shim_role role)
 	self.role = role;
 }
 
+void process_set_role(enum shim_role role)
+{
+	self.role = role;
+}
+
+pid_t process_pid(void)
+{
+	return self.pid;
+}
+
 enum shim_role process_role(void)
 {
 	return self.role;

@@ -28,15 +28,20 @@ static bool number_in(const char *s, long min, long max, int base)
 	return !errno && !*end && v >= min && v <= max;
 }
 
+bool setting_pidfile_expand(const char *value, char *buf, size_t size)
+{
+	int len = pidlock_path_expand(value, buf, size);
+
+	return len > 0 && buf[len - 1] != '/';
+}
+
 static bool valid_pidfile(const char *value)
 {
 	char expanded[PATH_MAX];
-	int len;
 
 	if (!*value || strcmp(value, "none") == 0)
 		return true;
-	len = pidlock_path_expand(value, expanded, sizeof(expanded));
-	return len > 0 && expanded[len - 1] != '/';
+	return setting_pidfile_expand(value, expanded, sizeof(expanded));
 }
 
 static bool valid_conflict(const char *value)

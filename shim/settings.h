@@ -38,6 +38,12 @@ __attribute__((visibility("hidden"))) int setting_word(const struct setting *s,
 __attribute__((visibility("hidden"))) const char *setting_name(size_t i);
 __attribute__((visibility("hidden"))) size_t setting_count(void);
 
+/* PIDSHIM_PIDFILE's VALUE, neither empty nor "none", expanded into BUF
+ * (SIZE bytes, PATH_MAX for every value accepted): false when it is not
+ * accepted. The shim expands it straight into its configuration. */
+__attribute__((visibility("hidden"))) bool
+setting_pidfile_expand(const char *value, char *buf, size_t size);
+
 /* The default PID file template: /run/%n.pid for root, else
  * $XDG_RUNTIME_DIR/%n.pid, else /tmp/%n-%u.pid. False when it does not
  * fit in SIZE. */

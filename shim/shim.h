@@ -99,10 +99,14 @@ enum shim_lock_style {
 enum shim_children { SHIM_CHILDREN_TREE, SHIM_CHILDREN_NONE };
 enum shim_log_level { SHIM_LOG_QUIET, SHIM_LOG_WARN, SHIM_LOG_DEBUG };
 
+/* The small fields first and the paths after them, each written only as
+ * far as its string goes: a start-up touches one page of this. */
 struct shim_config {
 	bool pidfile_enabled;
-	char pidfile[PATH_MAX];		 /* expanded, absolute */
-	char pidfile_template[PATH_MAX]; /* PIDSHIM_PIDFILE ("": unset) */
+	/* PIDSHIM_PIDFILE as the constructor found it ("": unset); read
+	 * only there, while the environment is still the one it started
+	 * with */
+	const char *pidfile_template;
 	enum shim_conflict on_conflict;
 	int conflict_timeout_ms; /* -1: wait forever */
 	int conflict_exit_code;
@@ -113,7 +117,6 @@ struct shim_config {
 	enum shim_guard_scope guard_scope;
 	enum shim_guard_mode guard_mode;
 	enum shim_lock_style lock_style;
-	char lock_dir[PATH_MAX]; /* empty: beside the resource */
 	enum shim_children children;
 	bool daemon_follow;
 	mode_t mode;
@@ -122,6 +125,8 @@ struct shim_config {
 	 * the owner after an exec or its descendant, and pidfile is the path
 	 * the owner expanded */
 	bool under_owners_template;
+	char pidfile[PATH_MAX];	 /* expanded, absolute */
+	char lock_dir[PATH_MAX]; /* empty: beside the resource */
 };
 
 SHIM_HIDDEN extern struct shim_config shim_config;
@@ -135,6 +140,9 @@ SHIM_HIDDEN void config_load(void);
 SHIM_HIDDEN void log_set_level(enum shim_log_level level);
 /* Remember which file fd 2 is, and write to FILE instead (NULL: stderr). */
 SHIM_HIDDEN void log_start(const char *file);
+/* Whether a message at LEVEL would be written: for one that costs
+ * system calls to compose. */
+SHIM_HIDDEN bool log_enabled(enum shim_log_level level);
 SHIM_HIDDEN void shim_log(enum shim_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 #define log_warn(...) shim_log(SHIM_LOG_WARN, __VA_ARGS__)
@@ -157,6 +165,12 @@ enum shim_role {
 /* This process, in ROLE (the constructor, once). */
 SHIM_HIDDEN void process_start(enum shim_role role);
 SHIM_HIDDEN enum shim_role process_role(void);
+/* Once the configuration says which role (the constructor). */
+SHIM_HIDDEN void process_set_role(enum shim_role role);
+/* This process's PID as the constructor found it, without a system call:
+ * for the constructor's own use (a vfork or clone child shares or copies
+ * this memory without the fork handlers that would update it). */
+SHIM_HIDDEN pid_t process_pid(void);
 /* False in a vfork child, which shares its parent's memory. */
 SHIM_HIDDEN bool shim_in_own_process(void);
 /* A forked child: itself, and a descendant of the owner. */
@@ -201,7 +215,8 @@ int __sigaction(int signo, const struct sigaction *act,
 sighandler_t bsd_signal(int signo, sighandler_t handler);
 
 /* Take over the terminating signals left at their default; a signal that
- * ends the process calls CLEANUP (async-signal-safe) first. */
+ * ends the process calls CLEANUP (async-signal-safe) first. The caller
+ * has every signal blocked. */
 SHIM_HIDDEN void signals_init(void (*cleanup)(void));
 /* sigaction on the program's view of the terminating signals (the kernel's
  * for the others): every installer goes through it (sigaction.c). */

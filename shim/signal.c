@@ -25,17 +25,20 @@
 #include "shim.h"
 #include "sigdefault.h"
 
+/* What start-up writes comes first, and .program last: it is 10 KiB, and
+ * a disposition left at SIG_DFL is its zero bytes, never written, so a
+ * process pays for the pages of the dispositions it changes only. */
 static struct {
+	bool ready;
 	bool managed[NSIG];
 	/* Writers hold .lock with all signals blocked in their thread and
 	 * make .seq odd while they change .program; on_oneshot_signal reads
 	 * it as a seqlock (no lock in a signal handler). */
 	pthread_mutex_t lock;
 	atomic_uint seq;
-	struct sigaction program[NSIG];
 	/* SA_RESETHAND fired: the program's view is SIG_DFL now. */
 	atomic_bool reset[NSIG];
-	bool ready;
+	struct sigaction program[NSIG];
 } sigs = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 /* What the process removes when a signal ends it (lifecycle.c gives it):
@@ -142,7 +145,11 @@ static bool is_managed(int signo)
 
 void signals_init(void (*cleanup)(void))
 {
+	static const struct sigaction left_default;
+	struct sigaction fatal;
+
 	cleanup_at_signal = cleanup;
+	fatal_action(&fatal);
 	for (int signo = 1; signo < NSIG; signo++) {
 		struct sigaction current, kernel;
 
@@ -151,19 +158,31 @@ void signals_init(void (*cleanup)(void))
 		    (signo > 31 && signo < SIGRTMIN) ||
 		    !sigdefault_terminates(signo))
 			continue;
-		/* cppcheck-suppress uninitvar ; it is sigaction's output */
-		if (libc(sigaction)(signo, NULL, &current) < 0)
+		/* One call installs the cleanup and reads what was there: at
+		 * start that is SIG_DFL (exec resets handlers) but for an
+		 * ignore inherited across exec (nohup) or what an earlier
+		 * constructor installed, which are put back below. Every
+		 * signal is blocked (the caller), so none reaches the
+		 * cleanup meanwhile, and putting an ignore back discards
+		 * what arrived for it. */
+		/* zeros where sigaction writes nothing (padding), so that the
+		 * comparison below sees only what it wrote */
+		memset(&current, 0, sizeof(current));
+		if (libc(sigaction)(signo, &fatal, &current) < 0)
 			continue;
 		/* The kernel's mask has 64 signals; glibc before 2.32 copies
 		 * the rest of its 1024-bit sigset_t from uninitialized stack.
 		 * The program must read back a clean mask from us. */
 		memset((char *)&current.sa_mask + _NSIG / 8, 0,
 		       sizeof(current.sa_mask) - _NSIG / 8);
-		sigs.program[signo] = current;
 		sigs.managed[signo] = true;
+		/* .program already holds zeros: SIG_DFL, as exec left it */
+		if (memcmp(&current, &left_default, sizeof(current)) == 0)
+			continue;
+		sigs.program[signo] = current;
 		/* An ignore inherited at start (nohup) stays an ignore. */
 		kernel_action(&current, &kernel);
-		if (kernel.sa_sigaction != current.sa_sigaction)
+		if (kernel.sa_sigaction != fatal.sa_sigaction)
 			libc(sigaction)(signo, &kernel, NULL);
 	}
 	sigs.ready = true;

@@ -593,7 +593,102 @@ START_TEST(nohup_ignore_survives_exec)
 }
 END_TEST
 
-/* ---- 6. installers called before the shim's constructor ------------------ */
+/* An ignore set before exec on a real-time signal, and the signal next to
+ * it left at its default: python3 ignores one and execs itself (the owner
+ * after exec), which reports what its queries say of both and execs
+ * sleep. */
+static const char rt_exec_program[] =
+    "import os, signal, sys\n"
+    "ign, dfl = int(sys.argv[1]), int(sys.argv[2])\n"
+    "if sys.argv[3] == 'first':\n"
+    "    signal.signal(ign, signal.SIG_IGN)\n"
+    "    os.execv(sys.executable, [sys.executable] + sys.argv[:3] + "
+    "['second'])\n"
+    "print('ignored', signal.getsignal(ign) == signal.SIG_IGN,\n"
+    "      'default', signal.getsignal(dfl) == signal.SIG_DFL, flush=True)\n"
+    "os.execvp('sleep', ['sleep', '30'])\n";
+
+START_TEST(realtime_ignore_survives_exec)
+{
+	char script[PATH_MAX], ign[16], dfl[16];
+	const char *argv[] = {
+		"/usr/bin/python3", script, ign, dfl, "first", NULL
+	};
+	int ignored = SIGRTMIN + 2, left = SIGRTMIN + 3;
+	pid_t pid;
+
+	if (access(argv[0], X_OK) < 0)
+		return; /* python3 is optional; the C cases cover the rest */
+	snprintf(script, sizeof(script), "%s/rt.py", dir);
+	test_write_file(script, rt_exec_program);
+	snprintf(ign, sizeof(ign), "%d", ignored);
+	snprintf(dfl, sizeof(dfl), "%d", left);
+	pid = spawn_and_wait_for_pidfile(argv);
+	ck_assert_msg(wait_until_asleep(pid, 30),
+		      "python3 never exec'd sleep:\n%s", output());
+	expect_output("ignored True default True\n");
+	ck_assert_msg(test_proc_mask_has(pid, "SigIgn", ignored),
+		      "SIGRTMIN+2 is no longer ignored after exec");
+	ck_assert_msg(test_proc_mask_has(pid, "SigCgt", left),
+		      "SIGRTMIN+3 at its default is not caught for cleanup");
+	ck_assert_int_eq(kill(pid, ignored), 0);
+	test_pause_ms(200);
+	assert_running(pid);
+	assert_pidfile_names(pid);
+
+	ck_assert_int_eq(kill(pid, left), 0);
+	assert_killed_by(wait_child(pid), left);
+	assert_pidfile_gone();
+}
+END_TEST
+
+/* ---- 6. a descendant with nothing to remove ------------------------------ */
+
+/* The one child of PARENT, 0 until there is one. */
+static pid_t only_child(pid_t parent)
+{
+	char path[64], buf[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)parent,
+		 (int)parent);
+	if (test_read_file(path, buf, sizeof(buf)) <= 0)
+		return 0;
+	return (pid_t)atol(buf);
+}
+
+/* sleep, run by sh (the owner), is a descendant: the PID file is not its.
+ * Without guards a signal ending it has nothing to remove, and the shim
+ * leaves its signals to the kernel; with a guard configured it takes them
+ * (the guards' lock files go with a fatal signal). */
+static const char *const descendant_guards[] = {
+	NULL, "PIDSHIM_GUARD=/nonexistent/*"
+};
+
+START_TEST(descendant_catches_only_what_it_must)
+{
+	const char *argv[] = { "sh", "-c", "sleep 30; exit 3", NULL };
+	bool guarded = descendant_guards[_i] != NULL;
+	pid_t sh, pid = 0;
+
+	child = sh = test_spawn(shim_env(descendant_guards[_i], NULL), argv,
+				out_path, -1);
+	ck_assert(test_wait_for_pid(pidfile, sh, 30));
+	for (int i = 0; i < 15000 && !(pid = only_child(sh)); i++)
+		test_pause_ms(2);
+	ck_assert_msg(pid > 0, "sh started no sleep:\n%s", output());
+	ck_assert_msg(wait_until_asleep(pid, 30), "sleep never slept");
+	ck_assert_msg(test_proc_mask_has(pid, "SigCgt", SIGTERM) == guarded,
+		      "the descendant %s SIGTERM",
+		      guarded ? "does not catch" : "catches");
+	ck_assert_msg(!test_proc_mask_has(pid, "SigCgt", SIGRTMIN) || guarded,
+		      "the descendant catches SIGRTMIN");
+	ck_assert_int_eq(kill(pid, SIGTERM), 0);
+	assert_exited(wait_child(sh), 3);
+	assert_pidfile_gone();
+}
+END_TEST
+
+/* ---- 7. installers called before the shim's constructor ------------------ */
 
 /* How the program ends: SIGTERM at its default, or SIGINT's second
  * delivery after libearly's one-shot handler ran. */
@@ -702,6 +797,10 @@ int main(void)
 	test_add(s, "fork_with_sysv_handler",
 		 sysv_handler_during_fork_does_not_hang, 120, &fixture, NULL);
 	test_add(s, "nohup", nohup_ignore_survives_exec, 120, &fixture, NULL);
+	test_add(s, "nohup", realtime_ignore_survives_exec, 120, &fixture,
+		 NULL);
+	test_add(s, "descendant", descendant_catches_only_what_it_must, 120,
+		 &fixture, TEST_LOOP(ARRAY_SIZE(descendant_guards)));
 	test_add(s, "before_constructor",
 		 installers_called_before_shim_constructor, 120, &fixture,
 		 TEST_LOOP(ARRAY_SIZE(early_kills)));
