@@ -176,12 +176,17 @@ static int orphan(const char *report)
 	if (pid < 0)
 		return fail("fork failed");
 	if (pid == 0) {
-		FILE *f = fopen(report, "w");
+		/* written aside and renamed: the report exists only whole */
+		char partial[4200];
+		FILE *f;
 
+		snprintf(partial, sizeof(partial), "%s.partial", report);
+		f = fopen(partial, "w");
 		if (!f)
 			_exit(1);
 		fprintf(f, "%d\n", getpid());
-		fclose(f);
+		if (fclose(f) != 0 || rename(partial, report) != 0)
+			_exit(1);
 		sleep(30);
 		_exit(0);
 	}
