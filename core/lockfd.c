@@ -159,7 +159,14 @@ static size_t format_pid(char *buf, pid_t pid, enum lockfd_format format)
 	return len;
 }
 
-int lockfd_name_pid(struct lockfd *lk, enum lockfd_format format, pid_t pid)
+/* Write PID over the content of LK's file, whose length is SIZE (as seen
+ * under the lock). Step 5 truncates, but only a longer file: an ftruncate
+ * to 0, even of an empty file, arms ext4's flush on close (auto_da_alloc)
+ * and makes the close that releases the lock wait for the disk. The PID
+ * goes first and the rest is cut after it, so a reader in between finds
+ * no number but garbage, which the strict parse refuses (step 7). */
+static int write_pid_over(struct lockfd *lk, enum lockfd_format format,
+			  pid_t pid, off_t size)
 {
 	char buf[PID_TEXT_MAX];
 	size_t len;
@@ -169,9 +176,6 @@ int lockfd_name_pid(struct lockfd *lk, enum lockfd_format format, pid_t pid)
 	if (format == LOCKFD_NO_PID)
 		return 0;
 	len = format_pid(buf, pid, format);
-	/* Step 5: truncate only now that the lock is ours. */
-	if (ftruncate(lk->fd, 0) < 0)
-		return -errno;
 	n = pwrite(lk->fd, buf, len, 0);
 	if (n < 0)
 		return -errno;
@@ -179,7 +183,19 @@ int lockfd_name_pid(struct lockfd *lk, enum lockfd_format format, pid_t pid)
 	 * earlier step (EWOULDBLOCK after a wait would read as "busy"). */
 	if ((size_t)n != len)
 		return -EIO;
+	if (size > (off_t)len && ftruncate(lk->fd, (off_t)len) < 0)
+		return -errno;
 	return 0;
+}
+
+int lockfd_name_pid(struct lockfd *lk, enum lockfd_format format, pid_t pid)
+{
+	struct stat st;
+
+	if (format != LOCKFD_NO_PID && fstat(lk->fd, &st) < 0)
+		return -errno;
+	return write_pid_over(lk, format, pid,
+			      format == LOCKFD_NO_PID ? 0 : st.st_size);
 }
 
 int lockfd_write_pid(struct lockfd *lk, enum lockfd_format format)
@@ -412,9 +428,11 @@ int lockfd_acquire(struct lockfd *lk, const char *path, mode_t mode,
 
 		*lk = got;
 		/* Steps 3 and 5: whatever the file said, we hold its lock, so
-		 * its previous writer is gone: take it over. */
+		 * its previous writer is gone: take it over. The lstat above
+		 * saw its length under the lock. */
 		if (!shared) {
-			err = lockfd_write_pid(lk, format);
+			err =
+			    write_pid_over(lk, format, lk->owner, now.st_size);
 			if (err < 0) {
 				/* the file names nobody now, but it is ours:
 				 * remove it by the lock alone */

@@ -305,6 +305,82 @@ START_TEST(lock_stale_file_naming_live_pid_is_taken_over)
 }
 END_TEST
 
+/* A stale file longer than our PID line ("<pid>\n" is at most 8 digits
+ * and a newline) ends with our PID, nothing of the old content after it,
+ * in the same inode. */
+START_TEST(lock_longer_stale_content_is_cut)
+{
+	struct pidlock_lock *lock = new_lock("x", 0);
+	struct stat before, after;
+	char buf[64], want[32];
+
+	test_write_file(pidlock_lock_path(lock), "123456789012\n");
+	ck_assert_int_eq(stat(pidlock_lock_path(lock), &before), 0);
+	ck_assert_int_eq(
+	    pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE, PIDLOCK_NOWAIT, NULL),
+	    0);
+	ck_assert_int_eq(stat(pidlock_lock_path(lock), &after), 0);
+	ck_assert_int_eq(before.st_ino, after.st_ino);
+	snprintf(want, sizeof(want), "%d\n", getpid());
+	test_read_file(pidlock_lock_path(lock), buf, sizeof(buf));
+	ck_assert_str_eq(buf, want);
+	pidlock_lock_free(lock);
+}
+END_TEST
+
+/* ---- the system calls of a cycle (CK_RUN_CASE=syscalls) ----------------
+ * The test binary run as a program: with PIDLOCK_TEST_ACT set it does that
+ * act instead of the suite (main). */
+static char self_exe[4096];
+
+/* A new lock, then one over a stale file shorter than our PID line. */
+static int act_cycles(const char *in)
+{
+	struct pidlock_lock *lock = NULL;
+	char path[4096];
+	int fd;
+
+	if (pidlock_lock_new(&lock, in, "cycle", 0) < 0 ||
+	    pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE, 0, NULL) < 0 ||
+	    pidlock_lock_release(lock) < 0)
+		return 1;
+	/* no Check assertion here: this runs outside the suite */
+	snprintf(path, sizeof(path), "%s/cycle.lock", in);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, "1\n", 2) != 2)
+		return 3;
+	close(fd);
+	if (pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE, 0, NULL) < 0 ||
+	    pidlock_lock_release(lock) < 0 || access(path, F_OK) == 0)
+		return 2;
+	pidlock_lock_free(lock);
+	return 0;
+}
+
+static int run_act(const char *act, const char *in)
+{
+	if (strcmp(act, "cycles") == 0)
+		return act_cycles(in);
+	return 100;
+}
+
+/* Truncating, even an empty file, arms ext4's flush on close (the close
+ * that releases waits for the disk): a file no longer than our PID line
+ * is written over, never truncated. */
+START_TEST(lock_short_file_is_not_truncated)
+{
+	char act_dir[4200];
+	const char *env[] = { "PIDLOCK_TEST_ACT=cycles", act_dir, NULL };
+	const char *argv[] = { self_exe, NULL };
+
+	snprintf(act_dir, sizeof(act_dir), "PIDLOCK_TEST_DIR=%s", dir);
+	ck_assert_int_eq(test_strace_count("trace=ftruncate", env, argv, 30),
+			 0);
+	/* the act ran: the trace of a call it makes counts */
+	ck_assert_int_ge(test_strace_count("trace=flock", env, argv, 30), 2);
+}
+END_TEST
+
 /* ---- remove-while-waiting race ----------------------------------------- */
 
 static int hold_briefly(void *arg)
@@ -800,6 +876,16 @@ int main(void)
 {
 	Suite *s = suite_create("lockfile");
 	const char *only = getenv("CK_RUN_CASE");
+	const char *act = getenv("PIDLOCK_TEST_ACT");
+
+	if (act)
+		return run_act(act, getenv("PIDLOCK_TEST_DIR"));
+	if (readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1) < 0)
+		return EXIT_FAILURE;
+	if (only && strcmp(only, "syscalls") == 0 && !test_strace_usable()) {
+		printf("skip: strace is missing, or may not trace here\n");
+		return EXIT_SKIP;
+	}
 
 	if (only && strcmp(only, "foreign_owner") == 0 && geteuid() != 0) {
 		printf("skip: needs root to plant a file owned by nobody\n");
@@ -828,6 +914,11 @@ int main(void)
 	test_add(s, "stale_live_pid",
 		 lock_stale_file_naming_live_pid_is_taken_over, 10, &fixture,
 		 NULL);
+	test_add(s, "longer_stale_content", lock_longer_stale_content_is_cut,
+		 10, &fixture, NULL);
+	if (only && strcmp(only, "syscalls") == 0)
+		test_add(s, "syscalls", lock_short_file_is_not_truncated, 60,
+			 &fixture, NULL);
 	test_add(s, "remove_while_waiting",
 		 lock_remove_while_waiting_never_two_holders, 600, &fixture,
 		 NULL);
