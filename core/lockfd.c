@@ -52,8 +52,9 @@ static int refuse_not_regular(const struct stat *st)
 	return 0;
 }
 
-/* Step 2: only a regular file with one link, owned by us or by root. */
-static int refuse_unsafe(const struct stat *st)
+/* Step 2: only a regular file with one link, owned by EUID (ours) or by
+ * root. */
+static int refuse_unsafe(const struct stat *st, uid_t euid)
 {
 	int err = refuse_not_regular(st);
 
@@ -61,7 +62,7 @@ static int refuse_unsafe(const struct stat *st)
 		return err;
 	if (st->st_nlink > 1)
 		return -EMLINK;
-	if (st->st_uid != geteuid() && st->st_uid != 0)
+	if (st->st_uid != euid && st->st_uid != 0)
 		return -EPERM;
 	return 0;
 }
@@ -350,6 +351,8 @@ int lockfd_acquire(struct lockfd *lk, const char *path, mode_t mode,
 {
 	int op = shared ? LOCK_SH : LOCK_EX;
 	long long deadline = timeout_ms > 0 ? monotonic_ms() + timeout_ms : 0;
+	/* asked once: the file is checked twice, before and under the lock */
+	uid_t euid = geteuid();
 
 	if (holder)
 		*holder = 0;
@@ -371,7 +374,7 @@ int lockfd_acquire(struct lockfd *lk, const char *path, mode_t mode,
 			err = -errno;
 			goto fail;
 		}
-		err = refuse_unsafe(&st);
+		err = refuse_unsafe(&st, euid);
 		if (err < 0)
 			goto fail;
 		got = held_lock(fd, &st, shared);
@@ -402,7 +405,7 @@ int lockfd_acquire(struct lockfd *lk, const char *path, mode_t mode,
 			continue;
 		}
 		/* Step 2 once more, now that nobody else can be writing it. */
-		err = refuse_unsafe(&now);
+		err = refuse_unsafe(&now, euid);
 		if (err < 0)
 			goto fail;
 		/* The UUCP and dotlock tools hold the file by its existence
