@@ -312,6 +312,9 @@ int lockfd_wait_for_lock(struct lockfd *lk, int op, int timeout_ms,
 {
 	long long deadline = timeout_ms > 0 ? monotonic_ms() + timeout_ms : 0;
 	long backoff = 1;
+	/* A conversion's refused attempts have lost the old lock, and BETWEEN
+	 * takes it back: it polls, so that it holds it most of the time. */
+	bool helper_tried = between != NULL;
 
 	for (;;) {
 		long long left;
@@ -331,12 +334,22 @@ int lockfd_wait_for_lock(struct lockfd *lk, int op, int timeout_ms,
 					return -errno;
 			return 0;
 		}
-		/* flock has no timeout of its own, and a library may not
-		 * install a timer signal handler behind the program's back:
-		 * poll with backoff, by the clock. */
 		left = deadline - monotonic_ms();
 		if (left <= 0)
 			return -ETIMEDOUT;
+		/* Woken by the kernel at the release, through a helper that
+		 * waits in flock for us. */
+		if (!helper_tried) {
+			int err = lockfd_timed_flock(lk->fd, op, (int)left);
+
+			if (err != -ENOSYS)
+				return err;
+			helper_tried = true;
+			continue;
+		}
+		/* No helper could wait: flock has no timeout of its own, and
+		 * a library may not install a timer signal handler behind the
+		 * program's back. Poll with backoff, by the clock. */
 		if (between)
 			between(arg);
 		sleep_ms(backoff < left ? backoff : (long)left);

@@ -3,6 +3,7 @@
  * scoped block and the wrapped call. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
@@ -357,10 +358,25 @@ static int act_cycles(const char *in)
 	return 0;
 }
 
+/* A timed wait for x.lock, which the test holds until it sees us wait. */
+static int act_timed_wait(const char *in)
+{
+	struct pidlock_lock *lock = NULL;
+
+	if (pidlock_lock_new(&lock, in, "x", 0) < 0 ||
+	    pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE, 30000, NULL) < 0 ||
+	    pidlock_lock_release(lock) < 0)
+		return 1;
+	pidlock_lock_free(lock);
+	return 0;
+}
+
 static int run_act(const char *act, const char *in)
 {
 	if (strcmp(act, "cycles") == 0)
 		return act_cycles(in);
+	if (strcmp(act, "timed_wait") == 0)
+		return act_timed_wait(in);
 	return 100;
 }
 
@@ -378,6 +394,156 @@ START_TEST(lock_short_file_is_not_truncated)
 			 0);
 	/* the act ran: the trace of a call it makes counts */
 	ck_assert_int_ge(test_strace_count("trace=flock", env, argv, 30), 2);
+}
+END_TEST
+
+/* Hold x.lock until somebody waits for it in the kernel, then release. */
+static int hold_until_waited_for(void *arg)
+{
+	struct test_signal *ready = arg;
+	struct pidlock_lock *lock = new_lock("x", 0);
+
+	if (pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE, 0, NULL) != 0)
+		return 1;
+	test_signal_post(ready);
+	if (!test_wait_for_lock_waiter(pidlock_lock_path(lock), 20))
+		return 2;
+	pidlock_lock_free(lock);
+	return 0;
+}
+
+/* A timed wait sleeps in the kernel until the release wakes it: no sleep
+ * and try again (pidlock(3), "Timeouts and lock kinds"). */
+START_TEST(lock_timed_wait_is_woken_at_release)
+{
+	char act_dir[4200];
+	const char *env[] = { "PIDLOCK_TEST_ACT=timed_wait", act_dir, NULL };
+	const char *argv[] = { self_exe, NULL };
+	struct test_signal ready;
+	pid_t holder;
+	int sleeps, status;
+
+	snprintf(act_dir, sizeof(act_dir), "PIDLOCK_TEST_DIR=%s", dir);
+	test_signal_init(&ready);
+	holder = test_fork(hold_until_waited_for, &ready);
+	test_signal_wait(&ready, 10);
+	sleeps =
+	    test_strace_count("trace=nanosleep,clock_nanosleep", env, argv, 60);
+	status = test_wait(holder, 30);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "holder: status %#x (2: nobody waited)", status);
+	ck_assert_int_eq(sleeps, 0);
+	test_signal_close(&ready);
+}
+END_TEST
+
+/* Whether this thread has a child of any kind: clone children with no
+ * exit signal too (__WALL), zombies included. */
+static bool has_children(void)
+{
+	siginfo_t info = { 0 };
+	char path[64], buf[256];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%ld/children",
+		 (long)gettid());
+	n = test_read_file(path, buf, sizeof(buf));
+	if (n > 0)
+		return true;
+	return waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT | __WALL) ==
+	       0;
+}
+
+/* A timed wait that runs out, and one the release ends: nothing is left
+ * running or unreaped behind them. */
+START_TEST(lock_timed_wait_leaves_no_process)
+{
+	struct pidlock_lock *a = new_lock("x", 0), *b = new_lock("x", 0);
+	struct test_signal ready;
+	pid_t holder;
+
+	ck_assert_int_eq(pidlock_lock_acquire(a, PIDLOCK_EXCLUSIVE, 0, NULL),
+			 0);
+	ck_assert_int_eq(pidlock_lock_acquire(b, PIDLOCK_EXCLUSIVE, 200, NULL),
+			 -ETIMEDOUT);
+	ck_assert(!has_children());
+	pidlock_lock_free(a);
+
+	test_signal_init(&ready);
+	holder = test_fork(hold_until_waited_for, &ready);
+	test_signal_wait(&ready, 10);
+	ck_assert_int_eq(
+	    pidlock_lock_acquire(b, PIDLOCK_EXCLUSIVE, 30000, NULL), 0);
+	ck_assert_int_eq(test_wait(holder, 30), 0);
+	ck_assert(!has_children());
+	pidlock_lock_free(b);
+	test_signal_close(&ready);
+}
+END_TEST
+
+/* A program that reaps every child: in its SIGCHLD handler (_i 0), with
+ * children reaped by the kernel (SA_NOCLDWAIT, _i 1), or by a waitpid(-1)
+ * loop in one thread while another waits for the lock with a timeout. It
+ * sees its own child only, and the wait still ends with the lock. */
+static volatile sig_atomic_t sigchld_from_other;
+static pid_t reaped_child;
+
+static void count_sigchld(int signo, siginfo_t *info, void *ctx)
+{
+	(void)signo;
+	(void)ctx;
+	if (info->si_pid != reaped_child)
+		sigchld_from_other = 1;
+}
+
+struct timed_waiter {
+	struct pidlock_lock *lock;
+	int err;
+	volatile int done;
+};
+
+static void *wait_with_timeout(void *arg)
+{
+	struct timed_waiter *w = arg;
+
+	w->err = pidlock_lock_acquire(w->lock, PIDLOCK_EXCLUSIVE, 30000, NULL);
+	w->done = 1;
+	return NULL;
+}
+
+START_TEST(lock_timed_wait_unseen_by_reaping_program)
+{
+	struct timed_waiter w = { .lock = new_lock("x", 0), .err = -1 };
+	struct sigaction sa = { .sa_sigaction = count_sigchld,
+				.sa_flags = SA_SIGINFO | SA_RESTART };
+	struct test_signal ready;
+	pthread_t thread;
+	int status;
+
+	if (_i == 1)
+		sa.sa_flags |= SA_NOCLDWAIT;
+	sigchld_from_other = 0;
+	test_signal_init(&ready);
+	reaped_child = test_fork(hold_until_waited_for, &ready);
+	ck_assert_int_eq(sigaction(SIGCHLD, &sa, NULL), 0);
+	test_signal_wait(&ready, 10);
+	ck_assert_int_eq(pthread_create(&thread, NULL, wait_with_timeout, &w),
+			 0);
+	while (!w.done) {
+		pid_t pid = waitpid(-1, &status, 0);
+
+		if (pid > 0)
+			ck_assert_int_eq(pid, reaped_child);
+		else if (errno == ECHILD)
+			test_pause_ms(1);
+	}
+	ck_assert_int_eq(pthread_join(thread, NULL), 0);
+	ck_assert_int_eq(w.err, 0);
+	ck_assert(!sigchld_from_other);
+	ck_assert(!has_children());
+	signal(SIGCHLD, SIG_DFL);
+	pidlock_lock_free(w.lock);
+	test_signal_close(&ready);
 }
 END_TEST
 
@@ -916,9 +1082,17 @@ int main(void)
 		 NULL);
 	test_add(s, "longer_stale_content", lock_longer_stale_content_is_cut,
 		 10, &fixture, NULL);
-	if (only && strcmp(only, "syscalls") == 0)
+	if (only && strcmp(only, "syscalls") == 0) {
 		test_add(s, "syscalls", lock_short_file_is_not_truncated, 60,
 			 &fixture, NULL);
+		test_add(s, "syscalls", lock_timed_wait_is_woken_at_release,
+			 120, &fixture, NULL);
+	}
+	test_add(s, "timed_wait_no_process", lock_timed_wait_leaves_no_process,
+		 60, &fixture, NULL);
+	test_add(s, "timed_wait_reaping_program",
+		 lock_timed_wait_unseen_by_reaping_program, 60, &fixture,
+		 TEST_LOOP(2));
 	test_add(s, "remove_while_waiting",
 		 lock_remove_while_waiting_never_two_holders, 600, &fixture,
 		 NULL);
