@@ -18,12 +18,14 @@
  * after the process is gone.
  */
 #include <errno.h>
-#include <poll.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -45,124 +47,129 @@
 /* The kernel's signal set: 64 signals. */
 #define KERNEL_SIGSET_SIZE 8
 
-/* The helper's stack: glibc's clone trampoline and three system calls. */
-#define HELPER_STACK_SIZE (64 * 1024)
+/* The helper's stack, on the waiting thread's own (it stays in
+ * lockfd_timed_flock until the helper is reaped): glibc's clone
+ * trampoline and three system calls need a few hundred bytes. */
+#define HELPER_STACK_SIZE 8192
+
+enum helper_state {
+	HELPER_WAITING = 0,
+	HELPER_LOCKED = 1,
+	HELPER_FAILED = 2,
+};
 
 struct helper_job {
 	int fd;
 	int op;
 	pid_t parent;
+	_Atomic int state; /* enum helper_state, and the futex word */
 };
 
-static long long monotonic_ms(void)
+static long long monotonic_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 /*
- * The helper runs on our memory with the waiting thread's TLS: it calls
- * nothing but three system calls, and reads no errno (the waiting
- * thread's, which it shares). Any failure is its exit status 1, and the
- * caller polls instead. Not instrumented: a sanitizer would see a stack
- * it does not know, on a thread it does not know.
+ * The helper runs on our memory with the waiting thread's TLS: it makes
+ * system calls through syscall() only (no libc state, no interceptor of a
+ * sanitizer), and reads no errno (the waiting thread's, which it shares).
+ * Not instrumented: a sanitizer would see a stack it does not know, on a
+ * thread it does not know.
  */
 __attribute__((no_sanitize("address", "undefined", "thread"))) static int
 helper_main(void *arg)
 {
-	const struct helper_job *job = arg;
+	struct helper_job *job = arg;
+	int state = HELPER_FAILED;
 
 	/* Killed when the thread waiting for us ends (with its process),
-	 * and never started at all if it already has. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != job->parent)
-		return 1;
-	return flock(job->fd, job->op) == 0 ? 0 : 1;
+	 * and never waiting at all if it already has. */
+	if (syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == 0 &&
+	    syscall(SYS_getppid) == job->parent)
+		state = syscall(SYS_flock, job->fd, job->op) == 0
+			    ? HELPER_LOCKED
+			    : HELPER_FAILED;
+	atomic_store(&job->state, state);
+	syscall(SYS_futex, &job->state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	return 0;
 }
 
-/* Whether the helper ended by itself before DEADLINE: poll its pidfd,
- * which becomes readable when it exits. No signal ends the wait. */
-static bool helper_ended_in_time(int pidfd, long long deadline)
+/* Wait until the helper says how its flock went, or DEADLINE passes
+ * (HELPER_WAITING then). No signal ends the wait. */
+static int wait_for_helper(struct helper_job *job, long long deadline)
 {
 	for (;;) {
-		struct pollfd p = { .fd = pidfd, .events = POLLIN };
-		long long left = deadline - monotonic_ms();
-		int n;
+		int state = atomic_load(&job->state);
+		long long left = deadline - monotonic_ns();
+		struct timespec ts;
 
-		if (left <= 0)
-			left = 0;
-		n = poll(&p, 1, left > 0x7fffffff ? 0x7fffffff : (int)left);
-		if (n > 0)
-			return true;
-		if (n == 0 && left == 0)
-			return false;
-		/* EINTR, or poll's own rounding woke us early: wait on */
+		if (state != HELPER_WAITING || left <= 0)
+			return state;
+		ts.tv_sec = (time_t)(left / 1000000000LL);
+		ts.tv_nsec = (long)(left % 1000000000LL);
+		/* EINTR, EAGAIN (the state changed meanwhile), ETIMEDOUT:
+		 * look again */
+		syscall(SYS_futex, &job->state, FUTEX_WAIT_PRIVATE,
+			HELPER_WAITING, &ts, NULL, 0);
 	}
 }
 
-/* Reap the helper; its exit status (0 it got the lock), or -1 when it was
- * killed or cannot be told. */
-static int reap_helper(int pidfd)
+static void reap_helper(int pidfd)
 {
-	siginfo_t info = { 0 };
+	siginfo_t info;
 
 	while (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &info, WEXITED | __WALL) <
-	       0)
-		if (errno != EINTR)
-			return -1;
-	return info.si_code == CLD_EXITED ? info.si_status : -1;
+		   0 &&
+	       errno == EINTR)
+		;
 }
 
 int lockfd_timed_flock(int fd, int op, int timeout_ms)
 {
-	long long deadline = monotonic_ms() + timeout_ms;
-	struct helper_job job = { fd, op, getpid() };
-	int pidfd = -1, status, saved = errno;
-	sigset_t all, old;
-	bool ended;
-	void *stack;
+	long long deadline = monotonic_ns() + timeout_ms * 1000000LL;
+	struct helper_job job = { fd, op, getpid(), HELPER_WAITING };
+	_Alignas(16) char stack[HELPER_STACK_SIZE];
+	int pidfd = -1, state, err, saved = errno;
+	uint64_t all = UINT64_MAX, old;
 	pid_t pid;
 
-	stack = mmap(NULL, HELPER_STACK_SIZE, PROT_READ | PROT_WRITE,
-		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-	if (stack == MAP_FAILED)
-		return -ENOSYS;
 	/* The helper starts with every signal blocked: the program's
 	 * handlers are copied into it, and must never run there. Blocked in
 	 * the kernel directly: libc's sigprocmask leaves its own two
 	 * real-time signals open. */
-	memset(&all, 0xff, sizeof(all));
 	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old,
 		KERNEL_SIGSET_SIZE);
-	pid = clone(helper_main, (char *)stack + HELPER_STACK_SIZE,
+	pid = clone(helper_main, stack + sizeof(stack),
 		    CLONE_VM | CLONE_FILES | CLONE_FS | CLONE_PIDFD, &job,
 		    &pidfd);
 	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL,
 		KERNEL_SIGSET_SIZE);
 	if (pid < 0) {
 		/* seccomp, RLIMIT_NPROC, an older kernel, valgrind */
-		munmap(stack, HELPER_STACK_SIZE);
 		errno = saved;
 		return -ENOSYS;
 	}
-	ended = helper_ended_in_time(pidfd, deadline);
-	if (!ended)
+	state = wait_for_helper(&job, deadline);
+	if (state == HELPER_WAITING)
 		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-	status = reap_helper(pidfd);
+	/* It is gone before its stack, ours, is used again. */
+	reap_helper(pidfd);
 	lockfd_sys_close(pidfd);
-	munmap(stack, HELPER_STACK_SIZE);
-	errno = saved;
-	if (ended && status == 0)
-		return 0;
-	if (ended)
-		return -ENOSYS; /* the helper failed: the caller polls */
+	state = atomic_load(&job.state);
+	if (state == HELPER_LOCKED)
+		err = 0;
+	else if (state == HELPER_FAILED)
+		err = -ENOSYS; /* the caller polls */
 	/* Killed at the deadline: its flock may have been granted just
 	 * before. Asking again on our descriptor tells. */
-	if (flock(fd, op | LOCK_NB) == 0)
-		status = 0;
+	else if (flock(fd, op | LOCK_NB) == 0)
+		err = 0;
 	else
-		status = errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
+		err = errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
 	errno = saved;
-	return status;
+	return err;
 }
