@@ -239,6 +239,81 @@ static struct lockfd held_lock(int fd, const struct stat *st, bool shared)
 				.shared = shared };
 }
 
+/*
+ * Hand-over (pidlock(3), "How a lock is taken"): a waiter marks the file
+ * before it blocks, and a releaser that sees a mark keeps the file for
+ * it instead of removing it, so the waiter wakes on the file at the path
+ * rather than on a removed inode it must let go of and create again. The
+ * marks are OFD record locks on bytes far past any content: they belong
+ * to the waiter's open file description, so they are gone with it, even
+ * after a SIGKILL, and flock ignores them.
+ */
+#define MARK_WAITING (INT64_MAX - 2)   /* read-locked by each waiter */
+#define MARK_RELEASING (INT64_MAX - 1) /* a hand-over in progress */
+
+static int mark_byte(int fd, int cmd, short type, off_t at)
+{
+	struct flock fl = {
+		.l_type = type, .l_whence = SEEK_SET, .l_start = at, .l_len = 1
+	};
+
+	return fcntl(fd, cmd, &fl);
+}
+
+/* Whether another open file description than FD's waits for its file. */
+static bool others_wait(int fd)
+{
+	struct flock fl = { .l_type = F_WRLCK,
+			    .l_whence = SEEK_SET,
+			    .l_start = MARK_WAITING,
+			    .l_len = 1 };
+
+	return fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+}
+
+/*
+ * LK's holder releases its file while a waiter has marked it: keep the
+ * file for it. Returns false when no waiter is left (remove it then).
+ * A waiter that gives up meanwhile takes MARK_RELEASING before it looks
+ * at the file again (give_up_waiting): we hold it from our last look at
+ * the marks until our close, and let go of the lock before, so such a
+ * waiter finds the file free and removes it itself.
+ */
+static bool hand_over_to_waiter(struct lockfd *lk)
+{
+	if (!others_wait(lk->fd))
+		return false;
+	while (mark_byte(lk->fd, F_OFD_SETLKW, F_WRLCK, MARK_RELEASING) < 0)
+		if (errno != EINTR)
+			return false;
+	if (!others_wait(lk->fd))
+		return false;
+	/* It names us no longer: a reader retries on an empty file until
+	 * the waiter has written its own PID (step 7). */
+	if (lk->names_owner && ftruncate(lk->fd, 0) < 0)
+		return false;
+	flock(lk->fd, LOCK_UN);
+	return true;
+}
+
+/* A waiter that marked FD's file (at PATH, ST) stops waiting without the
+ * lock: a releaser may have kept the file for it. If the file is free
+ * once any hand-over is over, and nobody else waits for it, it is
+ * removed as its releaser would have (step 6). */
+static void give_up_waiting(int fd, const char *path, const struct stat *st)
+{
+	struct stat now;
+
+	mark_byte(fd, F_OFD_SETLK, F_UNLCK, MARK_WAITING);
+	while (mark_byte(fd, F_OFD_SETLKW, F_RDLCK, MARK_RELEASING) < 0)
+		if (errno != EINTR)
+			return;
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0 && lstat(path, &now) == 0 &&
+	    now.st_dev == st->st_dev && now.st_ino == st->st_ino &&
+	    !others_wait(fd))
+		unlink(path);
+}
+
 /* Conventions where a file naming a live process is held, flock or not. */
 static bool live_pid_holds(enum lockfd_format format)
 {
@@ -374,6 +449,7 @@ int lockfd_acquire(struct lockfd *lk, const char *path, mode_t mode,
 		struct lockfd got;
 		int err, fd;
 		int left = timeout_ms;
+		bool marked;
 
 		/* Step 1: never O_TRUNC before the lock is held. O_NONBLOCK
 		 * keeps a FIFO planted at the path from hanging us. */
@@ -391,6 +467,7 @@ int lockfd_acquire(struct lockfd *lk, const char *path, mode_t mode,
 		if (err < 0)
 			goto fail;
 		got = held_lock(fd, &st, shared);
+		got.hand_over = !live_pid_holds(format);
 
 		/* Step 3: the lock. */
 		if (timeout_ms > 0) {
@@ -398,17 +475,29 @@ int lockfd_acquire(struct lockfd *lk, const char *path, mode_t mode,
 
 			left = rest > 0 ? (int)rest : 0;
 		}
-		err = lockfd_wait_for_lock(&got, op, left, NULL, NULL);
+		marked = false;
+		err = lockfd_wait_for_lock(&got, op, 0, NULL, NULL);
+		if (err == -EAGAIN && left != 0) {
+			/* a releaser keeps the file for a marked waiter */
+			marked =
+			    got.hand_over && mark_byte(fd, F_OFD_SETLK, F_RDLCK,
+						       MARK_WAITING) == 0;
+			err = lockfd_wait_for_lock(&got, op, left, NULL, NULL);
+		}
 		if (err == -EAGAIN && timeout_ms > 0)
 			err = -ETIMEDOUT;
 		if (err == -EAGAIN || err == -ETIMEDOUT) {
 			if (holder)
 				*holder = shared ? lockfd_read_pid(fd, true)
 						 : exclusive_holder(fd);
+		}
+		if (err < 0) {
+			if (marked)
+				give_up_waiting(fd, path, &st);
 			goto fail;
 		}
-		if (err < 0)
-			goto fail;
+		if (marked)
+			mark_byte(fd, F_OFD_SETLK, F_UNLCK, MARK_WAITING);
 
 		/* Step 4: the previous holder may have removed the file while
 		 * we waited; then our lock is on an orphan inode. */
@@ -527,8 +616,12 @@ bool lockfd_release(struct lockfd *lk, const char *path, bool remove)
 	if (remove && lk->shared && owned_by_caller(lk) &&
 	    flock(lk->fd, LOCK_EX | LOCK_NB) < 0)
 		remove = false;
-	if (remove)
-		removed = lockfd_unlink_if_ours(lk, path);
+	/* Step 6, or a hand-over: a waiter has marked the file, and it is
+	 * kept for it (a file the next holder takes over at once is no
+	 * leftover). */
+	if (remove && owned_by_caller(lk) && lockfd_still_ours(lk, path))
+		removed = !(lk->hand_over && hand_over_to_waiter(lk)) &&
+			  unlink(path) == 0;
 	sys_close(lk->fd);
 	lk->fd = -1;
 	errno = saved;

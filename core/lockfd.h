@@ -23,6 +23,9 @@ struct lockfd {
 	pid_t owner;
 	bool shared;
 	bool names_owner; /* the file holds the owner's PID */
+	/* released, the file is kept for a waiter that marked it (not in
+	 * the conventions where a PID alone holds the file) */
+	bool hand_over;
 };
 
 /* How the PID is written into a lock file we hold exclusively, and what

@@ -547,6 +547,113 @@ START_TEST(lock_timed_wait_unseen_by_reaping_program)
 }
 END_TEST
 
+/* ---- hand-over ----------------------------------------------------------- */
+
+/* Wait for x.lock (forever), hold it until told, then release it. */
+struct waiter_pipes {
+	struct test_signal got, go;
+};
+
+static int wait_then_hold(void *arg)
+{
+	struct waiter_pipes *p = arg;
+	struct pidlock_lock *lock = new_lock("x", 0);
+
+	pidlock_lock_free(held_by_parent);
+	if (pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE, PIDLOCK_WAIT_FOREVER,
+				 NULL) != 0)
+		return 1;
+	test_signal_post(&p->got);
+	test_signal_wait(&p->go, 20);
+	pidlock_lock_free(lock);
+	return 0;
+}
+
+/* A release while a waiter of ours waits keeps the file, emptied, and the
+ * waiter holds that very file: no removal, no new inode. Then its own
+ * release, with nobody waiting, removes it. */
+START_TEST(lock_release_hands_the_file_over_to_a_waiter)
+{
+	struct waiter_pipes p;
+	struct stat kept, now;
+	char buf[64], want[32];
+	int watch;
+	pid_t waiter;
+
+	held_by_parent = new_lock("x", 0);
+	ck_assert_int_eq(
+	    pidlock_lock_acquire(held_by_parent, PIDLOCK_EXCLUSIVE, 0, NULL),
+	    0);
+	/* open, the inode cannot be reused for a new file meanwhile */
+	watch = open(pidlock_lock_path(held_by_parent), O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(watch, 0);
+	test_signal_init(&p.got);
+	test_signal_init(&p.go);
+	waiter = test_fork(wait_then_hold, &p);
+	ck_assert(
+	    test_wait_for_lock_waiter(pidlock_lock_path(held_by_parent), 10));
+	pidlock_lock_free(held_by_parent);
+	held_by_parent = NULL;
+	test_signal_wait(&p.got, 10);
+	ck_assert_int_eq(fstat(watch, &kept), 0);
+	ck_assert_int_eq(stat(test_path(dir, "x.lock"), &now), 0);
+	ck_assert_int_eq(kept.st_nlink, 1);
+	ck_assert_int_eq(kept.st_ino, now.st_ino);
+	snprintf(want, sizeof(want), "%d\n", waiter);
+	test_read_file(test_path(dir, "x.lock"), buf, sizeof(buf));
+	ck_assert_str_eq(buf, want);
+	test_signal_post(&p.go);
+	ck_assert_int_eq(test_wait(waiter, 20), 0);
+	ck_assert_int_eq(access(test_path(dir, "x.lock"), F_OK), -1);
+	close(watch);
+	test_signal_close(&p.got);
+	test_signal_close(&p.go);
+}
+END_TEST
+
+static int wait_briefly(void *arg)
+{
+	struct pidlock_lock *lock = new_lock("x", 0);
+	int err;
+
+	pidlock_lock_free(held_by_parent);
+	err =
+	    pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE, (int)(long)arg, NULL);
+	pidlock_lock_free(lock);
+	return err == 0 ? 0 : err == -ETIMEDOUT ? 1 : 2;
+}
+
+/* A waiter whose wait ends as the holder releases, either way round: the
+ * file kept for it never stays behind. */
+START_TEST(lock_hand_over_to_a_leaving_waiter_leaves_no_file)
+{
+	int outcomes[3] = { 0 };
+
+	for (int i = 0; i < 150; i++) {
+		pid_t waiter;
+		int status;
+
+		held_by_parent = new_lock("x", 0);
+		ck_assert_int_eq(pidlock_lock_acquire(held_by_parent,
+						      PIDLOCK_EXCLUSIVE, 0,
+						      NULL),
+				 0);
+		waiter = test_fork(wait_briefly, (void *)20L);
+		/* around the end of its 20 ms */
+		test_pause_ms(14 + i % 12);
+		pidlock_lock_free(held_by_parent);
+		held_by_parent = NULL;
+		status = test_wait(waiter, 20);
+		ck_assert(WIFEXITED(status) && WEXITSTATUS(status) < 2);
+		outcomes[WEXITSTATUS(status)]++;
+		ck_assert_msg(access(test_path(dir, "x.lock"), F_OK) == -1,
+			      "round %d: the file stayed (waiter %s)", i,
+			      WEXITSTATUS(status) ? "timed out" : "got it");
+	}
+	ck_assert_int_gt(outcomes[0] + outcomes[1], 0);
+}
+END_TEST
+
 /* ---- remove-while-waiting race ----------------------------------------- */
 
 static int hold_briefly(void *arg)
@@ -1093,6 +1200,11 @@ int main(void)
 	test_add(s, "timed_wait_reaping_program",
 		 lock_timed_wait_unseen_by_reaping_program, 60, &fixture,
 		 TEST_LOOP(2));
+	test_add(s, "hand_over", lock_release_hands_the_file_over_to_a_waiter,
+		 30, &fixture, NULL);
+	test_add(s, "hand_over_leaving_waiter",
+		 lock_hand_over_to_a_leaving_waiter_leaves_no_file, 120,
+		 &fixture, NULL);
 	test_add(s, "remove_while_waiting",
 		 lock_remove_while_waiting_never_two_holders, 600, &fixture,
 		 NULL);
