@@ -571,7 +571,7 @@ static bool owned_by_caller(const struct lockfd *lk)
 
 	if (lk->owner != self)
 		return false;
-	if (!lk->names_owner)
+	if (!lk->names_owner || lk->sole_writer)
 		return true;
 	n = pread(lk->fd, buf, sizeof(buf), 0);
 	return n > 0 && lockfd_parse_pid(buf, (size_t)n) == self;

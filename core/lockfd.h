@@ -26,6 +26,10 @@ struct lockfd {
 	/* released, the file is kept for a waiter that marked it (not in
 	 * the conventions where a PID alone holds the file) */
 	bool hand_over;
+	/* only the owner's copy of the lock ever writes the file (a lock
+	 * file: no process it forks can name itself in it), so a release
+	 * need not read the file to know who owns it */
+	bool sole_writer;
 };
 
 /* How the PID is written into a lock file we hold exclusively, and what
