@@ -23,6 +23,10 @@
  * again. */
 #define HOLDER_POLL_MS 50
 
+/* Step 1's open of a lock or PID file. */
+#define OPEN_FLAGS                                                             \
+	(O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
+
 #define sys_open lockfd_sys_open
 #define sys_close lockfd_sys_close
 
@@ -439,8 +443,9 @@ int lockfd_acquire(struct lockfd *lk, const char *path, mode_t mode,
 {
 	int op = shared ? LOCK_SH : LOCK_EX;
 	long long deadline = timeout_ms > 0 ? monotonic_ms() + timeout_ms : 0;
-	/* asked once: the file is checked twice, before and under the lock */
-	uid_t euid = geteuid();
+	/* asked once, and only for a file we did not create */
+	uid_t euid = 0;
+	bool euid_known = false;
 
 	if (holder)
 		*holder = 0;
@@ -449,21 +454,30 @@ int lockfd_acquire(struct lockfd *lk, const char *path, mode_t mode,
 		struct lockfd got;
 		int err, fd;
 		int left = timeout_ms;
-		bool marked;
+		bool marked, created = true;
+		uid_t mine;
 
 		/* Step 1: never O_TRUNC before the lock is held. O_NONBLOCK
-		 * keeps a FIFO planted at the path from hanging us. */
-		fd = sys_open(path,
-			      O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
-				  O_NOCTTY | O_NONBLOCK,
-			      mode);
+		 * keeps a FIFO planted at the path from hanging us. A file we
+		 * create (O_EXCL) is ours, regular and unlinked elsewhere:
+		 * step 2 needs no system call for it. */
+		fd = sys_open(path, OPEN_FLAGS | O_EXCL, mode);
+		if (fd < 0) {
+			created = false;
+			fd = sys_open(path, OPEN_FLAGS, mode);
+		}
 		if (fd < 0)
 			return -errno;
 		if (fstat(fd, &st) < 0) {
 			err = -errno;
 			goto fail;
 		}
-		err = refuse_unsafe(&st, euid);
+		if (!created && !euid_known) {
+			euid = geteuid();
+			euid_known = true;
+		}
+		mine = created ? st.st_uid : euid;
+		err = refuse_unsafe(&st, mine);
 		if (err < 0)
 			goto fail;
 		got = held_lock(fd, &st, shared);
@@ -507,7 +521,7 @@ int lockfd_acquire(struct lockfd *lk, const char *path, mode_t mode,
 			continue;
 		}
 		/* Step 2 once more, now that nobody else can be writing it. */
-		err = refuse_unsafe(&now, euid);
+		err = refuse_unsafe(&now, mine);
 		if (err < 0)
 			goto fail;
 		/* The UUCP and dotlock tools hold the file by its existence

@@ -399,8 +399,9 @@ bool test_strace_usable(void)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
-int test_strace_count(const char *trace, const char *const *env,
-		      const char *const *argv, int timeout_s)
+int test_strace_count(const char *trace, const char *path,
+		      const char *const *env, const char *const *argv,
+		      int timeout_s)
 {
 	char log[] = "/tmp/pidshim-strace-XXXXXX";
 	char *line = NULL;
@@ -419,6 +420,10 @@ int test_strace_count(const char *trace, const char *const *env,
 
 		test_reset_signals();
 		args[n++] = trace;
+		if (path) {
+			args[n++] = "-P";
+			args[n++] = path;
+		}
 		args[n++] = "-o";
 		args[n++] = log;
 		for (size_t i = 0; argv[i] && n < 63; i++)

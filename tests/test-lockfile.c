@@ -371,10 +371,25 @@ static int act_timed_wait(const char *in)
 	return 0;
 }
 
+/* One cycle of a new lock file. */
+static int act_new_lock_cycle(const char *in)
+{
+	struct pidlock_lock *lock = NULL;
+
+	if (pidlock_lock_new(&lock, in, "fresh", 0) < 0 ||
+	    pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE, 0, NULL) < 0 ||
+	    pidlock_lock_release(lock) < 0)
+		return 1;
+	pidlock_lock_free(lock);
+	return 0;
+}
+
 static int run_act(const char *act, const char *in)
 {
 	if (strcmp(act, "cycles") == 0)
 		return act_cycles(in);
+	if (strcmp(act, "new_lock_cycle") == 0)
+		return act_new_lock_cycle(in);
 	if (strcmp(act, "timed_wait") == 0)
 		return act_timed_wait(in);
 	return 100;
@@ -390,10 +405,33 @@ START_TEST(lock_short_file_is_not_truncated)
 	const char *argv[] = { self_exe, NULL };
 
 	snprintf(act_dir, sizeof(act_dir), "PIDLOCK_TEST_DIR=%s", dir);
-	ck_assert_int_eq(test_strace_count("trace=ftruncate", env, argv, 30),
-			 0);
+	ck_assert_int_eq(
+	    test_strace_count("trace=ftruncate", NULL, env, argv, 30), 0);
 	/* the act ran: the trace of a call it makes counts */
-	ck_assert_int_ge(test_strace_count("trace=flock", env, argv, 30), 2);
+	ck_assert_int_ge(test_strace_count("trace=flock", NULL, env, argv, 30),
+			 2);
+}
+END_TEST
+
+/* The file a lock creates is ours by creation (O_EXCL): no euid to ask
+ * for. And no process but the lock's owner writes a lock file: its
+ * release need not read it to know it still names the owner. */
+START_TEST(lock_new_file_cycle_asks_nothing_more)
+{
+	char act_dir[4200];
+	const char *env[] = { "PIDLOCK_TEST_ACT=new_lock_cycle", act_dir,
+			      NULL };
+	const char *argv[] = { self_exe, NULL };
+
+	snprintf(act_dir, sizeof(act_dir), "PIDLOCK_TEST_DIR=%s", dir);
+	ck_assert_int_eq(
+	    test_strace_count("trace=geteuid", NULL, env, argv, 30), 0);
+	ck_assert_int_eq(test_strace_count("trace=pread64",
+					   test_path(dir, "fresh.lock"), env,
+					   argv, 30),
+			 0);
+	ck_assert_int_eq(test_strace_count("trace=unlink", NULL, env, argv, 30),
+			 1);
 }
 END_TEST
 
@@ -427,8 +465,8 @@ START_TEST(lock_timed_wait_is_woken_at_release)
 	test_signal_init(&ready);
 	holder = test_fork(hold_until_waited_for, &ready);
 	test_signal_wait(&ready, 10);
-	sleeps =
-	    test_strace_count("trace=nanosleep,clock_nanosleep", env, argv, 60);
+	sleeps = test_strace_count("trace=nanosleep,clock_nanosleep", NULL, env,
+				   argv, 60);
 	status = test_wait(holder, 30);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 		      "holder: status %#x (2: nobody waited)", status);
@@ -1194,6 +1232,8 @@ int main(void)
 			 &fixture, NULL);
 		test_add(s, "syscalls", lock_timed_wait_is_woken_at_release,
 			 120, &fixture, NULL);
+		test_add(s, "syscalls", lock_new_file_cycle_asks_nothing_more,
+			 60, &fixture, NULL);
 	}
 	test_add(s, "timed_wait_no_process", lock_timed_wait_leaves_no_process,
 		 60, &fixture, NULL);
