@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -255,13 +256,25 @@ static struct lockfd held_lock(int fd, const struct stat *st, bool shared)
 #define MARK_WAITING (INT64_MAX - 2)   /* read-locked by each waiter */
 #define MARK_RELEASING (INT64_MAX - 1) /* a hand-over in progress */
 
+/* fcntl on a struct flock, by the system call itself: the shim
+ * interposes fcntl, and its wrapper must not be entered from here (it
+ * may hold the very lock this is called under). */
+static int lock_fcntl(int fd, int cmd, struct flock *fl)
+{
+#ifdef SYS_fcntl64
+	return (int)syscall(SYS_fcntl64, fd, cmd, fl);
+#else
+	return (int)syscall(SYS_fcntl, fd, cmd, fl);
+#endif
+}
+
 static int mark_byte(int fd, int cmd, short type, off_t at)
 {
 	struct flock fl = {
 		.l_type = type, .l_whence = SEEK_SET, .l_start = at, .l_len = 1
 	};
 
-	return fcntl(fd, cmd, &fl);
+	return lock_fcntl(fd, cmd, &fl);
 }
 
 /* Whether another open file description than FD's waits for its file. */
@@ -272,7 +285,7 @@ static bool others_wait(int fd)
 			    .l_start = MARK_WAITING,
 			    .l_len = 1 };
 
-	return fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+	return lock_fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
 }
 
 /*
