@@ -472,7 +472,7 @@ int lockfd_acquire(struct lockfd *lk, const char *path, mode_t mode,
 
 		/* Step 1: never O_TRUNC before the lock is held. O_NONBLOCK
 		 * keeps a FIFO planted at the path from hanging us. A file we
-		 * create (O_EXCL) is ours, regular and unlinked elsewhere:
+		 * create (O_EXCL) is ours, regular and linked once:
 		 * step 2 needs no system call for it. */
 		fd = sys_open(path, OPEN_FLAGS | O_EXCL, mode);
 		if (fd < 0) {
