@@ -128,6 +128,27 @@ static void reap_helper(int pidfd)
 		;
 }
 
+/* Whether a helper can be killed at the deadline: pidfd_send_signal is
+ * there (valgrind, for one, lacks it, and runs a CLONE_VM child as a
+ * thread of ours). Asked once: EBADF for the descriptor -1 says yes. */
+static bool helper_can_be_killed(void)
+{
+	static _Atomic int known; /* 0 not asked, 1 yes, -1 no */
+	int k = atomic_load(&known);
+
+	if (k == 0) {
+		int saved = errno;
+
+		k = syscall(SYS_pidfd_send_signal, -1, 0, NULL, 0) < 0 &&
+			    errno == EBADF
+			? 1
+			: -1;
+		errno = saved;
+		atomic_store(&known, k);
+	}
+	return k > 0;
+}
+
 int lockfd_timed_flock(int fd, int op, int timeout_ms)
 {
 	long long deadline = monotonic_ns() + timeout_ms * 1000000LL;
@@ -137,6 +158,8 @@ int lockfd_timed_flock(int fd, int op, int timeout_ms)
 	uint64_t all = UINT64_MAX, old;
 	pid_t pid;
 
+	if (!helper_can_be_killed())
+		return -ENOSYS;
 	/* The helper starts with every signal blocked: the program's
 	 * handlers are copied into it, and must never run there. Blocked in
 	 * the kernel directly: libc's sigprocmask leaves its own two
