@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,6 +23,10 @@
 /* How often a file held by a live PID (no flock to sleep on) is looked at
  * again. */
 #define HOLDER_POLL_MS 50
+
+/* Step 1's open of a lock or PID file. */
+#define OPEN_FLAGS                                                             \
+	(O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
 
 #define sys_open lockfd_sys_open
 #define sys_close lockfd_sys_close
@@ -52,8 +57,9 @@ static int refuse_not_regular(const struct stat *st)
 	return 0;
 }
 
-/* Step 2: only a regular file with one link, owned by us or by root. */
-static int refuse_unsafe(const struct stat *st)
+/* Step 2: only a regular file with one link, owned by EUID (ours) or by
+ * root. */
+static int refuse_unsafe(const struct stat *st, uid_t euid)
 {
 	int err = refuse_not_regular(st);
 
@@ -61,7 +67,7 @@ static int refuse_unsafe(const struct stat *st)
 		return err;
 	if (st->st_nlink > 1)
 		return -EMLINK;
-	if (st->st_uid != geteuid() && st->st_uid != 0)
+	if (st->st_uid != euid && st->st_uid != 0)
 		return -EPERM;
 	return 0;
 }
@@ -159,7 +165,14 @@ static size_t format_pid(char *buf, pid_t pid, enum lockfd_format format)
 	return len;
 }
 
-int lockfd_name_pid(struct lockfd *lk, enum lockfd_format format, pid_t pid)
+/* Write PID over the content of LK's file, whose length is SIZE (as seen
+ * under the lock). Step 5 truncates, but only a longer file: an ftruncate
+ * to 0, even of an empty file, arms ext4's flush on close (auto_da_alloc)
+ * and makes the close that releases the lock wait for the disk. The PID
+ * goes first and the rest is cut after it, so a reader in between finds
+ * no number but garbage, which the strict parse refuses (step 7). */
+static int write_pid_over(struct lockfd *lk, enum lockfd_format format,
+			  pid_t pid, off_t size)
 {
 	char buf[PID_TEXT_MAX];
 	size_t len;
@@ -169,9 +182,6 @@ int lockfd_name_pid(struct lockfd *lk, enum lockfd_format format, pid_t pid)
 	if (format == LOCKFD_NO_PID)
 		return 0;
 	len = format_pid(buf, pid, format);
-	/* Step 5: truncate only now that the lock is ours. */
-	if (ftruncate(lk->fd, 0) < 0)
-		return -errno;
 	n = pwrite(lk->fd, buf, len, 0);
 	if (n < 0)
 		return -errno;
@@ -179,7 +189,19 @@ int lockfd_name_pid(struct lockfd *lk, enum lockfd_format format, pid_t pid)
 	 * earlier step (EWOULDBLOCK after a wait would read as "busy"). */
 	if ((size_t)n != len)
 		return -EIO;
+	if (size > (off_t)len && ftruncate(lk->fd, (off_t)len) < 0)
+		return -errno;
 	return 0;
+}
+
+int lockfd_name_pid(struct lockfd *lk, enum lockfd_format format, pid_t pid)
+{
+	struct stat st;
+
+	if (format != LOCKFD_NO_PID && fstat(lk->fd, &st) < 0)
+		return -errno;
+	return write_pid_over(lk, format, pid,
+			      format == LOCKFD_NO_PID ? 0 : st.st_size);
 }
 
 int lockfd_write_pid(struct lockfd *lk, enum lockfd_format format)
@@ -220,6 +242,93 @@ static struct lockfd held_lock(int fd, const struct stat *st, bool shared)
 				.ino = st->st_ino,
 				.owner = getpid(),
 				.shared = shared };
+}
+
+/*
+ * Hand-over (pidlock(3), "How a lock is taken"): a waiter marks the file
+ * before it blocks, and a releaser that sees a mark keeps the file for
+ * it instead of removing it, so the waiter wakes on the file at the path
+ * rather than on a removed inode it must let go of and create again. The
+ * marks are OFD record locks on bytes far past any content: they belong
+ * to the waiter's open file description, so they are gone with it, even
+ * after a SIGKILL, and flock ignores them.
+ */
+#define MARK_WAITING (INT64_MAX - 2)   /* read-locked by each waiter */
+#define MARK_RELEASING (INT64_MAX - 1) /* a hand-over in progress */
+
+/* fcntl on a struct flock, by the system call itself: the shim
+ * interposes fcntl, and its wrapper must not be entered from here (it
+ * may hold the very lock this is called under). */
+static int lock_fcntl(int fd, int cmd, struct flock *fl)
+{
+#ifdef SYS_fcntl64
+	return (int)syscall(SYS_fcntl64, fd, cmd, fl);
+#else
+	return (int)syscall(SYS_fcntl, fd, cmd, fl);
+#endif
+}
+
+static int mark_byte(int fd, int cmd, short type, off_t at)
+{
+	struct flock fl = {
+		.l_type = type, .l_whence = SEEK_SET, .l_start = at, .l_len = 1
+	};
+
+	return lock_fcntl(fd, cmd, &fl);
+}
+
+/* Whether another open file description than FD's waits for its file. */
+static bool others_wait(int fd)
+{
+	struct flock fl = { .l_type = F_WRLCK,
+			    .l_whence = SEEK_SET,
+			    .l_start = MARK_WAITING,
+			    .l_len = 1 };
+
+	return lock_fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+}
+
+/*
+ * LK's holder releases its file while a waiter has marked it: keep the
+ * file for it. Returns false when no waiter is left (remove it then).
+ * A waiter that gives up meanwhile takes MARK_RELEASING before it looks
+ * at the file again (give_up_waiting): we hold it from our last look at
+ * the marks until our close, and let go of the lock before, so such a
+ * waiter finds the file free and removes it itself.
+ */
+static bool hand_over_to_waiter(struct lockfd *lk)
+{
+	if (!others_wait(lk->fd))
+		return false;
+	while (mark_byte(lk->fd, F_OFD_SETLKW, F_WRLCK, MARK_RELEASING) < 0)
+		if (errno != EINTR)
+			return false;
+	if (!others_wait(lk->fd))
+		return false;
+	/* It names us no longer: a reader retries on an empty file until
+	 * the waiter has written its own PID (step 7). */
+	if (lk->names_owner && ftruncate(lk->fd, 0) < 0)
+		return false;
+	flock(lk->fd, LOCK_UN);
+	return true;
+}
+
+/* A waiter that marked FD's file (at PATH, ST) stops waiting without the
+ * lock: a releaser may have kept the file for it. If the file is free
+ * once any hand-over is over, and nobody else waits for it, it is
+ * removed as its releaser would have (step 6). */
+static void give_up_waiting(int fd, const char *path, const struct stat *st)
+{
+	struct stat now;
+
+	mark_byte(fd, F_OFD_SETLK, F_UNLCK, MARK_WAITING);
+	while (mark_byte(fd, F_OFD_SETLKW, F_RDLCK, MARK_RELEASING) < 0)
+		if (errno != EINTR)
+			return;
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0 && lstat(path, &now) == 0 &&
+	    now.st_dev == st->st_dev && now.st_ino == st->st_ino &&
+	    !others_wait(fd))
+		unlink(path);
 }
 
 /* Conventions where a file naming a live process is held, flock or not. */
@@ -295,6 +404,9 @@ int lockfd_wait_for_lock(struct lockfd *lk, int op, int timeout_ms,
 {
 	long long deadline = timeout_ms > 0 ? monotonic_ms() + timeout_ms : 0;
 	long backoff = 1;
+	/* A conversion's refused attempts have lost the old lock, and BETWEEN
+	 * takes it back: it polls, so that it holds it most of the time. */
+	bool helper_tried = between != NULL;
 
 	for (;;) {
 		long long left;
@@ -314,12 +426,22 @@ int lockfd_wait_for_lock(struct lockfd *lk, int op, int timeout_ms,
 					return -errno;
 			return 0;
 		}
-		/* flock has no timeout of its own, and a library may not
-		 * install a timer signal handler behind the program's back:
-		 * poll with backoff, by the clock. */
 		left = deadline - monotonic_ms();
 		if (left <= 0)
 			return -ETIMEDOUT;
+		/* Woken by the kernel at the release, through a helper that
+		 * waits in flock for us. */
+		if (!helper_tried) {
+			int err = lockfd_timed_flock(lk->fd, op, (int)left);
+
+			if (err != -ENOSYS)
+				return err;
+			helper_tried = true;
+			continue;
+		}
+		/* No helper could wait: flock has no timeout of its own, and
+		 * a library may not install a timer signal handler behind the
+		 * program's back. Poll with backoff, by the clock. */
 		if (between)
 			between(arg);
 		sleep_ms(backoff < left ? backoff : (long)left);
@@ -334,6 +456,9 @@ int lockfd_acquire(struct lockfd *lk, const char *path, mode_t mode,
 {
 	int op = shared ? LOCK_SH : LOCK_EX;
 	long long deadline = timeout_ms > 0 ? monotonic_ms() + timeout_ms : 0;
+	/* asked once, and only for a file we did not create */
+	uid_t euid = 0;
+	bool euid_known = false;
 
 	if (holder)
 		*holder = 0;
@@ -342,23 +467,34 @@ int lockfd_acquire(struct lockfd *lk, const char *path, mode_t mode,
 		struct lockfd got;
 		int err, fd;
 		int left = timeout_ms;
+		bool marked, created = true;
+		uid_t mine;
 
 		/* Step 1: never O_TRUNC before the lock is held. O_NONBLOCK
-		 * keeps a FIFO planted at the path from hanging us. */
-		fd = sys_open(path,
-			      O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
-				  O_NOCTTY | O_NONBLOCK,
-			      mode);
+		 * keeps a FIFO planted at the path from hanging us. A file we
+		 * create (O_EXCL) is ours, regular and linked once:
+		 * step 2 needs no system call for it. */
+		fd = sys_open(path, OPEN_FLAGS | O_EXCL, mode);
+		if (fd < 0) {
+			created = false;
+			fd = sys_open(path, OPEN_FLAGS, mode);
+		}
 		if (fd < 0)
 			return -errno;
 		if (fstat(fd, &st) < 0) {
 			err = -errno;
 			goto fail;
 		}
-		err = refuse_unsafe(&st);
+		if (!created && !euid_known) {
+			euid = geteuid();
+			euid_known = true;
+		}
+		mine = created ? st.st_uid : euid;
+		err = refuse_unsafe(&st, mine);
 		if (err < 0)
 			goto fail;
 		got = held_lock(fd, &st, shared);
+		got.hand_over = !live_pid_holds(format);
 
 		/* Step 3: the lock. */
 		if (timeout_ms > 0) {
@@ -366,17 +502,29 @@ int lockfd_acquire(struct lockfd *lk, const char *path, mode_t mode,
 
 			left = rest > 0 ? (int)rest : 0;
 		}
-		err = lockfd_wait_for_lock(&got, op, left, NULL, NULL);
+		marked = false;
+		err = lockfd_wait_for_lock(&got, op, 0, NULL, NULL);
+		if (err == -EAGAIN && left != 0) {
+			/* a releaser keeps the file for a marked waiter */
+			marked =
+			    got.hand_over && mark_byte(fd, F_OFD_SETLK, F_RDLCK,
+						       MARK_WAITING) == 0;
+			err = lockfd_wait_for_lock(&got, op, left, NULL, NULL);
+		}
 		if (err == -EAGAIN && timeout_ms > 0)
 			err = -ETIMEDOUT;
 		if (err == -EAGAIN || err == -ETIMEDOUT) {
 			if (holder)
 				*holder = shared ? lockfd_read_pid(fd, true)
 						 : exclusive_holder(fd);
+		}
+		if (err < 0) {
+			if (marked)
+				give_up_waiting(fd, path, &st);
 			goto fail;
 		}
-		if (err < 0)
-			goto fail;
+		if (marked)
+			mark_byte(fd, F_OFD_SETLK, F_UNLCK, MARK_WAITING);
 
 		/* Step 4: the previous holder may have removed the file while
 		 * we waited; then our lock is on an orphan inode. */
@@ -386,7 +534,7 @@ int lockfd_acquire(struct lockfd *lk, const char *path, mode_t mode,
 			continue;
 		}
 		/* Step 2 once more, now that nobody else can be writing it. */
-		err = refuse_unsafe(&now);
+		err = refuse_unsafe(&now, mine);
 		if (err < 0)
 			goto fail;
 		/* The UUCP and dotlock tools hold the file by its existence
@@ -412,9 +560,11 @@ int lockfd_acquire(struct lockfd *lk, const char *path, mode_t mode,
 
 		*lk = got;
 		/* Steps 3 and 5: whatever the file said, we hold its lock, so
-		 * its previous writer is gone: take it over. */
+		 * its previous writer is gone: take it over. The lstat above
+		 * saw its length under the lock. */
 		if (!shared) {
-			err = lockfd_write_pid(lk, format);
+			err =
+			    write_pid_over(lk, format, lk->owner, now.st_size);
 			if (err < 0) {
 				/* the file names nobody now, but it is ours:
 				 * remove it by the lock alone */
@@ -448,7 +598,7 @@ static bool owned_by_caller(const struct lockfd *lk)
 
 	if (lk->owner != self)
 		return false;
-	if (!lk->names_owner)
+	if (!lk->names_owner || lk->sole_writer)
 		return true;
 	n = pread(lk->fd, buf, sizeof(buf), 0);
 	return n > 0 && lockfd_parse_pid(buf, (size_t)n) == self;
@@ -493,8 +643,12 @@ bool lockfd_release(struct lockfd *lk, const char *path, bool remove)
 	if (remove && lk->shared && owned_by_caller(lk) &&
 	    flock(lk->fd, LOCK_EX | LOCK_NB) < 0)
 		remove = false;
-	if (remove)
-		removed = lockfd_unlink_if_ours(lk, path);
+	/* Step 6, or a hand-over: a waiter has marked the file, and it is
+	 * kept for it (a file the next holder takes over at once is no
+	 * leftover). */
+	if (remove && owned_by_caller(lk) && lockfd_still_ours(lk, path))
+		removed = !(lk->hand_over && hand_over_to_waiter(lk)) &&
+			  unlink(path) == 0;
 	sys_close(lk->fd);
 	lk->fd = -1;
 	errno = saved;

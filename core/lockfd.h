@@ -23,6 +23,13 @@ struct lockfd {
 	pid_t owner;
 	bool shared;
 	bool names_owner; /* the file holds the owner's PID */
+	/* released, the file is kept for a waiter that marked it (not in
+	 * the conventions where a PID alone holds the file) */
+	bool hand_over;
+	/* only the owner's copy of the lock ever writes the file (a lock
+	 * file: no process it forks can name itself in it), so a release
+	 * need not read the file to know who owns it */
+	bool sole_writer;
 };
 
 /* How the PID is written into a lock file we hold exclusively, and what
@@ -67,17 +74,29 @@ typedef void (*lockfd_between_fn)(void *arg);
 
 /*
  * Step 3: flock OP on LK->fd, waiting TIMEOUT_MS as lockfd_acquire takes
- * it. A timed wait polls by the clock (1 ms, doubling to 16 ms), and no
- * signal ends it; after each refused attempt but the last it calls
- * BETWEEN(ARG), unless NULL: flock converts a lock by dropping the old
- * one first, so a refused conversion has lost it, and a caller that must
- * hold it meanwhile takes it back there (it may replace LK->fd). Returns
- * 0, -EAGAIN (TIMEOUT_MS 0) or -ETIMEDOUT busy, -EINTR as
+ * it. A timed wait is woken by the kernel at the release
+ * (lockfd_timed_flock), and no signal ends it. With BETWEEN not NULL it
+ * polls by the clock instead (1 ms, doubling to 16 ms), as it does when
+ * no helper can be started, and calls BETWEEN(ARG) after each refused
+ * attempt but the last: flock converts a lock by dropping the old one
+ * first, so a refused conversion has lost it, and a caller that must hold
+ * it meanwhile takes it back there (it may replace LK->fd). Returns 0,
+ * -EAGAIN (TIMEOUT_MS 0) or -ETIMEDOUT busy, -EINTR as
  * LOCKFD_WAIT_INTERRUPTIBLE says, or another negative errno.
  */
 PIDLOCK_HIDDEN int lockfd_wait_for_lock(struct lockfd *lk, int op,
 					int timeout_ms,
 					lockfd_between_fn between, void *arg);
+
+/*
+ * flock(FD, OP) (LOCK_SH or LOCK_EX), waiting at most TIMEOUT_MS (> 0)
+ * in the kernel: a helper process blocks in flock on FD's open file
+ * description for us (timedflock.c). No signal ends the wait, and the
+ * program never sees the helper (no SIGCHLD, reaped here). Returns 0,
+ * -ETIMEDOUT, another negative errno, or -ENOSYS when no helper could
+ * wait (clone refused: the caller polls). errno is preserved.
+ */
+PIDLOCK_HIDDEN int lockfd_timed_flock(int fd, int op, int timeout_ms);
 
 /* Write the caller's PID into a lock held exclusively and make the caller
  * its owner. */

@@ -131,6 +131,9 @@ PIDLOCK_EXPORT int pidlock_lock_acquire(struct pidlock_lock *lock,
 			     holder);
 	if (err < 0)
 		return err;
+	/* A forked child's copy of the object cannot write the file (no
+	 * rewrite as for PID files; an acquire is -EALREADY). */
+	lock->lk.sole_writer = true;
 	err = sigcleanup_arm(&lock->cleanup, &lock->lk, lock->path);
 	if (err < 0)
 		lockfd_release(&lock->lk, lock->path, true);

@@ -381,6 +381,80 @@ void test_add(Suite *s, const char *name, const TTest *test, int timeout_s,
 	suite_add_tcase(s, tc);
 }
 
+bool test_strace_usable(void)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid < 0)
+		return false;
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(null, 1);
+		dup2(null, 2);
+		execlp("strace", "strace", "-o", "/dev/null", "true",
+		       (char *)NULL);
+		_exit(127);
+	}
+	/* called before the suite runs: no Check assertion here */
+	if (waitpid(pid, &status, 0) != pid)
+		return false;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+int test_strace_count(const char *trace, const char *path,
+		      const char *const *env, const char *const *argv,
+		      int timeout_s)
+{
+	char log[] = "/tmp/pidshim-strace-XXXXXX";
+	char *line = NULL;
+	size_t size = 0;
+	int fd = mkstemp(log), status, count = 0;
+	pid_t pid;
+	FILE *f;
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		const char *args[64] = { "strace", "-f", "-qq", "-e" };
+		size_t n = 4;
+
+		test_reset_signals();
+		args[n++] = trace;
+		if (path) {
+			args[n++] = "-P";
+			args[n++] = path;
+		}
+		args[n++] = "-o";
+		args[n++] = log;
+		for (size_t i = 0; argv[i] && n < 63; i++)
+			args[n++] = argv[i];
+		args[n] = NULL;
+		for (size_t i = 0; env && env[i]; i++)
+			putenv((char *)env[i]);
+		execvp("strace", (char *const *)args);
+		_exit(127);
+	}
+	status = test_wait(pid, timeout_s);
+	f = fopen(log, "r");
+	ck_assert_ptr_nonnull(f);
+	/* "PID name(args) = result", and a call another thread interrupted
+	 * is logged twice: "<unfinished ...>", then "<... name resumed>" */
+	while (getline(&line, &size, f) > 0)
+		if (!strstr(line, " resumed>") && !strstr(line, "+++") &&
+		    !strstr(line, "---"))
+			count++;
+	free(line);
+	fclose(f);
+	unlink(log);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return -1;
+	return count;
+}
+
 int test_run_suite(Suite *suite)
 {
 	SRunner *runner = srunner_create(suite);

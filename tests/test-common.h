@@ -102,6 +102,20 @@ bool test_wait_gone(const char *path, int timeout_s);
 /* Whether the file at PATH contains NEEDLE. */
 bool test_file_contains(const char *path, const char *needle);
 
+/* ---- system calls a program makes ------------------------------------- */
+
+/* Whether strace(1) is installed and may trace here (ptrace allowed). */
+bool test_strace_usable(void);
+
+/* Run ARGV (ARGV[0] a path) with ENV ("NAME=VALUE" strings added to the
+ * environment; NULL-terminated, or NULL) under strace -f, tracing the
+ * system calls in the comma-separated TRACE, only those on PATH unless
+ * NULL (strace -P); at most TIMEOUT_S seconds. Returns how many calls
+ * were made (successful or not), -1 when the program did not exit 0. */
+int test_strace_count(const char *trace, const char *path,
+		      const char *const *env, const char *const *argv,
+		      int timeout_s);
+
 /* ---- registering and running ------------------------------------------ */
 
 /* A checked fixture: SETUP before each test and TEARDOWN after it, in the

@@ -3,6 +3,7 @@
  * scoped block and the wrapped call. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
@@ -302,6 +303,404 @@ START_TEST(lock_stale_file_naming_live_pid_is_taken_over)
 	test_read_file(pidlock_lock_path(lock), buf, sizeof(buf));
 	ck_assert_str_eq(buf, want);
 	pidlock_lock_free(lock);
+}
+END_TEST
+
+/* A stale file longer than our PID line ("<pid>\n" is at most 8 digits
+ * and a newline) ends with our PID, nothing of the old content after it,
+ * in the same inode. */
+START_TEST(lock_longer_stale_content_is_cut)
+{
+	struct pidlock_lock *lock = new_lock("x", 0);
+	struct stat before, after;
+	char buf[64], want[32];
+
+	test_write_file(pidlock_lock_path(lock), "123456789012\n");
+	ck_assert_int_eq(stat(pidlock_lock_path(lock), &before), 0);
+	ck_assert_int_eq(
+	    pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE, PIDLOCK_NOWAIT, NULL),
+	    0);
+	ck_assert_int_eq(stat(pidlock_lock_path(lock), &after), 0);
+	ck_assert_int_eq(before.st_ino, after.st_ino);
+	snprintf(want, sizeof(want), "%d\n", getpid());
+	test_read_file(pidlock_lock_path(lock), buf, sizeof(buf));
+	ck_assert_str_eq(buf, want);
+	pidlock_lock_free(lock);
+}
+END_TEST
+
+/* ---- the system calls of a cycle (CK_RUN_CASE=syscalls) ----------------
+ * The test binary run as a program: with PIDLOCK_TEST_ACT set it does that
+ * act instead of the suite (main). */
+static char self_exe[4096];
+
+/* A new lock, then one over a stale file shorter than our PID line. */
+static int act_cycles(const char *in)
+{
+	struct pidlock_lock *lock = NULL;
+	char path[4096];
+	int fd;
+
+	if (pidlock_lock_new(&lock, in, "cycle", 0) < 0 ||
+	    pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE, 0, NULL) < 0 ||
+	    pidlock_lock_release(lock) < 0)
+		return 1;
+	/* no Check assertion here: this runs outside the suite */
+	snprintf(path, sizeof(path), "%s/cycle.lock", in);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, "1\n", 2) != 2)
+		return 3;
+	close(fd);
+	if (pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE, 0, NULL) < 0 ||
+	    pidlock_lock_release(lock) < 0 || access(path, F_OK) == 0)
+		return 2;
+	pidlock_lock_free(lock);
+	return 0;
+}
+
+/* A timed wait for x.lock, which the test holds until it sees us wait. */
+static int act_timed_wait(const char *in)
+{
+	struct pidlock_lock *lock = NULL;
+
+	if (pidlock_lock_new(&lock, in, "x", 0) < 0 ||
+	    pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE, 30000, NULL) < 0 ||
+	    pidlock_lock_release(lock) < 0)
+		return 1;
+	pidlock_lock_free(lock);
+	return 0;
+}
+
+/* One cycle of a new lock file. */
+static int act_new_lock_cycle(const char *in)
+{
+	struct pidlock_lock *lock = NULL;
+
+	if (pidlock_lock_new(&lock, in, "fresh", 0) < 0 ||
+	    pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE, 0, NULL) < 0 ||
+	    pidlock_lock_release(lock) < 0)
+		return 1;
+	pidlock_lock_free(lock);
+	return 0;
+}
+
+static int run_act(const char *act, const char *in)
+{
+	if (strcmp(act, "cycles") == 0)
+		return act_cycles(in);
+	if (strcmp(act, "new_lock_cycle") == 0)
+		return act_new_lock_cycle(in);
+	if (strcmp(act, "timed_wait") == 0)
+		return act_timed_wait(in);
+	return 100;
+}
+
+/* Truncating, even an empty file, arms ext4's flush on close (the close
+ * that releases waits for the disk): a file no longer than our PID line
+ * is written over, never truncated. */
+START_TEST(lock_short_file_is_not_truncated)
+{
+	char act_dir[4200];
+	const char *env[] = { "PIDLOCK_TEST_ACT=cycles", act_dir, NULL };
+	const char *argv[] = { self_exe, NULL };
+
+	snprintf(act_dir, sizeof(act_dir), "PIDLOCK_TEST_DIR=%s", dir);
+	ck_assert_int_eq(
+	    test_strace_count("trace=ftruncate", NULL, env, argv, 30), 0);
+	/* the act ran: the trace of a call it makes counts */
+	ck_assert_int_ge(test_strace_count("trace=flock", NULL, env, argv, 30),
+			 2);
+}
+END_TEST
+
+/* The file a lock creates is ours by creation (O_EXCL): no euid to ask
+ * for. And no process but the lock's owner writes a lock file: its
+ * release need not read it to know it still names the owner. */
+START_TEST(lock_new_file_cycle_asks_nothing_more)
+{
+	char act_dir[4200];
+	const char *env[] = { "PIDLOCK_TEST_ACT=new_lock_cycle", act_dir,
+			      NULL };
+	const char *argv[] = { self_exe, NULL };
+
+	snprintf(act_dir, sizeof(act_dir), "PIDLOCK_TEST_DIR=%s", dir);
+	ck_assert_int_eq(
+	    test_strace_count("trace=geteuid", NULL, env, argv, 30), 0);
+	ck_assert_int_eq(test_strace_count("trace=pread64",
+					   test_path(dir, "fresh.lock"), env,
+					   argv, 30),
+			 0);
+	ck_assert_int_eq(test_strace_count("trace=unlink", NULL, env, argv, 30),
+			 1);
+}
+END_TEST
+
+/* Hold x.lock until somebody waits for it in the kernel, or 5 s have
+ * passed (a wait that polls, under valgrind, is never seen: exit 2), then
+ * release. */
+static int hold_until_waited_for(void *arg)
+{
+	struct test_signal *ready = arg;
+	struct pidlock_lock *lock = new_lock("x", 0);
+	bool seen;
+
+	if (pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE, 0, NULL) != 0)
+		return 1;
+	test_signal_post(ready);
+	seen = test_wait_for_lock_waiter(pidlock_lock_path(lock), 5);
+	pidlock_lock_free(lock);
+	return seen ? 0 : 2;
+}
+
+/* hold_until_waited_for's end: released, whether it saw the wait */
+static void assert_released(pid_t holder)
+{
+	int status = test_wait(holder, 60);
+
+	ck_assert_msg(WIFEXITED(status) && (WEXITSTATUS(status) == 0 ||
+					    WEXITSTATUS(status) == 2),
+		      "holder: status %#x", status);
+}
+
+/* A timed wait sleeps in the kernel until the release wakes it: no sleep
+ * and try again (pidlock(3), "Timeouts and lock kinds"). */
+START_TEST(lock_timed_wait_is_woken_at_release)
+{
+	char act_dir[4200];
+	const char *env[] = { "PIDLOCK_TEST_ACT=timed_wait", act_dir, NULL };
+	const char *argv[] = { self_exe, NULL };
+	struct test_signal ready;
+	pid_t holder;
+	int sleeps, status;
+
+	snprintf(act_dir, sizeof(act_dir), "PIDLOCK_TEST_DIR=%s", dir);
+	test_signal_init(&ready);
+	holder = test_fork(hold_until_waited_for, &ready);
+	test_signal_wait(&ready, 10);
+	sleeps = test_strace_count("trace=nanosleep,clock_nanosleep", NULL, env,
+				   argv, 60);
+	status = test_wait(holder, 30);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "holder: status %#x (2: nobody waited)", status);
+	ck_assert_int_eq(sleeps, 0);
+	test_signal_close(&ready);
+}
+END_TEST
+
+/* Whether this thread has a child of any kind: clone children with no
+ * exit signal too (__WALL), zombies included. */
+static bool has_children(void)
+{
+	siginfo_t info = { 0 };
+	char path[64], buf[256];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%ld/children",
+		 (long)gettid());
+	n = test_read_file(path, buf, sizeof(buf));
+	if (n > 0)
+		return true;
+	return waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT | __WALL) ==
+	       0;
+}
+
+/* A timed wait that runs out, and one the release ends: nothing is left
+ * running or unreaped behind them. */
+START_TEST(lock_timed_wait_leaves_no_process)
+{
+	struct pidlock_lock *a = new_lock("x", 0), *b = new_lock("x", 0);
+	struct test_signal ready;
+	pid_t holder;
+
+	ck_assert_int_eq(pidlock_lock_acquire(a, PIDLOCK_EXCLUSIVE, 0, NULL),
+			 0);
+	ck_assert_int_eq(pidlock_lock_acquire(b, PIDLOCK_EXCLUSIVE, 200, NULL),
+			 -ETIMEDOUT);
+	ck_assert(!has_children());
+	pidlock_lock_free(a);
+
+	test_signal_init(&ready);
+	holder = test_fork(hold_until_waited_for, &ready);
+	test_signal_wait(&ready, 10);
+	ck_assert_int_eq(
+	    pidlock_lock_acquire(b, PIDLOCK_EXCLUSIVE, 30000, NULL), 0);
+	assert_released(holder);
+	ck_assert(!has_children());
+	pidlock_lock_free(b);
+	test_signal_close(&ready);
+}
+END_TEST
+
+/* A program that reaps every child: in its SIGCHLD handler (_i 0), with
+ * children reaped by the kernel (SA_NOCLDWAIT, _i 1), or by a waitpid(-1)
+ * loop in one thread while another waits for the lock with a timeout. It
+ * sees its own child only, and the wait still ends with the lock. */
+static volatile sig_atomic_t sigchld_from_other;
+static pid_t reaped_child;
+
+static void count_sigchld(int signo, siginfo_t *info, void *ctx)
+{
+	(void)signo;
+	(void)ctx;
+	if (info->si_pid != reaped_child)
+		sigchld_from_other = 1;
+}
+
+struct timed_waiter {
+	struct pidlock_lock *lock;
+	int err;
+	volatile int done;
+};
+
+static void *wait_with_timeout(void *arg)
+{
+	struct timed_waiter *w = arg;
+
+	w->err = pidlock_lock_acquire(w->lock, PIDLOCK_EXCLUSIVE, 30000, NULL);
+	w->done = 1;
+	return NULL;
+}
+
+START_TEST(lock_timed_wait_unseen_by_reaping_program)
+{
+	struct timed_waiter w = { .lock = new_lock("x", 0), .err = -1 };
+	struct sigaction sa = { .sa_sigaction = count_sigchld,
+				.sa_flags = SA_SIGINFO | SA_RESTART };
+	struct test_signal ready;
+	pthread_t thread;
+	int status;
+
+	if (_i == 1)
+		sa.sa_flags |= SA_NOCLDWAIT;
+	sigchld_from_other = 0;
+	test_signal_init(&ready);
+	reaped_child = test_fork(hold_until_waited_for, &ready);
+	ck_assert_int_eq(sigaction(SIGCHLD, &sa, NULL), 0);
+	test_signal_wait(&ready, 10);
+	ck_assert_int_eq(pthread_create(&thread, NULL, wait_with_timeout, &w),
+			 0);
+	while (!w.done) {
+		pid_t pid = waitpid(-1, &status, 0);
+
+		if (pid > 0)
+			ck_assert_int_eq(pid, reaped_child);
+		else if (errno == ECHILD)
+			test_pause_ms(1);
+	}
+	ck_assert_int_eq(pthread_join(thread, NULL), 0);
+	ck_assert_int_eq(w.err, 0);
+	ck_assert(!sigchld_from_other);
+	ck_assert(!has_children());
+	signal(SIGCHLD, SIG_DFL);
+	pidlock_lock_free(w.lock);
+	test_signal_close(&ready);
+}
+END_TEST
+
+/* ---- hand-over ----------------------------------------------------------- */
+
+/* Wait for x.lock (forever), hold it until told, then release it. */
+struct waiter_pipes {
+	struct test_signal got, go;
+};
+
+static int wait_then_hold(void *arg)
+{
+	struct waiter_pipes *p = arg;
+	struct pidlock_lock *lock = new_lock("x", 0);
+
+	pidlock_lock_free(held_by_parent);
+	if (pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE, PIDLOCK_WAIT_FOREVER,
+				 NULL) != 0)
+		return 1;
+	test_signal_post(&p->got);
+	test_signal_wait(&p->go, 20);
+	pidlock_lock_free(lock);
+	return 0;
+}
+
+/* A release while a waiter of ours waits keeps the file, emptied, and the
+ * waiter holds that very file: no removal, no new inode. Then its own
+ * release, with nobody waiting, removes it. */
+START_TEST(lock_release_hands_the_file_over_to_a_waiter)
+{
+	struct waiter_pipes p;
+	struct stat kept, now;
+	char buf[64], want[32];
+	int watch;
+	pid_t waiter;
+
+	held_by_parent = new_lock("x", 0);
+	ck_assert_int_eq(
+	    pidlock_lock_acquire(held_by_parent, PIDLOCK_EXCLUSIVE, 0, NULL),
+	    0);
+	/* open, the inode cannot be reused for a new file meanwhile */
+	watch = open(pidlock_lock_path(held_by_parent), O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(watch, 0);
+	test_signal_init(&p.got);
+	test_signal_init(&p.go);
+	waiter = test_fork(wait_then_hold, &p);
+	ck_assert(
+	    test_wait_for_lock_waiter(pidlock_lock_path(held_by_parent), 10));
+	pidlock_lock_free(held_by_parent);
+	held_by_parent = NULL;
+	test_signal_wait(&p.got, 10);
+	ck_assert_int_eq(fstat(watch, &kept), 0);
+	ck_assert_int_eq(stat(test_path(dir, "x.lock"), &now), 0);
+	ck_assert_int_eq(kept.st_nlink, 1);
+	ck_assert_int_eq(kept.st_ino, now.st_ino);
+	snprintf(want, sizeof(want), "%d\n", waiter);
+	test_read_file(test_path(dir, "x.lock"), buf, sizeof(buf));
+	ck_assert_str_eq(buf, want);
+	test_signal_post(&p.go);
+	ck_assert_int_eq(test_wait(waiter, 20), 0);
+	ck_assert_int_eq(access(test_path(dir, "x.lock"), F_OK), -1);
+	close(watch);
+	test_signal_close(&p.got);
+	test_signal_close(&p.go);
+}
+END_TEST
+
+static int wait_briefly(void *arg)
+{
+	struct pidlock_lock *lock = new_lock("x", 0);
+	int err;
+
+	pidlock_lock_free(held_by_parent);
+	err =
+	    pidlock_lock_acquire(lock, PIDLOCK_EXCLUSIVE, (int)(long)arg, NULL);
+	pidlock_lock_free(lock);
+	return err == 0 ? 0 : err == -ETIMEDOUT ? 1 : 2;
+}
+
+/* A waiter whose wait ends as the holder releases, either way round: the
+ * file kept for it never stays behind. */
+START_TEST(lock_hand_over_to_a_leaving_waiter_leaves_no_file)
+{
+	int outcomes[3] = { 0 };
+
+	for (int i = 0; i < 150; i++) {
+		pid_t waiter;
+		int status;
+
+		held_by_parent = new_lock("x", 0);
+		ck_assert_int_eq(pidlock_lock_acquire(held_by_parent,
+						      PIDLOCK_EXCLUSIVE, 0,
+						      NULL),
+				 0);
+		waiter = test_fork(wait_briefly, (void *)20L);
+		/* around the end of its 20 ms */
+		test_pause_ms(14 + i % 12);
+		pidlock_lock_free(held_by_parent);
+		held_by_parent = NULL;
+		status = test_wait(waiter, 20);
+		ck_assert(WIFEXITED(status) && WEXITSTATUS(status) < 2);
+		outcomes[WEXITSTATUS(status)]++;
+		ck_assert_msg(access(test_path(dir, "x.lock"), F_OK) == -1,
+			      "round %d: the file stayed (waiter %s)", i,
+			      WEXITSTATUS(status) ? "timed out" : "got it");
+	}
+	ck_assert_int_gt(outcomes[0] + outcomes[1], 0);
 }
 END_TEST
 
@@ -800,6 +1199,16 @@ int main(void)
 {
 	Suite *s = suite_create("lockfile");
 	const char *only = getenv("CK_RUN_CASE");
+	const char *act = getenv("PIDLOCK_TEST_ACT");
+
+	if (act)
+		return run_act(act, getenv("PIDLOCK_TEST_DIR"));
+	if (readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1) < 0)
+		return EXIT_FAILURE;
+	if (only && strcmp(only, "syscalls") == 0 && !test_strace_usable()) {
+		printf("skip: strace is missing, or may not trace here\n");
+		return EXIT_SKIP;
+	}
 
 	if (only && strcmp(only, "foreign_owner") == 0 && geteuid() != 0) {
 		printf("skip: needs root to plant a file owned by nobody\n");
@@ -828,6 +1237,26 @@ int main(void)
 	test_add(s, "stale_live_pid",
 		 lock_stale_file_naming_live_pid_is_taken_over, 10, &fixture,
 		 NULL);
+	test_add(s, "longer_stale_content", lock_longer_stale_content_is_cut,
+		 10, &fixture, NULL);
+	if (only && strcmp(only, "syscalls") == 0) {
+		test_add(s, "syscalls", lock_short_file_is_not_truncated, 60,
+			 &fixture, NULL);
+		test_add(s, "syscalls", lock_timed_wait_is_woken_at_release,
+			 120, &fixture, NULL);
+		test_add(s, "syscalls", lock_new_file_cycle_asks_nothing_more,
+			 60, &fixture, NULL);
+	}
+	test_add(s, "timed_wait_no_process", lock_timed_wait_leaves_no_process,
+		 60, &fixture, NULL);
+	test_add(s, "timed_wait_reaping_program",
+		 lock_timed_wait_unseen_by_reaping_program, 60, &fixture,
+		 TEST_LOOP(2));
+	test_add(s, "hand_over", lock_release_hands_the_file_over_to_a_waiter,
+		 30, &fixture, NULL);
+	test_add(s, "hand_over_leaving_waiter",
+		 lock_hand_over_to_a_leaving_waiter_leaves_no_file, 120,
+		 &fixture, NULL);
 	test_add(s, "remove_while_waiting",
 		 lock_remove_while_waiting_never_two_holders, 600, &fixture,
 		 NULL);
