@@ -86,13 +86,37 @@ static void kernel_action(const struct sigaction *program,
 	}
 }
 
+/* Whether the kernel would have spared this process the signal at
+ * SIG_DFL: the init of a PID namespace (PID 1 in it: a container's first
+ * process) never gets a signal it leaves at its default, except those the
+ * kernel forces on it, the faults of an instruction and seccomp's SIGSYS
+ * (si_code > 0). Caught, such a signal must end nothing either, the PID
+ * file least of all: the init runs on (libpidshim(7), "Signals"). */
+static bool spared_as_init(int signo, const siginfo_t *info)
+{
+	if (getpid() != 1)
+		return false;
+	switch (signo) {
+	case SIGSEGV:
+	case SIGBUS:
+	case SIGILL:
+	case SIGFPE:
+	case SIGTRAP:
+	case SIGSYS:
+		return info->si_code <= 0;
+	default:
+		return true;
+	}
+}
+
 static void on_fatal_signal(int signo, siginfo_t *info, void *ucontext)
 {
 	struct sigaction again;
 	int saved = errno;
 
-	(void)info;
 	(void)ucontext;
+	if (spared_as_init(signo, info))
+		return;
 	cleanup_at_signal();
 	sigdefault_reraise(signo, libc(sigaction));
 	/* Still alive (the signal was a stop, or is blocked elsewhere):
