@@ -44,9 +44,15 @@ all_ready() {
 	[ "$(find "$dir" -name 'ready.*' | wc -l)" -eq "$1" ]
 }
 
-# once all N copies have started, release them at once; each must succeed
+# once all N copies have started (python3 starts slowly on a loaded
+# machine: up to 60 s), release them at once; each must succeed
 release_and_wait() {
-	within_10s all_ready "$1" || fail "the copies did not start"
+	i=0
+	until all_ready "$1"; do
+		i=$((i + 1))
+		[ $i -lt 1200 ] || fail "the copies did not start in 60 s"
+		sleep 0.05
+	done
 	: >"$dir/go"
 	for pid in $pids; do
 		wait "$pid" || {
