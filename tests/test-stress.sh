@@ -1,7 +1,8 @@
 #!/bin/sh
 # Stress under the shim, with real programs (libpidshim(7)):
 #   starters         16 copies of sleep started at once, 200 rounds: one
-#                    runs, every other exits 75 naming its PID
+#                    runs, every other exits 75 naming its PID (or, when
+#                    it had not written it in time, saying the file is held)
 #   writers-open     8 python3 writers x 500 read-modify-write increments
 #                    of one guarded counter, one open each (scope open):
 #                    the total is exact

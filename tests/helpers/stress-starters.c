@@ -3,8 +3,9 @@
  * Single instance under a crowd (libpidshim(7), EXIT STATUS): N copies of
  * a real program start at once under the shim with one PID file, ROUNDS
  * times. In every round exactly one runs; every other exits 75 at once,
- * and its message names the PID of the one running. The one running is
- * then stopped with SIGTERM: it ends by that signal and its file is gone
+ * and its message names the PID of the one running (or, when that one
+ * had not written it in time, says only that the file is held). The one running
+ * is then stopped with SIGTERM: it ends by that signal and its file is gone
  * before the next round.
  *
  *   stress-starters SHIM ROUNDS N PIDFILE PROGRAM [ARG...]
@@ -44,6 +45,8 @@ static void sleep_ms(long ms)
  * fails. */
 static struct starter s[MAX_STARTERS];
 static int started;
+/* losers that could not read the winner's PID in time */
+static int unnamed;
 
 static __attribute__((noreturn)) void broken(int round, const char *what,
 					     const char *detail)
@@ -138,9 +141,21 @@ static void one_round(int round, int count, const char *pidfile, char **argv)
 		if (!WIFEXITED(s[i].status) ||
 		    WEXITSTATUS(s[i].status) != CONFLICT)
 			broken(round, "a loser did not exit 75: ", message);
-		if (!strstr(message, named) || !strstr(message, pidfile))
+		if (!strstr(message, pidfile))
+			broken(round,
+			       "a loser does not name the file: ", message);
+		/* The loser reads the winner's PID for a bounded time (its
+		 * holder is between create and write: pidlock(3), "How a lock
+		 * is taken", 7); a winner kept off the CPU longer than that
+		 * on a loaded machine is named by the documented message
+		 * without a PID. Any PID named must be the winner's. */
+		if (strstr(message, named))
+			continue;
+		if (strstr(message, "running as PID") ||
+		    !strstr(message, "another instance holds it"))
 			broken(round,
 			       "a loser does not name the winner: ", message);
+		unnamed++;
 	}
 	kill(winner, SIGTERM);
 	for (int i = 0; i < count; i++) {
@@ -175,8 +190,9 @@ int main(int argc, char **argv)
 	setenv("PIDSHIM_PIDFILE", argv[4], 1);
 	for (int r = 1; r <= rounds; r++)
 		one_round(r, count, argv[4], argv + 5);
-	printf("%d rounds of %d starters: one winner each, every loser "
-	       "named it\n",
-	       rounds, count);
+	printf("%d rounds of %d starters: one winner each; %d losers of %d "
+	       "named it, %d said it holds the file without its PID\n",
+	       rounds, count, rounds * (count - 1) - unnamed,
+	       rounds * (count - 1), unnamed);
 	return 0;
 }
