@@ -13,6 +13,11 @@
 #               elsewhere (the host) another process again. Only the lock
 #               is shared: the file's PID means something in the holder's
 #               namespace alone.
+#   init-sigterm  a program under the shim that is PID 1 of its namespace
+#               (a container's init) with SIGTERM at its default: a
+#               SIGTERM from outside is ignored by the kernel for an init,
+#               so the program runs on, and its PID file must stay, locked,
+#               and a second start be refused
 # Root and unshare(1) needed, else skipped.
 #   test-namespaces.sh PIDSHIM SHIM CASE
 set -eu
@@ -140,6 +145,20 @@ END
 		within_10s free || fail "together: the file is still held"
 		round=$((round + 1))
 	done
+	;;
+init-sigterm)
+	file=$dir/app.pid
+	unshare --pid --fork --kill-child --mount-proc \
+		env LD_PRELOAD="$shim" PIDSHIM_PIDFILE="$file" sleep 30 &
+	outer=$!
+	started="$started $outer"
+	within_10s grep -qs '^1$' "$file" || fail "the init did not start"
+	init=$(pgrep -P $outer)
+	kill -TERM "$init"
+	sleep 0.5
+	kill -0 "$init" 2>/dev/null || fail "the init ended (the kernel ignores it)"
+	[ -e "$file" ] || fail "the PID file of the running init was removed"
+	expect 75 env LD_PRELOAD="$shim" PIDSHIM_PIDFILE="$file" true
 	;;
 *)
 	fail "unknown case"
