@@ -18,6 +18,10 @@
 #               SIGTERM from outside is ignored by the kernel for an init,
 #               so the program runs on, and its PID file must stay, locked,
 #               and a second start be refused
+#   stop-elsewhere  the holder is PID 2 of its namespace, and pidshim stop
+#               runs in another namespace whose own PID 2 is a bystander:
+#               the file's PID is not that process, and stop must not
+#               signal it
 # Root and unshare(1) needed, else skipped.
 #   test-namespaces.sh PIDSHIM SHIM CASE
 set -eu
@@ -159,6 +163,23 @@ init-sigterm)
 	kill -0 "$init" 2>/dev/null || fail "the init ended (the kernel ignores it)"
 	[ -e "$file" ] || fail "the PID file of the running init was removed"
 	expect 75 env LD_PRELOAD="$shim" PIDSHIM_PIDFILE="$file" true
+	;;
+stop-elsewhere)
+	file=$dir/app.pid
+	# sh is PID 1 there, the holder 2
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	unshare --pid --fork --kill-child --mount-proc sh -c \
+		'LD_PRELOAD=$0 PIDSHIM_PIDFILE=$1 sleep 30; :' "$shim" "$file" &
+	started="$started $!"
+	within_10s grep -qs '^2$' "$file" || fail "the holder did not start"
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	unshare --pid --fork --kill-child --mount-proc sh -c '
+sleep 30 &
+"$0" stop -t 1 "$1" >/dev/null 2>&1 || :
+if kill -0 $! 2>/dev/null; then echo spared; else echo signalled; fi
+kill -KILL $! 2>/dev/null || :' "$pidshim" "$file" >"$dir/out"
+	[ "$(cat "$dir/out")" = spared ] ||
+		fail "pidshim stop signalled another namespace's PID 2"
 	;;
 *)
 	fail "unknown case"
