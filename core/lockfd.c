@@ -124,7 +124,9 @@ int lockfd_parse_pid(const char *buf, size_t len)
 
 pid_t lockfd_read_pid(int fd, bool wait_for_writer)
 {
-	char buf[PID_TEXT_MAX];
+	/* one byte more than a PID file may hold: a longer file is garbage,
+	 * not a PID followed by what was not read */
+	char buf[PID_TEXT_MAX + 1];
 	/* The holder truncates and writes right after it locks: a few ms is
 	 * plenty, and a reader must not hang on a holder that never writes. */
 	int tries = wait_for_writer ? 50 : 1;
@@ -133,12 +135,12 @@ pid_t lockfd_read_pid(int fd, bool wait_for_writer)
 		ssize_t n = pread(fd, buf, sizeof(buf), 0);
 		int pid;
 
-		if (n < 0)
+		if (n < 0 || (size_t)n > PID_TEXT_MAX)
 			return 0;
 		pid = lockfd_parse_pid(buf, (size_t)n);
 		if (pid > 0)
 			return pid;
-		if (pid < 0 || (size_t)n == sizeof(buf))
+		if (pid < 0)
 			return 0;
 		if (i + 1 < tries)
 			sleep_ms(1);
