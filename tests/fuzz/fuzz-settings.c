@@ -294,6 +294,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			refused = true;
 	}
 
+	/* config_load runs once in a process, on the configuration as it
+	 * starts: all zeros */
+	memset(&shim_config, 0, sizeof(shim_config));
 	died_status = 0;
 	/* The patterns are kept for the life of the process: freed here,
 	 * so that libFuzzer's leak check (run when an input leaves memory
