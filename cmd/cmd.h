@@ -68,6 +68,12 @@ const char *cmd_one_operand(const char *sub, int argc, char **argv,
  * it. 0 when released, -ETIMEDOUT, or another negative errno. */
 int cmd_wait_released(int fd, int timeout_ms);
 
+/* Whether PID, read from the locked file open at FD, is here a process
+ * that holds it: the lock's owner, a process with the file open, or the
+ * child of the owner (a supervised program). False for a PID that is the
+ * holder's in another PID namespace only (holder.c). */
+bool cmd_holder_here(pid_t pid, int fd);
+
 /* Open the lock or PID file at PATH to watch its lock (read-only, never
  * created): the descriptor, or a negative errno (-ENOENT: no file). */
 int cmd_open_watch(const char *path);

@@ -90,8 +90,13 @@ static int find_holder(const char *path, struct holder *h)
 		 * is its holder (a reused PID would mean it had ended). */
 		if (h->watchfd >= 0 &&
 		    pidlock_check(path, &again) == PIDLOCK_HELD &&
-		    again == h->pid && same_file(h->watchfd, path))
-			return PIDLOCK_HELD;
+		    again == h->pid && same_file(h->watchfd, path)) {
+			if (cmd_holder_here(h->pid, h->watchfd))
+				return PIDLOCK_HELD;
+			close(h->pidfd);
+			close(h->watchfd);
+			return -EXDEV;
+		}
 		close(h->pidfd);
 		if (h->watchfd >= 0)
 			close(h->watchfd);
@@ -167,6 +172,12 @@ int cmd_stop(int argc, char **argv)
 			"%s: its holder keeps changing, nobody signalled",
 			path);
 		return 1;
+	case -EXDEV:
+		cmd_say("stop",
+			"%s: held, but PID %d here is not its holder (a PID of "
+			"another PID namespace?), nobody signalled",
+			path, (int)h.pid);
+		return 4;
 	default:
 		cmd_say("stop", "%s: cannot tell its holder: %s", path,
 			err == -EINVAL ? "not a regular file" : strerror(-err));
