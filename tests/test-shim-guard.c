@@ -2016,6 +2016,36 @@ START_TEST(matching_name_through_symlink_in_scope_process)
 }
 END_TEST
 
+/* A guard's lock file is written by its holder alone: the close that
+ * releases it removes it without reading it back. */
+START_TEST(guarded_cycle_does_not_read_its_lock_file)
+{
+	char preload[4200], genv[4400];
+	const char *env[] = { no_pidfile, genv, NULL };
+	const char *argv[] = { "env",
+			       preload,
+			       test_helper("guard-helper"),
+			       at_dir("open:@/data:r"),
+			       "close:0",
+			       at_dir("open:@/data:r"),
+			       "close:1",
+			       NULL };
+
+	if (!test_strace_usable()) {
+		printf("skip: strace is missing, or may not trace here\n");
+		return;
+	}
+	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s",
+		 test_shim_preload());
+	snprintf(genv, sizeof(genv), "PIDSHIM_GUARD=%s", data);
+	ck_assert_int_eq(
+	    test_strace_count("trace=pread64", lock, env, argv, 30), 0);
+	/* the cycles ran: each wrote its PID into the lock file */
+	ck_assert_int_eq(
+	    test_strace_count("trace=pwrite64", lock, env, argv, 30), 2);
+}
+END_TEST
+
 /* Without openat2 (Linux before 5.6, or a seccomp filter refusing it with
  * ENOSYS or EPERM) every path is resolved: guarded files are guarded by
  * every name, others open as they would. */
@@ -2145,6 +2175,8 @@ int main(void)
 		 &fixture, NULL);
 	test_add(s, "relative_pattern_tail", relative_name_matches_pattern_tail,
 		 60, &fixture, NULL);
+	test_add(s, "cycle_reads_no_lock",
+		 guarded_cycle_does_not_read_its_lock_file, 60, &fixture, NULL);
 	test_add(s, "without_openat2", without_openat2_paths_are_resolved, 60,
 		 &fixture, NULL);
 	test_add(s, "by_name_scope_process",
