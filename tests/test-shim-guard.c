@@ -2016,6 +2016,60 @@ START_TEST(matching_name_through_symlink_in_scope_process)
 }
 END_TEST
 
+/* A pattern ending in a bare '*' may match any relative name by its last
+ * component: the directory the name is relative to decides, as getcwd
+ * has it (the real path, whatever symlink the program entered it by),
+ * and a ".." in the name climbs from there. */
+START_TEST(relative_name_under_bare_star_pattern)
+{
+	char genv[4400];
+	const char *env[] = { no_pidfile, genv, "PIDSHIM_GUARD_WAIT=fail",
+			      NULL };
+	const char *steps[] = { at_dir("chdir:@/sub"),
+				"open:f1:wc",
+				"pause",
+				"close:0",
+				"open:../sub/f2:wc",
+				"pause",
+				"close:1",
+				at_dir("chdir:@/cwdlink"),
+				"open:f3:wc",
+				"pause",
+				"close:2",
+				"open:up/sub/f4:wc",
+				"pause",
+				"close:3",
+				"open:../other:r",
+				"pause",
+				NULL };
+	struct proc p;
+
+	ck_assert_int_eq(symlink(at_dir("@/sub"), at_dir("@/cwdlink")), 0);
+	snprintf(genv, sizeof(genv), "PIDSHIM_GUARD=%s/sub/*", dir);
+	helper_start(&p, "guard-helper", env, steps);
+	expect_pause(&p, 1, "plain relative name");
+	assert_held_by(lock_file_of(at_dir("@/sub/f1")), p.pid,
+		       "plain relative name");
+	proc_next(&p);
+	expect_pause(&p, 2, "relative name with ..");
+	assert_held_by(lock_file_of(at_dir("@/sub/f2")), p.pid,
+		       "relative name with ..");
+	proc_next(&p);
+	expect_pause(&p, 3, "cwd entered through a symlink");
+	assert_held_by(lock_file_of(at_dir("@/sub/f3")), p.pid,
+		       "cwd entered through a symlink");
+	proc_next(&p);
+	expect_pause(&p, 4, "relative name through a symlinked directory");
+	assert_held_by(lock_file_of(at_dir("@/sub/f4")), p.pid,
+		       "relative name through a symlinked directory");
+	proc_next(&p);
+	expect_pause(&p, 5, "relative name outside the pattern");
+	assert_released(lock_file_of(at_dir("@/other")),
+			"relative name outside the pattern");
+	expect_exit(&p, 0, "bare star");
+}
+END_TEST
+
 /* A guard's lock file is written by its holder alone: the close that
  * releases it removes it without reading it back. */
 START_TEST(guarded_cycle_does_not_read_its_lock_file)
@@ -2174,6 +2228,8 @@ int main(void)
 	test_add(s, "unsafe_lock_file", unsafe_lock_file_refuses_open, 60,
 		 &fixture, NULL);
 	test_add(s, "relative_pattern_tail", relative_name_matches_pattern_tail,
+		 60, &fixture, NULL);
+	test_add(s, "relative_bare_star", relative_name_under_bare_star_pattern,
 		 60, &fixture, NULL);
 	test_add(s, "cycle_reads_no_lock",
 		 guarded_cycle_does_not_read_its_lock_file, 60, &fixture, NULL);
