@@ -48,11 +48,16 @@ static int acquire_timeout(int ms)
 /* A guard's lock file is written by its holder alone: a forked child
  * drops the guards it inherits, and an exec keeps them in the same
  * process. So its release need not read the file to learn whether it
- * still names us (a system call less for every guarded close). */
+ * still names us. And every release of a guard is made in the process
+ * that took it (the shim checks that before it touches its table: a
+ * vfork child may not), so the release need not ask getpid either: two
+ * system calls less for every guarded close. */
 static int taken(struct lockfd *lk, int err)
 {
-	if (err == 0)
+	if (err == 0) {
 		lk->sole_writer = true;
+		lk->released_by_owner = true;
+	}
 	return err;
 }
 

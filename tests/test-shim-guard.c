@@ -2100,6 +2100,47 @@ START_TEST(guarded_cycle_does_not_read_its_lock_file)
 }
 END_TEST
 
+/* The getpid calls of CYCLES guarded open+close cycles of the data file
+ * (and of the helper's start and end). */
+static int getpid_calls(int cycles)
+{
+	char preload[4200], genv[4400];
+	const char *env[] = { no_pidfile, genv, NULL };
+	const char *argv[32] = { "env", preload, test_helper("guard-helper") };
+	static char closes[8][16];
+	int n = 3;
+
+	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s",
+		 test_shim_preload());
+	snprintf(genv, sizeof(genv), "PIDSHIM_GUARD=%s", data);
+	for (int i = 0; i < cycles && i < 8; i++) {
+		snprintf(closes[i], sizeof(closes[i]), "close:%d", i);
+		argv[n++] = at_dir("open:@/data:r");
+		argv[n++] = closes[i];
+	}
+	argv[n] = NULL;
+	return test_strace_count("trace=getpid", NULL, env, argv, 30);
+}
+
+/* A vfork child shares its parent's memory: the shim asks getpid once at
+ * the open and once at the close, before it touches its table. The
+ * lock's release, made only there, asks nothing more. */
+START_TEST(guarded_cycle_asks_getpid_at_open_and_close)
+{
+	int two, four;
+
+	if (!test_strace_usable()) {
+		printf("skip: strace is missing, or may not trace here\n");
+		return;
+	}
+	two = getpid_calls(2);
+	four = getpid_calls(4);
+	ck_assert_int_ge(two, 0);
+	/* the open's check, the PID written, the close's check */
+	ck_assert_int_eq(four - two, 2 * 3);
+}
+END_TEST
+
 /* Without openat2 (Linux before 5.6, or a seccomp filter refusing it with
  * ENOSYS or EPERM) every path is resolved: guarded files are guarded by
  * every name, others open as they would. */
@@ -2233,6 +2274,8 @@ int main(void)
 		 60, &fixture, NULL);
 	test_add(s, "cycle_reads_no_lock",
 		 guarded_cycle_does_not_read_its_lock_file, 60, &fixture, NULL);
+	test_add(s, "cycle_getpid", guarded_cycle_asks_getpid_at_open_and_close,
+		 60, &fixture, NULL);
 	test_add(s, "without_openat2", without_openat2_paths_are_resolved, 60,
 		 &fixture, NULL);
 	test_add(s, "by_name_scope_process",
