@@ -595,7 +595,7 @@ bool lockfd_still_ours(const struct lockfd *lk, const char *path)
 static bool owned_by_caller(const struct lockfd *lk)
 {
 	char buf[PID_TEXT_MAX];
-	pid_t self = getpid();
+	pid_t self = lk->released_by_owner ? lk->owner : getpid();
 	ssize_t n;
 
 	if (lk->owner != self)

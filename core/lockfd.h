@@ -30,6 +30,10 @@ struct lockfd {
 	 * file: no process it forks can name itself in it), so a release
 	 * need not read the file to know who owns it */
 	bool sole_writer;
+	/* the caller releases this copy only in the process that took it
+	 * (it checks that itself, and drops a forked child's copy without
+	 * a release): a release need not ask getpid */
+	bool released_by_owner;
 };
 
 /* How the PID is written into a lock file we hold exclusively, and what

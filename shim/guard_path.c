@@ -58,6 +58,13 @@ bool guard_fd_path(int fd, char *out)
 	return true;
 }
 
+/* The directory DIRFD names, as the kernel has it. The working directory
+ * is asked for each time, never kept: a program changes it where the shim
+ * does not see (nftw(3) with FTW_CHDIR and fts(3) call libc's own chdir,
+ * a thread may make the system call), and a rename of a directory above
+ * it changes its name without any call of the program's. A kept copy
+ * could leave a guarded relative name unguarded (libpidshim(7),
+ * "Guards"). */
 static bool directory_of(int dirfd, char *buf, size_t size)
 {
 	if (dirfd == AT_FDCWD)

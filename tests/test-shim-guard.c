@@ -2016,6 +2016,131 @@ START_TEST(matching_name_through_symlink_in_scope_process)
 }
 END_TEST
 
+/* A pattern ending in a bare '*' may match any relative name by its last
+ * component: the directory the name is relative to decides, as getcwd
+ * has it (the real path, whatever symlink the program entered it by),
+ * and a ".." in the name climbs from there. */
+START_TEST(relative_name_under_bare_star_pattern)
+{
+	char genv[4400];
+	const char *env[] = { no_pidfile, genv, "PIDSHIM_GUARD_WAIT=fail",
+			      NULL };
+	const char *steps[] = { at_dir("chdir:@/sub"),
+				"open:f1:wc",
+				"pause",
+				"close:0",
+				"open:../sub/f2:wc",
+				"pause",
+				"close:1",
+				at_dir("chdir:@/cwdlink"),
+				"open:f3:wc",
+				"pause",
+				"close:2",
+				"open:up/sub/f4:wc",
+				"pause",
+				"close:3",
+				"open:../other:r",
+				"pause",
+				NULL };
+	struct proc p;
+
+	ck_assert_int_eq(symlink(at_dir("@/sub"), at_dir("@/cwdlink")), 0);
+	snprintf(genv, sizeof(genv), "PIDSHIM_GUARD=%s/sub/*", dir);
+	helper_start(&p, "guard-helper", env, steps);
+	expect_pause(&p, 1, "plain relative name");
+	assert_held_by(lock_file_of(at_dir("@/sub/f1")), p.pid,
+		       "plain relative name");
+	proc_next(&p);
+	expect_pause(&p, 2, "relative name with ..");
+	assert_held_by(lock_file_of(at_dir("@/sub/f2")), p.pid,
+		       "relative name with ..");
+	proc_next(&p);
+	expect_pause(&p, 3, "cwd entered through a symlink");
+	assert_held_by(lock_file_of(at_dir("@/sub/f3")), p.pid,
+		       "cwd entered through a symlink");
+	proc_next(&p);
+	expect_pause(&p, 4, "relative name through a symlinked directory");
+	assert_held_by(lock_file_of(at_dir("@/sub/f4")), p.pid,
+		       "relative name through a symlinked directory");
+	proc_next(&p);
+	expect_pause(&p, 5, "relative name outside the pattern");
+	assert_released(lock_file_of(at_dir("@/other")),
+			"relative name outside the pattern");
+	expect_exit(&p, 0, "bare star");
+}
+END_TEST
+
+/* A guard's lock file is written by its holder alone: the close that
+ * releases it removes it without reading it back. */
+START_TEST(guarded_cycle_does_not_read_its_lock_file)
+{
+	char preload[4200], genv[4400];
+	const char *env[] = { no_pidfile, genv, NULL };
+	const char *argv[] = { "env",
+			       preload,
+			       test_helper("guard-helper"),
+			       at_dir("open:@/data:r"),
+			       "close:0",
+			       at_dir("open:@/data:r"),
+			       "close:1",
+			       NULL };
+
+	if (!test_strace_usable()) {
+		printf("skip: strace is missing, or may not trace here\n");
+		return;
+	}
+	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s",
+		 test_shim_preload());
+	snprintf(genv, sizeof(genv), "PIDSHIM_GUARD=%s", data);
+	ck_assert_int_eq(
+	    test_strace_count("trace=pread64", lock, env, argv, 30), 0);
+	/* the cycles ran: each wrote its PID into the lock file */
+	ck_assert_int_eq(
+	    test_strace_count("trace=pwrite64", lock, env, argv, 30), 2);
+}
+END_TEST
+
+/* The getpid calls of CYCLES guarded open+close cycles of the data file
+ * (and of the helper's start and end). */
+static int getpid_calls(int cycles)
+{
+	char preload[4200], genv[4400];
+	const char *env[] = { no_pidfile, genv, NULL };
+	const char *argv[32] = { "env", preload, test_helper("guard-helper") };
+	static char closes[8][16];
+	int n = 3;
+
+	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s",
+		 test_shim_preload());
+	snprintf(genv, sizeof(genv), "PIDSHIM_GUARD=%s", data);
+	for (int i = 0; i < cycles && i < 8; i++) {
+		snprintf(closes[i], sizeof(closes[i]), "close:%d", i);
+		argv[n++] = at_dir("open:@/data:r");
+		argv[n++] = closes[i];
+	}
+	argv[n] = NULL;
+	return test_strace_count("trace=getpid", NULL, env, argv, 30);
+}
+
+/* A vfork child shares its parent's memory: the shim asks getpid once at
+ * the open and once at the close, before it touches its table. The
+ * lock's release, made only there, asks nothing more. */
+START_TEST(guarded_cycle_asks_getpid_at_open_and_close)
+{
+	int two, four;
+
+	if (!test_strace_usable()) {
+		printf("skip: strace is missing, or may not trace here\n");
+		return;
+	}
+	two = getpid_calls(2);
+	four = getpid_calls(4);
+	ck_assert_int_ge(two, 0);
+	/* the open's check, the PID written, the close's check */
+	ck_assert_int_eq(four - two, 2 * 3);
+}
+END_TEST
+
 /* Without openat2 (Linux before 5.6, or a seccomp filter refusing it with
  * ENOSYS or EPERM) every path is resolved: guarded files are guarded by
  * every name, others open as they would. */
@@ -2144,6 +2269,12 @@ int main(void)
 	test_add(s, "unsafe_lock_file", unsafe_lock_file_refuses_open, 60,
 		 &fixture, NULL);
 	test_add(s, "relative_pattern_tail", relative_name_matches_pattern_tail,
+		 60, &fixture, NULL);
+	test_add(s, "relative_bare_star", relative_name_under_bare_star_pattern,
+		 60, &fixture, NULL);
+	test_add(s, "cycle_reads_no_lock",
+		 guarded_cycle_does_not_read_its_lock_file, 60, &fixture, NULL);
+	test_add(s, "cycle_getpid", guarded_cycle_asks_getpid_at_open_and_close,
 		 60, &fixture, NULL);
 	test_add(s, "without_openat2", without_openat2_paths_are_resolved, 60,
 		 &fixture, NULL);
