@@ -43,6 +43,8 @@ bool pidfile_adopt(void)
 	lockfd_walk_end(&fds);
 	if (!found)
 		return false;
+	/* a PID line: kept for a waiter at the end, as when it was taken */
+	pf.lock.hand_over = true;
 	libc(fcntl)(pf.lock.fd, F_SETFD, (void *)(long)FD_CLOEXEC);
 	private_fd_adopt(&pf.lock.fd);
 	return true;
@@ -222,11 +224,15 @@ static void end_pidfile(bool orderly)
 		release_shared_pidfile(orderly);
 	} else if (lockfd_read_pid(pf.lock.fd, false) == me) {
 		struct lockfd mine = pf.lock;
+		enum lockfd_end end;
 
 		mine.owner = me;
-		/* not removed, though the path is ours (a sticky directory)
-		 * or cannot even be looked at (dropped privileges) */
-		if (!lockfd_unlink_if_ours(&mine, shim_config.pidfile) &&
+		end = lockfd_unlink_if_ours(&mine, shim_config.pidfile);
+		/* Removed, or kept (emptied) for an instance waiting for it
+		 * (pidlock(3), "How a lock is taken", step 6); else not
+		 * removed, though the path is ours (a sticky directory) or
+		 * cannot even be looked at (dropped privileges). */
+		if (end == LOCKFD_LEFT &&
 		    (lockfd_still_ours(&mine, shim_config.pidfile) ||
 		     !may_remove(shim_config.pidfile)))
 			leave_stale(orderly);
