@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <linux/kcmp.h>
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -229,9 +230,15 @@ static void end_pidfile(bool orderly)
 		mine.owner = me;
 		end = lockfd_unlink_if_ours(&mine, shim_config.pidfile);
 		/* Removed, or kept (emptied) for an instance waiting for it
-		 * (pidlock(3), "How a lock is taken", step 6); else not
-		 * removed, though the path is ours (a sticky directory) or
-		 * cannot even be looked at (dropped privileges). */
+		 * (pidlock(3), "How a lock is taken", step 6): let go of the
+		 * lock now rather than after the exit has torn down the
+		 * address space, and let the woken instance have this CPU. */
+		if (end != LOCKFD_LEFT)
+			flock(pf.lock.fd, LOCK_UN);
+		if (end == LOCKFD_HANDED_OVER)
+			sched_yield();
+		/* not removed, though the path is ours (a sticky directory)
+		 * or cannot even be looked at (dropped privileges) */
 		if (end == LOCKFD_LEFT &&
 		    (lockfd_still_ours(&mine, shim_config.pidfile) ||
 		     !may_remove(shim_config.pidfile)))
