@@ -229,14 +229,16 @@ static void end_pidfile(bool orderly)
 
 		mine.owner = me;
 		end = lockfd_unlink_if_ours(&mine, shim_config.pidfile);
-		/* Removed, or kept (emptied) for an instance waiting for it
-		 * (pidlock(3), "How a lock is taken", step 6): let go of the
-		 * lock now rather than after the exit has torn down the
-		 * address space, and let the woken instance have this CPU. */
-		if (end != LOCKFD_LEFT)
+		/* Kept (emptied) for an instance waiting for it (pidlock(3),
+		 * "How a lock is taken", step 6): let go of the lock now
+		 * rather than after the exit has torn down the address space
+		 * (stdio is flushed by now, end_of_process), and let that
+		 * instance have this CPU. A removed file keeps its lock to
+		 * the very end: pidshim(1) wait means the holder is gone. */
+		if (end == LOCKFD_HANDED_OVER) {
 			flock(pf.lock.fd, LOCK_UN);
-		if (end == LOCKFD_HANDED_OVER)
 			sched_yield();
+		}
 		/* not removed, though the path is ours (a sticky directory)
 		 * or cannot even be looked at (dropped privileges) */
 		if (end == LOCKFD_LEFT &&
