@@ -292,13 +292,15 @@ static bool others_wait(int fd)
 
 /*
  * LK's holder releases its file while a waiter has marked it: keep the
- * file for it. Returns false when no waiter is left (remove it then).
+ * file for it, and let go of the lock (UNLOCK) or leave that to the
+ * close. Returns false when no waiter is left (remove it then).
+ * Async-signal-safe: the end of a process hands over too.
  * A waiter that gives up meanwhile takes MARK_RELEASING before it looks
  * at the file again (give_up_waiting): we hold it from our last look at
  * the marks until our close, and let go of the lock before, so such a
  * waiter finds the file free and removes it itself.
  */
-static bool hand_over_to_waiter(struct lockfd *lk)
+static bool hand_over_to_waiter(const struct lockfd *lk, bool unlock)
 {
 	if (!others_wait(lk->fd))
 		return false;
@@ -311,7 +313,8 @@ static bool hand_over_to_waiter(struct lockfd *lk)
 	 * the waiter has written its own PID (step 7). */
 	if (lk->names_owner && ftruncate(lk->fd, 0) < 0)
 		return false;
-	flock(lk->fd, LOCK_UN);
+	if (unlock)
+		flock(lk->fd, LOCK_UN);
 	return true;
 }
 
@@ -606,17 +609,23 @@ static bool owned_by_caller(const struct lockfd *lk)
 	return n > 0 && lockfd_parse_pid(buf, (size_t)n) == self;
 }
 
-bool lockfd_unlink_if_ours(const struct lockfd *lk, const char *path)
+enum lockfd_end lockfd_unlink_if_ours(const struct lockfd *lk, const char *path)
 {
 	int saved = errno;
-	bool removed = false;
+	enum lockfd_end end = LOCKFD_LEFT;
 
 	/* Step 6: only the owner, only our inode; the lock is still held,
-	 * so nobody can have taken the file over in between. */
-	if (lk->fd >= 0 && owned_by_caller(lk) && lockfd_still_ours(lk, path))
-		removed = unlink(path) == 0;
+	 * so nobody can have taken the file over in between. A waiter's
+	 * mark keeps the file for it, as lockfd_release does; the lock goes
+	 * with the process (pidlock(3), "How a lock is taken"). */
+	if (lk->fd >= 0 && owned_by_caller(lk) && lockfd_still_ours(lk, path)) {
+		if (lk->hand_over && hand_over_to_waiter(lk, false))
+			end = LOCKFD_HANDED_OVER;
+		else if (unlink(path) == 0)
+			end = LOCKFD_REMOVED;
+	}
 	errno = saved;
-	return removed;
+	return end;
 }
 
 bool lockfd_remove_at_exit(struct lockfd *lk, const char *path)
@@ -628,7 +637,7 @@ bool lockfd_remove_at_exit(struct lockfd *lk, const char *path)
 	 * which drops its lock first: its file stays (empty, and free once
 	 * the process is gone; the next holder takes it over). */
 	if (lk->fd >= 0 && !lk->shared)
-		removed = lockfd_unlink_if_ours(lk, path);
+		removed = lockfd_unlink_if_ours(lk, path) == LOCKFD_REMOVED;
 	errno = saved;
 	return removed;
 }
@@ -649,7 +658,7 @@ bool lockfd_release(struct lockfd *lk, const char *path, bool remove)
 	 * kept for it (a file the next holder takes over at once is no
 	 * leftover). */
 	if (remove && owned_by_caller(lk) && lockfd_still_ours(lk, path))
-		removed = !(lk->hand_over && hand_over_to_waiter(lk)) &&
+		removed = !(lk->hand_over && hand_over_to_waiter(lk, true)) &&
 			  unlink(path) == 0;
 	sys_close(lk->fd);
 	lk->fd = -1;

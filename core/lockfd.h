@@ -119,10 +119,19 @@ PIDLOCK_HIDDEN int lockfd_name_pid(struct lockfd *lk, enum lockfd_format format,
 PIDLOCK_HIDDEN bool lockfd_release(struct lockfd *lk, const char *path,
 				   bool remove);
 
+/* What lockfd_unlink_if_ours did with the file. */
+enum lockfd_end {
+	LOCKFD_LEFT,	    /* not ours, or could not be removed */
+	LOCKFD_REMOVED,	    /* removed */
+	LOCKFD_HANDED_OVER, /* kept, emptied, for a waiter that marked it */
+};
+
 /* Remove without closing (signal path: the process is about to end and
- * its exit drops the lock). Async-signal-safe; errno is preserved. */
-PIDLOCK_HIDDEN bool lockfd_unlink_if_ours(const struct lockfd *lk,
-					  const char *path);
+ * its exit drops the lock), or, when a waiter has marked the file, keep
+ * it emptied for that waiter, still locked: either way it names us no
+ * longer. Async-signal-safe; errno is preserved. */
+PIDLOCK_HIDDEN enum lockfd_end lockfd_unlink_if_ours(const struct lockfd *lk,
+						     const char *path);
 
 /* The process is ending: remove PATH as lockfd_release would (not for a
  * shared holder, which cannot tell it is the last without losing its

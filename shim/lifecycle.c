@@ -54,8 +54,10 @@ static void cleanup_at_signal(void)
 static void end_of_process(bool flush_stdio)
 {
 	/* exit() flushes stdio after the destructors run: what the program
-	 * wrote to a guarded file must reach it while the guard is held. */
-	if (guards_active() && flush_stdio)
+	 * wrote to a guarded file must reach it while the guard is held, and
+	 * its output must be out before the PID file goes to the next
+	 * instance (pidfile_end). */
+	if (flush_stdio)
 		fflush(NULL);
 	pidfile_end(true);
 	if (guards_active())

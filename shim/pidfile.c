@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <linux/kcmp.h>
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -43,6 +44,8 @@ bool pidfile_adopt(void)
 	lockfd_walk_end(&fds);
 	if (!found)
 		return false;
+	/* a PID line: kept for a waiter at the end, as when it was taken */
+	pf.lock.hand_over = true;
 	libc(fcntl)(pf.lock.fd, F_SETFD, (void *)(long)FD_CLOEXEC);
 	private_fd_adopt(&pf.lock.fd);
 	return true;
@@ -222,11 +225,23 @@ static void end_pidfile(bool orderly)
 		release_shared_pidfile(orderly);
 	} else if (lockfd_read_pid(pf.lock.fd, false) == me) {
 		struct lockfd mine = pf.lock;
+		enum lockfd_end end;
 
 		mine.owner = me;
+		end = lockfd_unlink_if_ours(&mine, shim_config.pidfile);
+		/* Kept (emptied) for an instance waiting for it (pidlock(3),
+		 * "How a lock is taken", step 6): let go of the lock now
+		 * rather than after the exit has torn down the address space
+		 * (stdio is flushed by now, end_of_process), and let that
+		 * instance have this CPU. A removed file keeps its lock to
+		 * the very end: pidshim(1) wait means the holder is gone. */
+		if (end == LOCKFD_HANDED_OVER) {
+			flock(pf.lock.fd, LOCK_UN);
+			sched_yield();
+		}
 		/* not removed, though the path is ours (a sticky directory)
 		 * or cannot even be looked at (dropped privileges) */
-		if (!lockfd_unlink_if_ours(&mine, shim_config.pidfile) &&
+		if (end == LOCKFD_LEFT &&
 		    (lockfd_still_ours(&mine, shim_config.pidfile) ||
 		     !may_remove(shim_config.pidfile)))
 			leave_stale(orderly);

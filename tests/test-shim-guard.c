@@ -1189,6 +1189,53 @@ START_TEST(git_under_guard_on_its_index)
 }
 END_TEST
 
+/* A process that ends holding a guard (sh, by exit or by SIGTERM) while
+ * another waits for it: the waiter is handed the lock file the holder had,
+ * not a removed inode it must let go of and create again. */
+START_TEST(guard_held_at_the_end_is_handed_over)
+{
+	const char *env[] = { guard_env, no_pidfile, NULL };
+	const char *wait_env[] = { guard_env, no_pidfile,
+				   "PIDSHIM_GUARD_WAIT=block", NULL };
+	char script[4400];
+	const char *argv[] = { "sh", "-c", script, NULL };
+
+	snprintf(script, sizeof(script), "exec 3<'%s'; echo holding; read x",
+		 data);
+	for (int by_signal = 0; by_signal < 2; by_signal++) {
+		struct proc holder, waiter;
+		struct stat had, got;
+		int keep;
+
+		proc_start(&holder, env, argv);
+		ck_assert_msg(proc_says(&holder, "holding", 20), "holder: %s",
+			      output_of(&holder));
+		proc_start(&waiter, wait_env, argv);
+		ck_assert_msg(test_wait_for_lock_waiter(lock, 20),
+			      "the waiter never waited");
+		/* held open, so that its inode number cannot come back */
+		keep = open(lock, O_RDONLY | O_CLOEXEC);
+		ck_assert_int_ge(keep, 0);
+		ck_assert_int_eq(fstat(keep, &had), 0);
+		if (by_signal)
+			kill(holder.pid, SIGTERM);
+		else
+			proc_next(&holder);
+		proc_end(&holder, 20);
+		ck_assert_msg(proc_says(&waiter, "holding", 20), "waiter: %s",
+			      output_of(&waiter));
+		ck_assert_int_eq(stat(lock, &got), 0);
+		ck_assert_msg(got.st_ino == had.st_ino,
+			      "%s: the waiter made a new lock file",
+			      by_signal ? "SIGTERM" : "exit");
+		close(keep);
+		proc_next(&waiter);
+		ck_assert_int_eq(proc_end(&waiter, 20), 0);
+		ck_assert_int_eq(access(lock, F_OK), -1);
+	}
+}
+END_TEST
+
 /* ---- the conventions of existence and PID -------------------------------- */
 
 /* A process that lives until killed, started without the shim. */
@@ -2249,6 +2296,8 @@ int main(void)
 	test_add(s, "shared_read_conversion_reverifies",
 		 shared_read_conversion_reverifies_lock_path, 60, &fixture,
 		 NULL);
+	test_add(s, "handed_over_at_the_end",
+		 guard_held_at_the_end_is_handed_over, 120, &fixture, NULL);
 	test_add(s, "signal_handler_open", signal_handler_open_never_deadlocks,
 		 120, &fixture, NULL);
 	test_add(s, "eintr_while_waiting", eintr_ends_a_blocking_wait, 60,

@@ -157,6 +157,97 @@ START_TEST(on_conflict_wait_runs_after_holder)
 }
 END_TEST
 
+/* The waiting instance (sleep) wakes on the file the owner had, kept for
+ * it, rather than on a removed inode it would have to let go of and
+ * create again: whether the owner ends by a signal (SIGTERM, the shim's
+ * handler) or by exit (head reads its byte), and whether the waiter waits
+ * forever or with a timeout. */
+START_TEST(on_conflict_wait_is_handed_the_same_file)
+{
+	const char *modes[] = { "PIDSHIM_ON_CONFLICT=wait",
+				"PIDSHIM_ON_CONFLICT=wait:20" };
+	const char *head[] = { "head", "-c", "1", NULL };
+	const char *owner_env[] = { pidfile_env, NULL };
+
+	for (int round = 0; round < 4; round++) {
+		const char *env[] = { pidfile_env, modes[round % 2], NULL };
+		bool by_exit = round >= 2;
+		struct stat had, got;
+		pid_t first, second;
+		int fds[2], keep;
+
+		ck_assert_int_eq(pipe2(fds, O_CLOEXEC), 0);
+		first = by_exit ? test_spawn(owner_env, head, out, fds[0])
+				: start_sleeper();
+		close(fds[0]);
+		ck_assert(test_wait_for_pid(pidfile, first, 10));
+		second = test_spawn(env, sleep30, out, -1);
+		ck_assert_msg(test_wait_for_lock_waiter(pidfile, 10),
+			      "the second instance never waited");
+		/* held open, so that its inode number cannot come back */
+		keep = open(pidfile, O_RDONLY | O_CLOEXEC);
+		ck_assert_int_ge(keep, 0);
+		ck_assert_int_eq(fstat(keep, &had), 0);
+		if (by_exit)
+			ck_assert_int_eq(write(fds[1], "x", 1), 1);
+		else
+			kill(first, SIGTERM);
+		test_wait(first, 10);
+		close(fds[1]);
+		ck_assert_msg(test_wait_for_pid(pidfile, second, 10),
+			      "the waiter did not take over");
+		ck_assert_int_eq(stat(pidfile, &got), 0);
+		ck_assert_msg(got.st_ino == had.st_ino,
+			      "round %d: the waiter made a new file", round);
+		close(keep);
+		stop(second);
+		ck_assert_int_eq(access(pidfile, F_OK), -1);
+	}
+}
+END_TEST
+
+/* A waiter that marked the file and dies before it takes it (python3
+ * sets the mark a waiting instance sets, pidlock(3) step 6, and is
+ * killed): the file kept for it is empty and unlocked, so it reads as
+ * stale, and the next start proceeds. */
+START_TEST(file_kept_for_a_dead_waiter_is_stale)
+{
+	const char *marker_env[] = { "PIDSHIM_PIDFILE=none", NULL };
+	const char *env[] = { pidfile_env, NULL };
+	char script[9000], said[4200];
+	const char *py[] = { "/usr/bin/python3", "-c", script, NULL };
+	pid_t first = start_sleeper(), marker, next;
+	struct stat st;
+
+	snprintf(said, sizeof(said), "%s/marked", dir);
+	snprintf(script, sizeof(script),
+		 "import fcntl, os, struct, time\n"
+		 "fd = os.open('%s', os.O_RDWR)\n"
+		 "mark = struct.pack('hh4xqqi4x', fcntl.F_RDLCK, 0, "
+		 "2**63 - 3, 1, 0)\n"
+		 "fcntl.fcntl(fd, getattr(fcntl, 'F_OFD_SETLK', 37), mark)\n"
+		 "open('%s', 'w').close()\n"
+		 "time.sleep(30)\n",
+		 pidfile, said);
+	marker = test_spawn(marker_env, py, NULL, -1);
+	for (int i = 0; i < 1000 && access(said, F_OK) < 0; i++)
+		test_pause_ms(10);
+	ck_assert_msg(access(said, F_OK) == 0, "python3 never marked it");
+	stop(first);
+	ck_assert_msg(stat(pidfile, &st) == 0,
+		      "the file was removed under a waiter's mark");
+	ck_assert_int_eq(st.st_size, 0);
+	ck_assert(!test_is_flocked(pidfile));
+	kill(marker, SIGKILL);
+	test_wait(marker, 10);
+	next = test_spawn(env, sleep30, out, -1);
+	ck_assert_msg(test_wait_for_pid(pidfile, next, 10),
+		      "the next start did not take the stale file over");
+	stop(next);
+	ck_assert_int_eq(access(pidfile, F_OK), -1);
+}
+END_TEST
+
 START_TEST(on_conflict_wait_seconds_gives_up)
 {
 	const char *env[] = { pidfile_env, "PIDSHIM_ON_CONFLICT=wait:0.3",
@@ -1360,6 +1451,10 @@ int main(void)
 		 30, &fixture, NULL);
 	test_add(s, "conflict_wait", on_conflict_wait_runs_after_holder, 30,
 		 &fixture, NULL);
+	test_add(s, "conflict_wait_same_file",
+		 on_conflict_wait_is_handed_the_same_file, 120, &fixture, NULL);
+	test_add(s, "dead_waiter_stale", file_kept_for_a_dead_waiter_is_stale,
+		 60, &fixture, NULL);
 	test_add(s, "conflict_wait_seconds", on_conflict_wait_seconds_gives_up,
 		 30, &fixture, NULL);
 	test_add(s, "concurrent_starts", concurrent_starts_exactly_one_runs,
