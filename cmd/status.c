@@ -50,6 +50,19 @@ static pid_t named_pid(const char *path)
 	return pid > 0 ? pid : 0;
 }
 
+/* Whether PID, which the locked file at PATH names, is its holder here. */
+static bool holder_here(const char *path, pid_t pid)
+{
+	int fd = cmd_open_watch(path);
+	bool here;
+
+	if (fd < 0)
+		return true; /* gone meanwhile: the PID was its holder's */
+	here = cmd_holder_here(pid, fd);
+	close(fd);
+	return here;
+}
+
 static void print_cmdline(pid_t pid)
 {
 	char path[64], buf[4096];
@@ -165,6 +178,15 @@ int cmd_status(int argc, char **argv)
 		if (!pid) {
 			/* shared holders write no PID */
 			cmd_say("status", "%s: held, by no PID it names", path);
+			return STATUS_RUNNING;
+		}
+		if (!holder_here(path, pid)) {
+			/* a number of another PID namespace: printed, a
+			 * script would signal whoever has it here */
+			cmd_say("status",
+				"%s: held, but PID %d here is not its holder "
+				"(a PID of another PID namespace?)",
+				path, (int)pid);
 			return STATUS_RUNNING;
 		}
 		printf("%d\n", (int)pid);

@@ -21,7 +21,7 @@
 #   stop-elsewhere  the holder is PID 2 of its namespace, and pidshim stop
 #               runs in another namespace whose own PID 2 is a bystander:
 #               the file's PID is not that process, and stop must not
-#               signal it
+#               signal it, and pidshim status here prints no PID
 # Root and unshare(1) needed, else skipped.
 #   test-namespaces.sh PIDSHIM SHIM CASE
 set -eu
@@ -180,6 +180,12 @@ if kill -0 $! 2>/dev/null; then echo spared; else echo signalled; fi
 kill -KILL $! 2>/dev/null || :' "$pidshim" "$file" >"$dir/out"
 	[ "$(cat "$dir/out")" = spared ] ||
 		fail "pidshim stop signalled another namespace's PID 2"
+	# from here too, 2 is not the holder: status says held, prints no PID
+	out=$("$pidshim" status "$file" 2>"$dir/err") ||
+		fail "status of a held file: not 0"
+	[ -z "$out" ] || fail "status printed another namespace's PID: $out"
+	grep -q "not its holder" "$dir/err" ||
+		fail "status did not say why: $(cat "$dir/err")"
 	;;
 *)
 	fail "unknown case"
