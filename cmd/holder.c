@@ -9,6 +9,7 @@
  * (/proc/PID/fd) show what it holds open (pidshim(1), "stop").
  */
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,18 +47,19 @@ static pid_t flock_owner(const struct stat *st)
 	return owner;
 }
 
-/* Whether PID has a descriptor open on ST's file. */
-static bool has_open(pid_t pid, const struct stat *st)
+/* Whether PID has a descriptor open on ST's file: 1 yes, 0 no, -1 when
+ * its descriptors cannot be looked at (another user's process). */
+static int has_open(pid_t pid, const struct stat *st)
 {
 	char path[64];
 	struct dirent *entry;
-	bool found = false;
+	int found = 0;
 	DIR *fds;
 
 	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
 	fds = opendir(path);
 	if (!fds)
-		return false;
+		return errno == EACCES || errno == EPERM ? -1 : 0;
 	while (!found && (entry = readdir(fds))) {
 		char fd_path[64 + sizeof(entry->d_name)];
 		struct stat got;
@@ -95,6 +97,7 @@ bool cmd_holder_here(pid_t pid, int fd)
 {
 	struct stat st;
 	pid_t owner;
+	int opened;
 
 	if (fstat(fd, &st) < 0)
 		return false;
@@ -102,9 +105,19 @@ bool cmd_holder_here(pid_t pid, int fd)
 	/* no /proc to ask: the file's word is all there is */
 	if (owner == -1)
 		return true;
-	/* the process that took the lock; one that shares it (a daemon the
-	 * owner forked, a libpidlock program's rewritten file); the child a
-	 * supervisor (pidshim run) holds the file for */
-	return (owner > 0 && owner == pid) || has_open(pid, &st) ||
-	       (owner > 0 && parent_of(pid) == owner);
+	/* the process that took the lock */
+	if (owner > 0 && owner == pid)
+		return true;
+	/* one that shares it (a daemon the owner forked, a libpidlock
+	 * program's rewritten file) */
+	opened = has_open(pid, &st);
+	if (opened > 0)
+		return true;
+	/* the child a supervisor (pidshim run) holds the file for */
+	if (owner > 0 && parent_of(pid) == owner)
+		return true;
+	/* Another user's process, whose descriptors we may not see: the
+	 * file's word, as before this check, unless the lock's owner is
+	 * invisible here (0: another PID namespace's process). */
+	return opened < 0 && owner != 0;
 }
