@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -279,6 +280,23 @@ static int mark_byte(int fd, int cmd, short type, off_t at)
 	return lock_fcntl(fd, cmd, &fl);
 }
 
+/* Take the hand-over's MARK_RELEASING byte (TYPE) without waiting
+ * longer than a few hundred scheduling rounds: the other side holds it
+ * for a few system calls only, but a stranger's POSIX lock over the
+ * whole file (lockf) would hold it for as long as it likes, and neither
+ * a process's end nor a waiter giving up may hang on that. */
+static bool take_releasing_mark(int fd, short type)
+{
+	for (int tries = 0; tries < 500; tries++) {
+		if (mark_byte(fd, F_OFD_SETLK, type, MARK_RELEASING) == 0)
+			return true;
+		if (errno != EAGAIN && errno != EACCES && errno != EINTR)
+			return false;
+		sched_yield();
+	}
+	return false;
+}
+
 /* Whether another open file description than FD's waits for its file. */
 static bool others_wait(int fd)
 {
@@ -304,9 +322,8 @@ static bool hand_over_to_waiter(const struct lockfd *lk, bool unlock)
 {
 	if (!others_wait(lk->fd))
 		return false;
-	while (mark_byte(lk->fd, F_OFD_SETLKW, F_WRLCK, MARK_RELEASING) < 0)
-		if (errno != EINTR)
-			return false;
+	if (!take_releasing_mark(lk->fd, F_WRLCK))
+		return false;
 	if (!others_wait(lk->fd))
 		return false;
 	/* It names us no longer: a reader retries on an empty file until
@@ -327,9 +344,9 @@ static void give_up_waiting(int fd, const char *path, const struct stat *st)
 	struct stat now;
 
 	mark_byte(fd, F_OFD_SETLK, F_UNLCK, MARK_WAITING);
-	while (mark_byte(fd, F_OFD_SETLKW, F_RDLCK, MARK_RELEASING) < 0)
-		if (errno != EINTR)
-			return;
+	/* not to be had: the file stays, and the next start takes it over */
+	if (!take_releasing_mark(fd, F_RDLCK))
+		return;
 	if (flock(fd, LOCK_EX | LOCK_NB) == 0 && lstat(path, &now) == 0 &&
 	    now.st_dev == st->st_dev && now.st_ino == st->st_ino &&
 	    !others_wait(fd))

@@ -248,6 +248,37 @@ START_TEST(file_kept_for_a_dead_waiter_is_stale)
 }
 END_TEST
 
+/* A stranger's POSIX lock over the whole file (lockf) covers the
+ * hand-over's marks too: it looks like a waiter, and the end of the owner
+ * must neither hang on it nor keep the file for nobody. */
+START_TEST(whole_file_lockf_never_hangs_the_end)
+{
+	const char *stranger_env[] = { "PIDSHIM_PIDFILE=none", NULL };
+	char script[9000], said[4200];
+	const char *py[] = { "/usr/bin/python3", "-c", script, NULL };
+	pid_t first = start_sleeper(), stranger;
+
+	snprintf(said, sizeof(said), "%s/locked", dir);
+	snprintf(script, sizeof(script),
+		 "import fcntl, os, time\n"
+		 "fd = os.open('%s', os.O_RDWR)\n"
+		 "fcntl.lockf(fd, fcntl.LOCK_EX)\n"
+		 "open('%s', 'w').close()\n"
+		 "time.sleep(30)\n",
+		 pidfile, said);
+	stranger = test_spawn(stranger_env, py, NULL, -1);
+	for (int i = 0; i < 1000 && access(said, F_OK) < 0; i++)
+		test_pause_ms(10);
+	ck_assert_msg(access(said, F_OK) == 0, "python3 never took lockf");
+	/* test_wait fails the test when the owner does not end */
+	stop(first);
+	ck_assert_msg(access(pidfile, F_OK) == -1,
+		      "the file was kept for a stranger's lockf");
+	kill(stranger, SIGKILL);
+	test_wait(stranger, 10);
+}
+END_TEST
+
 START_TEST(on_conflict_wait_seconds_gives_up)
 {
 	const char *env[] = { pidfile_env, "PIDSHIM_ON_CONFLICT=wait:0.3",
@@ -1453,6 +1484,8 @@ int main(void)
 		 &fixture, NULL);
 	test_add(s, "conflict_wait_same_file",
 		 on_conflict_wait_is_handed_the_same_file, 120, &fixture, NULL);
+	test_add(s, "whole_file_lockf", whole_file_lockf_never_hangs_the_end,
+		 60, &fixture, NULL);
 	test_add(s, "dead_waiter_stale", file_kept_for_a_dead_waiter_is_stale,
 		 60, &fixture, NULL);
 	test_add(s, "conflict_wait_seconds", on_conflict_wait_seconds_gives_up,
