@@ -189,8 +189,15 @@ static void parse(struct run_settings *rs, int argc, char **argv)
 			rs->pidfile_none = "none";
 			break;
 		case 'w':
+			/* named as typed: -w5 (and -w=5, whose SECONDS getopt
+			 * reads as "=5") or --wait=5 */
 			if (optarg)
-				cmd_seconds_ms("run", "--wait", optarg);
+				cmd_seconds_ms(
+				    "run",
+				    strncmp(argv[optind - 1], "--", 2) == 0
+					? "--wait"
+					: "-w",
+				    optarg);
 			rs->wait = true;
 			rs->wait_seconds = optarg;
 			break;

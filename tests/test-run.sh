@@ -140,6 +140,7 @@ check_usage() {
 		"-E 0:-E 0: expected an exit status from 1 to 255" \
 		"-E 256:-E 256: expected an exit status" \
 		"--wait=soon:--wait soon: expected SECONDS" \
+		"-wsoon:-w soon: expected SECONDS" \
 		"-g rel/*:--guard rel/*: expected an absolute path pattern" \
 		"--guard-wait later:--guard-wait later: expected 'block', 'fail' or SECONDS" \
 		"--lock-style flock:--lock-style flock: expected 'pidshim', 'dotlock' or 'uucp'" \
