@@ -206,16 +206,29 @@ START_TEST(on_conflict_wait_is_handed_the_same_file)
 }
 END_TEST
 
+/* python3 running SCRIPT (no PID file of its own), once it has created
+ * SAID to say it has done WHAT to the PID file. */
+static pid_t start_python_until(const char *script, const char *said,
+				const char *what)
+{
+	const char *env[] = { "PIDSHIM_PIDFILE=none", NULL };
+	const char *py[] = { "/usr/bin/python3", "-c", script, NULL };
+	pid_t pid = test_spawn(env, py, NULL, -1);
+
+	for (int i = 0; i < 1000 && access(said, F_OK) < 0; i++)
+		test_pause_ms(10);
+	ck_assert_msg(access(said, F_OK) == 0, "python3 never %s", what);
+	return pid;
+}
+
 /* A waiter that marked the file and dies before it takes it (python3
  * sets the mark a waiting instance sets, pidlock(3) step 6, and is
  * killed): the file kept for it is empty and unlocked, so it reads as
  * stale, and the next start proceeds. */
 START_TEST(file_kept_for_a_dead_waiter_is_stale)
 {
-	const char *marker_env[] = { "PIDSHIM_PIDFILE=none", NULL };
 	const char *env[] = { pidfile_env, NULL };
 	char script[9000], said[4200];
-	const char *py[] = { "/usr/bin/python3", "-c", script, NULL };
 	pid_t first = start_sleeper(), marker, next;
 	struct stat st;
 
@@ -229,10 +242,7 @@ START_TEST(file_kept_for_a_dead_waiter_is_stale)
 		 "open('%s', 'w').close()\n"
 		 "time.sleep(30)\n",
 		 pidfile, said);
-	marker = test_spawn(marker_env, py, NULL, -1);
-	for (int i = 0; i < 1000 && access(said, F_OK) < 0; i++)
-		test_pause_ms(10);
-	ck_assert_msg(access(said, F_OK) == 0, "python3 never marked it");
+	marker = start_python_until(script, said, "marked it");
 	stop(first);
 	ck_assert_msg(stat(pidfile, &st) == 0,
 		      "the file was removed under a waiter's mark");
@@ -253,9 +263,7 @@ END_TEST
  * must neither hang on it nor keep the file for nobody. */
 START_TEST(whole_file_lockf_never_hangs_the_end)
 {
-	const char *stranger_env[] = { "PIDSHIM_PIDFILE=none", NULL };
 	char script[9000], said[4200];
-	const char *py[] = { "/usr/bin/python3", "-c", script, NULL };
 	pid_t first = start_sleeper(), stranger;
 
 	snprintf(said, sizeof(said), "%s/locked", dir);
@@ -266,10 +274,7 @@ START_TEST(whole_file_lockf_never_hangs_the_end)
 		 "open('%s', 'w').close()\n"
 		 "time.sleep(30)\n",
 		 pidfile, said);
-	stranger = test_spawn(stranger_env, py, NULL, -1);
-	for (int i = 0; i < 1000 && access(said, F_OK) < 0; i++)
-		test_pause_ms(10);
-	ck_assert_msg(access(said, F_OK) == 0, "python3 never took lockf");
+	stranger = start_python_until(script, said, "took lockf");
 	/* test_wait fails the test when the owner does not end */
 	stop(first);
 	ck_assert_msg(access(pidfile, F_OK) == -1,
