@@ -22,13 +22,30 @@
 
 /* A renewal that failed is tried again this soon (or at renew/4). */
 #define RETRY_MS 500
+/* What is left of the group when the command ended is given this long to
+ * end with it (a shell's children told to end along with it). */
+#define LEFTOVER_MS 200
 
-/* Whatever of the command's group outlived it: TERM, KILL after GRACE_MS. */
+/* Whether anything of group PGID is left after up to MS (what it has
+ * been told to end is given that long to end on its own). */
+static bool group_left(pid_t pgid, int ms)
+{
+	int64_t until = etcd_now_ms() + ms;
+
+	while (kill(-pgid, 0) == 0) {
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+
+		if (etcd_now_ms() >= until)
+			return true;
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
+/* Whatever of the command's group outlived it: TERM, KILL after grace. */
 static void stop_leftovers(struct cluster *c, pid_t pgid)
 {
-	int64_t until = etcd_now_ms() + c->grace_ms;
-
-	if (kill(-pgid, 0) < 0)
+	if (!group_left(pgid, LEFTOVER_MS))
 		return;
 	cmd_say(c->sub,
 		"cluster lock %s: processes the command started outlived "
@@ -37,12 +54,8 @@ static void stop_leftovers(struct cluster *c, pid_t pgid)
 		c->name, c->grace_ms / 1000.0);
 	kill(-pgid, SIGTERM);
 	kill(-pgid, SIGCONT);
-	while (kill(-pgid, 0) == 0 && etcd_now_ms() < until) {
-		struct timespec ts = { 0, 20 * 1000 * 1000 };
-
-		nanosleep(&ts, NULL);
-	}
-	kill(-pgid, SIGKILL);
+	if (group_left(pgid, c->grace_ms))
+		kill(-pgid, SIGKILL);
 }
 
 int cluster_hold(struct cluster *c, const char *file, char **command)
