@@ -236,8 +236,11 @@ static int failed(struct cluster *c, struct etcd_call *call, const char *what)
 {
 	switch (call->result) {
 	case ETCD_LOGIN:
-		cmd_say(c->sub, "cluster lock %s: login refused: %s", c->name,
-			call->message);
+		cmd_say(c->sub, "cluster lock %s: login refused: %s%s", c->name,
+			call->message,
+			strstr(call->message, "user name is empty")
+			    ? " (etcd wants a login: --user NAME:PASSWORD)"
+			    : "");
 		etcd_done(call);
 		return CMD_EXIT_NOPERM;
 	case ETCD_NOMEM:

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cluster.h"
@@ -32,9 +34,15 @@ static bool group_left(pid_t pgid, int ms)
 {
 	int64_t until = etcd_now_ms() + ms;
 
-	while (kill(-pgid, 0) == 0) {
+	for (;;) {
 		struct timespec ts = { 0, 20 * 1000 * 1000 };
 
+		/* orphans of the group are ours (a subreaper): reaped, a
+		 * zombie no longer counts */
+		while (waitpid(-pgid, NULL, WNOHANG) > 0)
+			;
+		if (kill(-pgid, 0) < 0)
+			break;
 		if (etcd_now_ms() >= until)
 			return true;
 		nanosleep(&ts, NULL);
@@ -75,6 +83,9 @@ int cluster_hold(struct cluster *c, const char *file, char **command)
 		cluster_release(c);
 		return CMD_EXIT_NOEXEC;
 	}
+	/* what the command leaves behind comes to us, to be stopped and
+	 * reaped before the lock goes */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	pid = child_start(c->sub, file, command, true);
 	if (pid < 0) {
 		cluster_release(c);
