@@ -135,8 +135,9 @@ static const struct setting settings[] = {
 	{ "PIDSHIM_LOG_FILE", "a file path", NULL, valid_file },
 	/* pidshim's, not the shim's (pidshim(1), "Cluster locks"): the
 	 * command's cluster lock, and the token it gives the program */
-	{ "PIDSHIM_CLUSTER", "URL[,URL...]/NAME, read by pidshim run, lock "
-			     "and status",
+	{ "PIDSHIM_CLUSTER",
+	  "URL[,URL...]/NAME, read by pidshim run, lock "
+	  "and status",
 	  NULL, valid_cluster },
 	{ "PIDSHIM_FENCING_TOKEN", "digits (set by pidshim for the program)",
 	  NULL, valid_token },
