@@ -209,7 +209,12 @@ static void attach(struct etcd_call *c)
 		c->headers = curl_slist_append(c->headers, header);
 	}
 	curl_easy_setopt(c->easy, CURLOPT_URL, url);
+#if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85: Debian 11 has 7.74 */
 	curl_easy_setopt(c->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	curl_easy_setopt(c->easy, CURLOPT_PROTOCOLS,
+			 (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
 	curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, c->body);
 	curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, c->headers);
 	curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, collect);
