@@ -66,6 +66,24 @@ static void stop_leftovers(struct cluster *c, pid_t pgid)
 		kill(-pgid, SIGKILL);
 }
 
+/* In the watchdog, pidshim gone and the command stopped: the lease
+ * revoked through a client of its own (the old one's connections were
+ * ours, and are closed there), so the next host need not wait out the
+ * TTL. */
+static void revoke_orphaned(void *arg)
+{
+	struct cluster *c = arg;
+	struct etcd mine;
+	struct etcd_call login;
+
+	if (etcd_init(&mine, c->sub, c->etcd.urls, c->etcd.count,
+		      &c->etcd.options, c->verbose) < 0)
+		return;
+	c->etcd = mine;
+	if (etcd_login(&c->etcd, &login) == ETCD_OK)
+		cluster_release(c);
+}
+
 int cluster_hold(struct cluster *c, const char *file, char **command)
 {
 	struct etcd_call renewal = { .result = ETCD_OK };
@@ -92,8 +110,9 @@ int cluster_hold(struct cluster *c, const char *file, char **command)
 		return CMD_EXIT_NOEXEC;
 	}
 	pidfd = fence_pidfd_open(pid);
-	if (pidfd < 0 || fence_start(&f, c->sub, description, pid, pidfd,
-				     c->expires, c->grace_ms) < 0) {
+	if (pidfd < 0 ||
+	    fence_start(&f, c->sub, description, pid, pidfd, c->expires,
+			c->grace_ms, revoke_orphaned, c) < 0) {
 		if (pidfd < 0)
 			cmd_say(c->sub, "cannot watch the command: %s",
 				strerror(errno));
