@@ -23,8 +23,12 @@
 #include "etcd.h"
 #include "fence.h"
 
+/* Linux 5.3 and 5.9; Debian 11's headers lack the second */
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
+#endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
 #endif
 
 int fence_pidfd_open(pid_t pid)
