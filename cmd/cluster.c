@@ -695,8 +695,18 @@ int cluster_acquire(struct cluster *c, int wait_ms, int busy)
 {
 	struct etcd_call call;
 	char holder[512] = "";
-	int status;
+	int status, probe = fence_pidfd_open(getpid());
 
+	/* fencing watches the command through a pidfd: without one (Linux
+	 * before 5.3, a seccomp filter), no lock is taken at all */
+	if (probe < 0) {
+		cmd_say(c->sub,
+			"cluster lock %s: cannot fence a command without "
+			"pidfd_open (Linux 5.3): %s",
+			c->name, strerror(errno));
+		return CMD_EXIT_NOEXEC;
+	}
+	close(probe);
 	if (etcd_login(&c->etcd, &call) != ETCD_OK)
 		return failed(c, &call, "cannot log in");
 	status = grant(c, &call);
