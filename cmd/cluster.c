@@ -142,9 +142,11 @@ static int checked_ms(const char *sub, const char *option, const char *value,
 }
 
 int cluster_setup(struct cluster *c, const char *sub,
-		  const struct cluster_options *o)
+		  const struct cluster_options *o, bool environment)
 {
-	const char *spec = o->spec ? o->spec : getenv("PIDSHIM_CLUSTER");
+	const char *spec =
+	    o->spec ? o->spec
+		    : (environment ? getenv("PIDSHIM_CLUSTER") : NULL);
 	int ttl_s = TTL_DEFAULT_S;
 	char **urls;
 	size_t count = 0;
