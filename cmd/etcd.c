@@ -282,18 +282,32 @@ static void endpoint_failed(struct etcd_call *c, bool hard)
 {
 	struct etcd *e = c->etcd;
 	size_t failed = c->endpoint;
+	struct etcd_call *o, *next;
 
 	if (e->verbose)
 		cmd_say(e->sub, "%s", c->message);
 	detach(c);
 	if (e->current == failed)
 		e->current = (failed + 1) % e->count;
-	for (struct etcd_call *o = e->active; o; o = o->next)
-		if (o != c && o->easy && o->endpoint == failed &&
-		    e->count > 1) {
+	for (o = e->active; o; o = next) {
+		next = o->next;
+		if (o == c || !o->easy || o->endpoint != failed || e->count < 2)
+			continue;
+		if (o->one_endpoint) {
+			snprintf(o->message, sizeof(o->message), "%s",
+				 c->message);
+			o->failed_over = true;
+			end(o, ETCD_UNREACHABLE);
+		} else {
 			detach(o);
 			attach(o);
 		}
+	}
+	if (c->one_endpoint) {
+		c->failed_over = e->count > 1;
+		end(c, ETCD_UNREACHABLE);
+		return;
+	}
 	c->failed++;
 	if (c->deadline_ms && etcd_now_ms() >= c->deadline_ms) {
 		end(c, ETCD_UNREACHABLE);
