@@ -339,6 +339,17 @@ static json_object *put_request(struct cluster *c)
 	return op;
 }
 
+/* TEXT into OUT as one printable line: anyone may write a key and its
+ * details, and they end up in our messages. */
+static void printable(char *out, size_t size, const char *text)
+{
+	size_t n = 0;
+
+	for (; text[n] && n < size - 1; n++)
+		out[n] = text[n] >= ' ' && text[n] < 127 ? text[n] : '?';
+	out[n] = '\0';
+}
+
 /* "held by HOST (PID N) since TIME", from the holder's key KV, into OUT */
 static void describe_holder(json_object *kv, char *out, size_t size)
 {
@@ -354,23 +365,28 @@ static void describe_holder(json_object *kv, char *out, size_t size)
 
 	if (host && json_object_is_type(host, json_type_string)) {
 		time_t since = (time_t)etcd_int(d, "since", 0);
-		char when[64] = "?";
+		int64_t pid = etcd_int(d, "pid", 0);
+		char when[64] = "?", shown[64];
 		struct tm tm;
 
-		if (gmtime_r(&since, &tm))
+		printable(shown, sizeof(shown), json_object_get_string(host));
+		if (since > 0 && gmtime_r(&since, &tm))
 			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC",
 				 &tm);
 		snprintf(out, size,
 			 "held by %s (PID %" PRId64 ") since %s, fencing "
 			 "token %" PRId64,
-			 json_object_get_string(host), etcd_int(d, "pid", 0),
-			 when, etcd_int(kv, "create_revision", 0));
+			 shown, pid > 0 && pid <= INT_MAX ? pid : 0, when,
+			 etcd_int(kv, "create_revision", 0));
 	} else {
 		/* etcdctl lock, or another client of the lock service */
+		char shown[128];
+
+		printable(shown, sizeof(shown), name ? name : "?");
 		snprintf(out, size,
 			 "held by a client that left no holder details (key "
 			 "%s)",
-			 name ? name : "?");
+			 shown);
 	}
 	json_object_put(d);
 	free(text);
