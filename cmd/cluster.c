@@ -345,7 +345,7 @@ static void printable(char *out, size_t size, const char *text)
 {
 	size_t n = 0;
 
-	for (; text[n] && n < size - 1; n++)
+	for (; n < size - 1 && text[n]; n++)
 		out[n] = text[n] >= ' ' && text[n] < 127 ? text[n] : '?';
 	out[n] = '\0';
 }
