@@ -60,6 +60,34 @@ const char cluster_usage[] =
     "      --key FILE                its private key\n"
     "      --user NAME[:PASSWORD]    log in to etcd\n";
 
+/* --user NAME:PASSWORD kept, the password in our command line (what ps
+ * shows) overwritten; --user NAME takes ETCDCTL_PASSWORD, as etcdctl
+ * does, which keeps it out of the command line altogether. */
+static const char *user_option(const char *value)
+{
+	char *colon = strchr(value, ':'), *kept;
+	const char *password = getenv("ETCDCTL_PASSWORD");
+
+	if (colon) {
+		kept = strdup(value);
+		memset(colon + 1, '*', strlen(colon + 1));
+	} else if (password) {
+		if (asprintf(&kept, "%s:%s", value, password) < 0)
+			kept = NULL;
+	} else {
+		cmd_usage_error(NULL,
+				"--user %s: no password (expected "
+				"NAME:PASSWORD, or ETCDCTL_PASSWORD in the "
+				"environment)",
+				value);
+	}
+	if (!kept) {
+		cmd_say(NULL, "out of memory");
+		exit(CMD_EXIT_NOEXEC);
+	}
+	return kept;
+}
+
 bool cluster_option(struct cluster_options *o, int key, const char *value)
 {
 	switch (key) {
@@ -88,7 +116,7 @@ bool cluster_option(struct cluster_options *o, int key, const char *value)
 		o->tls.key = value;
 		return true;
 	case CLUSTER_OPT_USER:
-		o->tls.user = value;
+		o->tls.user = user_option(value);
 		return true;
 	default:
 		return false;
