@@ -430,19 +430,15 @@ void cluster_release(struct cluster *c)
 	c->lease = 0;
 }
 
-/* One transaction on our key: when its TARGET (FIELD) is VALUE, our
- * details put and RANGE read. The range's first key, in CALL's answer
- * (the caller's to etcd_done), NULL when it has none; with *STATUS an exit
- * status when etcd did not answer (said, WHAT naming the step). */
-static json_object *on_our_key(struct cluster *c, struct etcd_call *call,
-			       const char *target, const char *field,
-			       int64_t value, json_object *range,
-			       const char *what, int *status)
+/* A transaction on our key: when its TARGET (FIELD) is VALUE, our
+ * details put (with PUT) and RANGE read (when given). */
+static json_object *our_key_txn(struct cluster *c, const char *target,
+				const char *field, int64_t value, bool put,
+				json_object *range)
 {
 	json_object *body = json_object_new_object(), *cmp, *ops, *op;
 	json_object *compare = json_object_new_array();
 
-	*status = 0;
 	cmp = json_object_new_object();
 	json_object_object_add(cmp, "key", b64_string(c->key, strlen(c->key)));
 	json_object_object_add(cmp, "target", json_object_new_string(target));
@@ -451,11 +447,28 @@ static json_object *on_our_key(struct cluster *c, struct etcd_call *call,
 	json_object_array_add(compare, cmp);
 	json_object_object_add(body, "compare", compare);
 	ops = json_object_new_array();
-	json_object_array_add(ops, put_request(c));
-	op = json_object_new_object();
-	json_object_object_add(op, "request_range", range);
-	json_object_array_add(ops, op);
+	if (put)
+		json_object_array_add(ops, put_request(c));
+	if (range) {
+		op = json_object_new_object();
+		json_object_object_add(op, "request_range", range);
+		json_object_array_add(ops, op);
+	}
 	json_object_object_add(body, "success", ops);
+	return body;
+}
+
+/* BODY (our_key_txn's, with a RANGE) sent: the range's first key, in
+ * CALL's answer (the caller's to etcd_done), NULL when it has none; with
+ * *STATUS an exit status when etcd did not answer (said, WHAT naming the
+ * step). */
+static json_object *on_our_key(struct cluster *c, struct etcd_call *call,
+			       json_object *body, size_t range_at,
+			       const char *what, int *status)
+{
+	json_object *op;
+
+	*status = 0;
 	if (etcd_request(call, &c->etcd, "/v3/kv/txn", body,
 			 REQUEST_TIMEOUT_MS) != ETCD_OK) {
 		*status = failed(c, call, what);
@@ -463,10 +476,17 @@ static json_object *on_our_key(struct cluster *c, struct etcd_call *call,
 	}
 	op = etcd_item(
 	    etcd_get(call->json, (const char *const[]){ "responses", NULL }),
-	    1);
+	    range_at);
 	return etcd_item(etcd_get(op, (const char *const[]){ "response_range",
 							     "kvs", NULL }),
 			 0);
+}
+
+void cluster_details_start(struct cluster *c, struct etcd_call *call)
+{
+	etcd_start(call, &c->etcd, "/v3/kv/txn",
+		   our_key_txn(c, "LEASE", "lease", c->lease, true, NULL),
+		   REQUEST_TIMEOUT_MS, true);
 }
 
 /* Our key made, with our details, and the first key read, in one
@@ -478,9 +498,10 @@ static int enqueue(struct cluster *c, struct etcd_call *call, char *holder,
 	const char *first;
 	char *name;
 	int status;
-	json_object *kv = on_our_key(c, call, "CREATE", "create_revision", 0,
-				     first_key_range(c),
-				     "cannot queue for the lock", &status);
+	json_object *kv = on_our_key(c, call,
+				     our_key_txn(c, "CREATE", "create_revision",
+						 0, true, first_key_range(c)),
+				     1, "cannot queue for the lock", &status);
 	bool ours;
 
 	if (status)
@@ -507,8 +528,10 @@ static int enqueue(struct cluster *c, struct etcd_call *call, char *holder,
 }
 
 /* After the lock service answered: whether our key is still there under
- * our lease (etcd answers a waiter whose lease ran out), our details
- * made current, the token read. 0, or an exit status. */
+ * our lease (etcd answers a waiter whose lease ran out), and the token.
+ * A read: our details are made current once the command runs
+ * (cluster_details_start), out of the hand-off's way. 0, or an exit
+ * status. */
 static int confirm(struct cluster *c, struct etcd_call *call)
 {
 	json_object *range = json_object_new_object(), *kv;
@@ -516,8 +539,9 @@ static int confirm(struct cluster *c, struct etcd_call *call)
 
 	json_object_object_add(range, "key",
 			       b64_string(c->key, strlen(c->key)));
-	kv = on_our_key(c, call, "LEASE", "lease", c->lease, range,
-			"cannot check the lock", &status);
+	kv = on_our_key(
+	    c, call, our_key_txn(c, "LEASE", "lease", c->lease, false, range),
+	    0, "cannot check the lock", &status);
 	if (status)
 		return status;
 	c->token = etcd_int(kv, "create_revision", 0);
@@ -727,6 +751,7 @@ int cluster_acquire(struct cluster *c, int wait_ms, int busy)
 			}
 		}
 		status = wait_granted(c, wait_ms, holder);
+		c->waited = true;
 		if (status == 0) {
 			say_held(c);
 			return 0;

@@ -94,6 +94,8 @@ struct cluster {
 	int64_t renewed; /* when the renewal (or grant) behind it was sent */
 	char *key;	 /* NAME/<lease in hex> */
 	int64_t token;	 /* our key's create revision: the fencing token */
+	bool waited;	 /* our details say when we queued, not since when
+			    we hold it */
 	bool verbose;
 };
 
@@ -115,6 +117,9 @@ CLUSTER_CLIENT int cluster_acquire(struct cluster *c, int wait_ms, int busy);
  * command's exit status. */
 CLUSTER_CLIENT int cluster_hold(struct cluster *c, const char *file,
 				char **command);
+
+/* Start making our details current (since when we hold the lock). */
+void cluster_details_start(struct cluster *c, struct etcd_call *call);
 
 /* Let the lock go now (the lease revoked). */
 void cluster_release(struct cluster *c);

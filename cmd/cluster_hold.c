@@ -87,6 +87,7 @@ static void revoke_orphaned(void *arg)
 int cluster_hold(struct cluster *c, const char *file, char **command)
 {
 	struct etcd_call renewal = { .result = ETCD_OK };
+	struct etcd_call details = { .result = ETCD_OK };
 	/* on from the last renewal, made while we waited perhaps */
 	int64_t sent = 0, next_renewal = c->renewed + c->renew_ms;
 	char token[32], description[300];
@@ -122,6 +123,9 @@ int cluster_hold(struct cluster *c, const char *file, char **command)
 		cluster_release(c);
 		return CMD_EXIT_NOEXEC;
 	}
+	/* a waiter's details said when it queued: now when it got the lock */
+	if (c->waited)
+		cluster_details_start(c, &details);
 	for (;;) {
 		struct curl_waitfd fds[2] = {
 			{ .fd = pidfd, .events = CURL_WAIT_POLLIN },
@@ -150,6 +154,8 @@ int cluster_hold(struct cluster *c, const char *file, char **command)
 			fence_stop(pid, pidfd, c->grace_ms);
 			fenced = true;
 		}
+		if (details.result != ETCD_PENDING)
+			etcd_done(&details);
 		if (!renewing || renewal.result == ETCD_PENDING)
 			continue;
 		renewing = false;
@@ -175,6 +181,8 @@ int cluster_hold(struct cluster *c, const char *file, char **command)
 	}
 	if (renewing)
 		etcd_cancel(&renewal);
+	if (details.result == ETCD_PENDING)
+		etcd_cancel(&details);
 	status = child_wait(pid);
 	stop_leftovers(c, pid);
 	fence_end(&f);
