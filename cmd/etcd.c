@@ -186,7 +186,7 @@ static void attach(struct etcd_call *c)
 {
 	struct etcd *e = c->etcd;
 	const struct etcd_options *o = &e->options;
-	char url[1024], header[4096];
+	char url[1024];
 	long timeout = 0;
 
 	c->endpoint = e->current;
@@ -203,6 +203,8 @@ static void attach(struct etcd_call *c)
 	snprintf(url, sizeof(url), "%s%s", e->urls[c->endpoint], c->path);
 	c->headers = curl_slist_append(NULL, "Content-Type: application/json");
 	if (e->token) {
+		char header[4096];
+
 		snprintf(header, sizeof(header), "Authorization: %s", e->token);
 		c->headers = curl_slist_append(c->headers, header);
 	}
