@@ -142,9 +142,11 @@ static int checked_ms(const char *sub, const char *option, const char *value,
 }
 
 int cluster_setup(struct cluster *c, const char *sub,
-		  const struct cluster_options *o)
+		  const struct cluster_options *o, bool environment)
 {
-	const char *spec = o->spec ? o->spec : getenv("PIDSHIM_CLUSTER");
+	const char *spec =
+	    o->spec ? o->spec
+		    : (environment ? getenv("PIDSHIM_CLUSTER") : NULL);
 	int ttl_s = TTL_DEFAULT_S;
 	char **urls;
 	size_t count = 0;
@@ -236,8 +238,11 @@ static int failed(struct cluster *c, struct etcd_call *call, const char *what)
 {
 	switch (call->result) {
 	case ETCD_LOGIN:
-		cmd_say(c->sub, "cluster lock %s: login refused: %s", c->name,
-			call->message);
+		cmd_say(c->sub, "cluster lock %s: login refused: %s%s", c->name,
+			call->message,
+			strstr(call->message, "user name is empty")
+			    ? " (etcd wants a login: --user NAME:PASSWORD)"
+			    : "");
 		etcd_done(call);
 		return CMD_EXIT_NOPERM;
 	case ETCD_NOMEM:
@@ -580,10 +585,16 @@ static void wait_interrupted(int sig)
 	errno = saved;
 }
 
+/* What waiting came to, besides 0 (held) and an exit status */
+enum {
+	ACQUIRE_BUSY = -1,  /* held elsewhere all the time we waited */
+	ACQUIRE_AGAIN = -2, /* the member we waited at failed: queue again */
+	WAITING = -3,
+};
+
 /* Wait for the lock through etcd's lock service, the lease renewed
- * meanwhile: 0 granted, or an exit status. */
-static int wait_granted(struct cluster *c, int wait_ms, int busy,
-			const char *holder)
+ * meanwhile: 0 granted, ACQUIRE_*, or an exit status. */
+static int wait_granted(struct cluster *c, int wait_ms, const char *holder)
 {
 	struct sigaction sa = { .sa_handler = wait_interrupted },
 			 old[WAIT_SIGNALS];
@@ -592,7 +603,7 @@ static int wait_granted(struct cluster *c, int wait_ms, int busy,
 	bool renewing = false;
 	json_object *body = json_object_new_object();
 	unsigned char sig = 0;
-	int status = -1;
+	int status = WAITING;
 
 	if (pipe2(wait_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
 		cmd_say(c->sub, "cannot wait: %s", strerror(errno));
@@ -612,7 +623,9 @@ static int wait_granted(struct cluster *c, int wait_ms, int busy,
 	json_object_object_add(body, "lease", int_string(c->lease));
 	etcd_start(&lock, &c->etcd, "/v3/lock/lock", body,
 		   wait_ms > 0 ? wait_ms : 0, false);
-	while (status < 0) {
+	/* never sent again elsewhere: see etcd_call's one_endpoint */
+	lock.one_endpoint = true;
+	while (status == WAITING) {
 		struct curl_waitfd fd = { .fd = wait_pipe[0],
 					  .events = CURL_WAIT_POLLIN };
 		int64_t now = etcd_now_ms();
@@ -642,13 +655,23 @@ static int wait_granted(struct cluster *c, int wait_ms, int busy,
 				status = CMD_EXIT_UNAVAILABLE;
 			}
 		}
-		if (lock.result == ETCD_PENDING || status >= 0)
+		if (lock.result == ETCD_PENDING || status != WAITING)
 			continue;
 		if (lock.result == ETCD_OK) {
 			etcd_done(&lock);
 			status = confirm(c, &lock);
 		} else if (lock.result == ETCD_TIMEOUT) {
-			status = busy;
+			status = ACQUIRE_BUSY;
+		} else if (lock.result == ETCD_UNREACHABLE &&
+			   lock.failed_over) {
+			if (c->verbose)
+				cmd_say(c->sub,
+					"cluster lock %s: %s: queueing again "
+					"at %s",
+					c->name, lock.message,
+					c->etcd.urls[c->etcd.current]);
+			etcd_done(&lock);
+			status = ACQUIRE_AGAIN;
 		} else {
 			status = failed(c, &lock, "waiting");
 		}
@@ -688,47 +711,78 @@ static int current_holder(struct cluster *c, char *holder, size_t size)
 	return kv ? 0 : 3;
 }
 
+static void say_held(struct cluster *c)
+{
+	if (c->verbose)
+		cmd_say(c->sub,
+			"cluster lock %s: held, key %s, fencing token %" PRId64,
+			c->name, c->key, c->token);
+}
+
 int cluster_acquire(struct cluster *c, int wait_ms, int busy)
 {
+	int64_t deadline = wait_ms > 0 ? etcd_now_ms() + wait_ms : 0;
 	struct etcd_call call;
 	char holder[512] = "";
-	int status;
+	int status, probe = fence_pidfd_open(getpid());
 
+	/* fencing watches the command through a pidfd: without one (Linux
+	 * before 5.3, a seccomp filter), no lock is taken at all */
+	if (probe < 0) {
+		cmd_say(c->sub,
+			"cluster lock %s: cannot fence a command without "
+			"pidfd_open (Linux 5.3): %s",
+			c->name, strerror(errno));
+		return CMD_EXIT_NOEXEC;
+	}
+	close(probe);
 	if (etcd_login(&c->etcd, &call) != ETCD_OK)
 		return failed(c, &call, "cannot log in");
-	status = grant(c, &call);
-	if (status)
-		return status;
-	status = enqueue(c, &call, holder, sizeof(holder));
-	if (status == 1) {
-		if (c->verbose)
-			cmd_say(c->sub,
-				"cluster lock %s: held, key %s, "
-				"fencing token %" PRId64,
-				c->name, c->key, c->token);
-		return 0;
-	}
-	if (status == 0 && wait_ms != 0) {
-		status = wait_granted(c, wait_ms, busy, holder);
-		if (status == 0) {
-			if (c->verbose)
-				cmd_say(c->sub,
-					"cluster lock %s: held, key %s, "
-					"fencing token %" PRId64,
-					c->name, c->key, c->token);
+	for (;;) {
+		status = grant(c, &call);
+		if (status)
+			return status;
+		status = enqueue(c, &call, holder, sizeof(holder));
+		if (status == 1) {
+			say_held(c);
 			return 0;
 		}
-		/* the holder now, for the message */
-		if (status == busy)
-			current_holder(c, holder, sizeof(holder));
-	} else if (status == 0) {
-		status = busy;
-	} else {
-		status = -status;
+		if (status < 0) {
+			status = -status;
+			break;
+		}
+		if (wait_ms == 0) {
+			status = ACQUIRE_BUSY;
+			break;
+		}
+		if (deadline) {
+			wait_ms = (int)(deadline - etcd_now_ms());
+			if (wait_ms <= 0) {
+				status = ACQUIRE_BUSY;
+				break;
+			}
+		}
+		status = wait_granted(c, wait_ms, holder);
+		if (status == 0) {
+			say_held(c);
+			return 0;
+		}
+		if (status != ACQUIRE_AGAIN)
+			break;
+		/* a new lease, a new key: the old wait may still be going
+		 * on at a member we left, and its end deletes its key */
+		cluster_release(c);
+		free(c->key);
+		c->key = NULL;
 	}
 	cluster_release(c);
-	if (status == busy)
+	if (status == ACQUIRE_BUSY) {
+		/* the holder now, for the message */
+		if (wait_ms != 0)
+			current_holder(c, holder, sizeof(holder));
 		cmd_say(c->sub, "cluster lock %s: busy, %s", c->name, holder);
+		return busy;
+	}
 	return status;
 }
 

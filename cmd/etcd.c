@@ -209,7 +209,12 @@ static void attach(struct etcd_call *c)
 		c->headers = curl_slist_append(c->headers, header);
 	}
 	curl_easy_setopt(c->easy, CURLOPT_URL, url);
+#if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85: Debian 11 has 7.74 */
 	curl_easy_setopt(c->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	curl_easy_setopt(c->easy, CURLOPT_PROTOCOLS,
+			 (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
 	curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, c->body);
 	curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, c->headers);
 	curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, collect);
@@ -277,18 +282,32 @@ static void endpoint_failed(struct etcd_call *c, bool hard)
 {
 	struct etcd *e = c->etcd;
 	size_t failed = c->endpoint;
+	struct etcd_call *o, *next;
 
 	if (e->verbose)
 		cmd_say(e->sub, "%s", c->message);
 	detach(c);
 	if (e->current == failed)
 		e->current = (failed + 1) % e->count;
-	for (struct etcd_call *o = e->active; o; o = o->next)
-		if (o != c && o->easy && o->endpoint == failed &&
-		    e->count > 1) {
+	for (o = e->active; o; o = next) {
+		next = o->next;
+		if (o == c || !o->easy || o->endpoint != failed || e->count < 2)
+			continue;
+		if (o->one_endpoint) {
+			snprintf(o->message, sizeof(o->message), "%s",
+				 c->message);
+			o->failed_over = true;
+			end(o, ETCD_UNREACHABLE);
+		} else {
 			detach(o);
 			attach(o);
 		}
+	}
+	if (c->one_endpoint) {
+		c->failed_over = e->count > 1;
+		end(c, ETCD_UNREACHABLE);
+		return;
+	}
 	c->failed++;
 	if (c->deadline_ms && etcd_now_ms() >= c->deadline_ms) {
 		end(c, ETCD_UNREACHABLE);
@@ -311,7 +330,9 @@ static void endpoint_failed(struct etcd_call *c, bool hard)
 
 static bool login_refused(int code, const char *text)
 {
-	return code == GRPC_UNAUTHENTICATED || code == GRPC_PERMISSION_DENIED ||
+	/* "user name is empty": etcd wants a login we were not given */
+	return code == GRPC_UNAUTHENTICATED || strstr(text, "user name") ||
+	       strstr(text, "auth token") || code == GRPC_PERMISSION_DENIED ||
 	       (code == GRPC_INVALID_ARGUMENT &&
 		strstr(text, "authentication")) ||
 	       (code == GRPC_FAILED_PRECONDITION &&
@@ -427,6 +448,9 @@ void etcd_poll(struct etcd *e, struct curl_waitfd *fds, unsigned nfds,
 		next = c->next;
 		if (c->easy)
 			continue;
+		/* sent again with the new token, once there is one */
+		if (e->logging_in && c != e->login_call)
+			continue;
 		if (c->deadline_ms && now >= c->deadline_ms)
 			end(c, ETCD_UNREACHABLE);
 		else if (now >= c->not_before_ms)
@@ -462,7 +486,9 @@ enum etcd_result etcd_login(struct etcd *e, struct etcd_call *c)
 						   : (int)strlen(user)));
 	json_object_object_add(body, "password",
 			       json_object_new_string(colon ? colon + 1 : ""));
+	e->login_call = c;
 	r = etcd_request(c, e, "/v3/auth/authenticate", body, 5000);
+	e->login_call = NULL;
 	if (r == ETCD_REFUSED)
 		r = ETCD_LOGIN;
 	if (r != ETCD_OK)
