@@ -60,6 +60,34 @@ const char cluster_usage[] =
     "      --key FILE                its private key\n"
     "      --user NAME[:PASSWORD]    log in to etcd\n";
 
+/* --user NAME:PASSWORD kept, the password in our command line (what ps
+ * shows) overwritten; --user NAME takes ETCDCTL_PASSWORD, as etcdctl
+ * does, which keeps it out of the command line altogether. */
+static const char *user_option(const char *value)
+{
+	char *colon = strchr(value, ':'), *kept;
+	const char *password = getenv("ETCDCTL_PASSWORD");
+
+	if (colon) {
+		kept = strdup(value);
+		memset(colon + 1, '*', strlen(colon + 1));
+	} else if (password) {
+		if (asprintf(&kept, "%s:%s", value, password) < 0)
+			kept = NULL;
+	} else {
+		cmd_usage_error(NULL,
+				"--user %s: no password (expected "
+				"NAME:PASSWORD, or ETCDCTL_PASSWORD in the "
+				"environment)",
+				value);
+	}
+	if (!kept) {
+		cmd_say(NULL, "out of memory");
+		exit(CMD_EXIT_NOEXEC);
+	}
+	return kept;
+}
+
 bool cluster_option(struct cluster_options *o, int key, const char *value)
 {
 	switch (key) {
@@ -88,7 +116,7 @@ bool cluster_option(struct cluster_options *o, int key, const char *value)
 		o->tls.key = value;
 		return true;
 	case CLUSTER_OPT_USER:
-		o->tls.user = value;
+		o->tls.user = user_option(value);
 		return true;
 	default:
 		return false;
@@ -339,6 +367,17 @@ static json_object *put_request(struct cluster *c)
 	return op;
 }
 
+/* TEXT into OUT as one printable line: anyone may write a key and its
+ * details, and they end up in our messages. */
+static void printable(char *out, size_t size, const char *text)
+{
+	size_t n = 0;
+
+	for (; n < size - 1 && text[n]; n++)
+		out[n] = text[n] >= ' ' && text[n] < 127 ? text[n] : '?';
+	out[n] = '\0';
+}
+
 /* "held by HOST (PID N) since TIME", from the holder's key KV, into OUT */
 static void describe_holder(json_object *kv, char *out, size_t size)
 {
@@ -354,23 +393,28 @@ static void describe_holder(json_object *kv, char *out, size_t size)
 
 	if (host && json_object_is_type(host, json_type_string)) {
 		time_t since = (time_t)etcd_int(d, "since", 0);
-		char when[64] = "?";
+		int64_t pid = etcd_int(d, "pid", 0);
+		char when[64] = "?", shown[64];
 		struct tm tm;
 
-		if (gmtime_r(&since, &tm))
+		printable(shown, sizeof(shown), json_object_get_string(host));
+		if (since > 0 && gmtime_r(&since, &tm))
 			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC",
 				 &tm);
 		snprintf(out, size,
 			 "held by %s (PID %" PRId64 ") since %s, fencing "
 			 "token %" PRId64,
-			 json_object_get_string(host), etcd_int(d, "pid", 0),
-			 when, etcd_int(kv, "create_revision", 0));
+			 shown, pid > 0 && pid <= INT_MAX ? pid : 0, when,
+			 etcd_int(kv, "create_revision", 0));
 	} else {
 		/* etcdctl lock, or another client of the lock service */
+		char shown[128];
+
+		printable(shown, sizeof(shown), name ? name : "?");
 		snprintf(out, size,
 			 "held by a client that left no holder details (key "
 			 "%s)",
-			 name ? name : "?");
+			 shown);
 	}
 	json_object_put(d);
 	free(text);
@@ -390,6 +434,7 @@ static int grant(struct cluster *c, struct etcd_call *call)
 		return failed(c, call, "cannot grant a lease");
 	c->lease = etcd_int(call->json, "ID", 0);
 	c->expires = sent + etcd_int(call->json, "TTL", 0) * 1000;
+	c->renewed = sent;
 	etcd_done(call);
 	err = asprintf(&c->key, "%s/%" PRIx64, c->name, (uint64_t)c->lease);
 	if (err < 0 || !c->lease) {
@@ -439,6 +484,7 @@ int cluster_renewed(struct cluster *c, struct etcd_call *call, int64_t sent)
 	if (ttl <= 0)
 		return 0;
 	c->expires = sent + ttl * 1000;
+	c->renewed = sent;
 	return 1;
 }
 
@@ -599,7 +645,7 @@ static int wait_granted(struct cluster *c, int wait_ms, const char *holder)
 	struct sigaction sa = { .sa_handler = wait_interrupted },
 			 old[WAIT_SIGNALS];
 	struct etcd_call lock, renewal = { .result = ETCD_OK };
-	int64_t next_renewal = etcd_now_ms() + c->renew_ms, sent = 0;
+	int64_t next_renewal = c->renewed + c->renew_ms, sent = 0;
 	bool renewing = false;
 	json_object *body = json_object_new_object();
 	unsigned char sig = 0;
@@ -645,8 +691,8 @@ static int wait_granted(struct cluster *c, int wait_ms, const char *holder)
 			int r = cluster_renewed(c, &renewal, sent);
 
 			renewing = false;
-			next_renewal = etcd_now_ms() +
-				       (r > 0 ? c->renew_ms : c->renew_ms / 4);
+			next_renewal = r > 0 ? sent + c->renew_ms
+					     : etcd_now_ms() + c->renew_ms / 4;
 			if (r == 0) {
 				cmd_say(c->sub,
 					"cluster lock %s: our lease ran out "

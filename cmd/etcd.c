@@ -21,6 +21,11 @@
 /* Connecting: a member on loopback or a LAN answers in milliseconds; a
  * stopped one never does. */
 #define CONNECT_TIMEOUT_MS 2000
+/* One try of a request that moves on when it times out: a member answers
+ * in milliseconds, or within its own election wait says it has no
+ * leader; one stopped never answers, and the next member should be asked
+ * while the request's time still allows. */
+#define ATTEMPT_TIMEOUT_MS 2000
 /* After every endpoint failed once, a pause before the next round. */
 #define ROUND_PAUSE_MS 200
 
@@ -199,6 +204,9 @@ static void attach(struct etcd_call *c)
 		timeout = (long)(c->deadline_ms - etcd_now_ms());
 		if (timeout < 1)
 			timeout = 1;
+		if (c->follow_on_timeout && timeout > ATTEMPT_TIMEOUT_MS &&
+		    e->count > 1)
+			timeout = ATTEMPT_TIMEOUT_MS;
 	}
 	snprintf(url, sizeof(url), "%s%s", e->urls[c->endpoint], c->path);
 	c->headers = curl_slist_append(NULL, "Content-Type: application/json");
