@@ -430,55 +430,76 @@ void cluster_release(struct cluster *c)
 	c->lease = 0;
 }
 
+/* One transaction on our key: when its TARGET (FIELD) is VALUE, our
+ * details put and RANGE read. The range's first key, in CALL's answer
+ * (the caller's to etcd_done), NULL when it has none; with *STATUS an exit
+ * status when etcd did not answer (said, WHAT naming the step). */
+static json_object *on_our_key(struct cluster *c, struct etcd_call *call,
+			       const char *target, const char *field,
+			       int64_t value, json_object *range,
+			       const char *what, int *status)
+{
+	json_object *body = json_object_new_object(), *cmp, *ops, *op;
+	json_object *compare = json_object_new_array();
+
+	*status = 0;
+	cmp = json_object_new_object();
+	json_object_object_add(cmp, "key", b64_string(c->key, strlen(c->key)));
+	json_object_object_add(cmp, "target", json_object_new_string(target));
+	json_object_object_add(cmp, "result", json_object_new_string("EQUAL"));
+	json_object_object_add(cmp, field, int_string(value));
+	json_object_array_add(compare, cmp);
+	json_object_object_add(body, "compare", compare);
+	ops = json_object_new_array();
+	json_object_array_add(ops, put_request(c));
+	op = json_object_new_object();
+	json_object_object_add(op, "request_range", range);
+	json_object_array_add(ops, op);
+	json_object_object_add(body, "success", ops);
+	if (etcd_request(call, &c->etcd, "/v3/kv/txn", body,
+			 REQUEST_TIMEOUT_MS) != ETCD_OK) {
+		*status = failed(c, call, what);
+		return NULL;
+	}
+	op = etcd_item(
+	    etcd_get(call->json, (const char *const[]){ "responses", NULL }),
+	    1);
+	return etcd_item(etcd_get(op, (const char *const[]){ "response_range",
+							     "kvs", NULL }),
+			 0);
+}
+
 /* Our key made, with our details, and the first key read, in one
  * transaction: 1 we hold the lock, 0 someone else does (DESCRIBED), or
  * an exit status < 0 negated. */
 static int enqueue(struct cluster *c, struct etcd_call *call, char *holder,
 		   size_t size)
 {
-	json_object *body = json_object_new_object(), *cmp, *ops, *op, *kv;
-	json_object *compare = json_object_new_array();
-	const char *our;
+	const char *first;
 	char *name;
+	int status;
+	json_object *kv = on_our_key(c, call, "CREATE", "create_revision", 0,
+				     first_key_range(c),
+				     "cannot queue for the lock", &status);
 	bool ours;
 
-	cmp = json_object_new_object();
-	json_object_object_add(cmp, "key", b64_string(c->key, strlen(c->key)));
-	json_object_object_add(cmp, "target", json_object_new_string("CREATE"));
-	json_object_object_add(cmp, "result", json_object_new_string("EQUAL"));
-	json_object_object_add(cmp, "create_revision", int_string(0));
-	json_object_array_add(compare, cmp);
-	json_object_object_add(body, "compare", compare);
-	ops = json_object_new_array();
-	json_object_array_add(ops, put_request(c));
-	op = json_object_new_object();
-	json_object_object_add(op, "request_range", first_key_range(c));
-	json_object_array_add(ops, op);
-	json_object_object_add(body, "success", ops);
-	if (etcd_request(call, &c->etcd, "/v3/kv/txn", body,
-			 REQUEST_TIMEOUT_MS) != ETCD_OK)
-		return -failed(c, call, "cannot queue for the lock");
-	c->token = etcd_int(
-	    etcd_get(call->json, (const char *const[]){ "header", NULL }),
-	    "revision", 0);
-	op = etcd_item(
-	    etcd_get(call->json, (const char *const[]){ "responses", NULL }),
-	    1);
-	kv = etcd_item(etcd_get(op, (const char *const[]){ "response_range",
-							   "kvs", NULL }),
-		       0);
-	our = kv ? json_object_get_string(
-		       etcd_get(kv, (const char *const[]){ "key", NULL }))
-		 : NULL;
-	name = our ? base64_decode(our, NULL) : NULL;
-	ours = name && strcmp(name, c->key) == 0;
-	free(name);
+	if (status)
+		return -status;
 	if (!kv) {
 		cmd_say(c->sub, "cluster lock %s: etcd's answer has no key",
 			c->name);
 		etcd_done(call);
 		return -CMD_EXIT_UNAVAILABLE;
 	}
+	/* our key's create revision: the transaction's */
+	c->token = etcd_int(
+	    etcd_get(call->json, (const char *const[]){ "header", NULL }),
+	    "revision", 0);
+	first = json_object_get_string(
+	    etcd_get(kv, (const char *const[]){ "key", NULL }));
+	name = first ? base64_decode(first, NULL) : NULL;
+	ours = name && strcmp(name, c->key) == 0;
+	free(name);
 	if (!ours)
 		describe_holder(kv, holder, size);
 	etcd_done(call);
@@ -490,34 +511,15 @@ static int enqueue(struct cluster *c, struct etcd_call *call, char *holder,
  * made current, the token read. 0, or an exit status. */
 static int confirm(struct cluster *c, struct etcd_call *call)
 {
-	json_object *body = json_object_new_object(), *cmp, *ops, *op, *kv;
-	json_object *compare = json_object_new_array();
-	json_object *range = json_object_new_object();
+	json_object *range = json_object_new_object(), *kv;
+	int status;
 
-	cmp = json_object_new_object();
-	json_object_object_add(cmp, "key", b64_string(c->key, strlen(c->key)));
-	json_object_object_add(cmp, "target", json_object_new_string("LEASE"));
-	json_object_object_add(cmp, "result", json_object_new_string("EQUAL"));
-	json_object_object_add(cmp, "lease", int_string(c->lease));
-	json_object_array_add(compare, cmp);
-	json_object_object_add(body, "compare", compare);
-	ops = json_object_new_array();
-	json_object_array_add(ops, put_request(c));
 	json_object_object_add(range, "key",
 			       b64_string(c->key, strlen(c->key)));
-	op = json_object_new_object();
-	json_object_object_add(op, "request_range", range);
-	json_object_array_add(ops, op);
-	json_object_object_add(body, "success", ops);
-	if (etcd_request(call, &c->etcd, "/v3/kv/txn", body,
-			 REQUEST_TIMEOUT_MS) != ETCD_OK)
-		return failed(c, call, "cannot check the lock");
-	op = etcd_item(
-	    etcd_get(call->json, (const char *const[]){ "responses", NULL }),
-	    1);
-	kv = etcd_item(etcd_get(op, (const char *const[]){ "response_range",
-							   "kvs", NULL }),
-		       0);
+	kv = on_our_key(c, call, "LEASE", "lease", c->lease, range,
+			"cannot check the lock", &status);
+	if (status)
+		return status;
 	c->token = etcd_int(kv, "create_revision", 0);
 	etcd_done(call);
 	if (!c->token) {
