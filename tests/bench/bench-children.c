@@ -22,10 +22,18 @@
  *                            the section keeps from losing lines
  *                            (no O_APPEND)
  *   sleep                    "r", then sleeps until its input ends
+ *   cluster-hold READY STAMP the command a cluster lock holder runs:
+ *                            writes its PID to READY, waits for SIGUSR1,
+ *                            then writes the time to STAMP and exits
+ *   cluster-stamp STAMP      the waiter's command: writes the time it
+ *                            reached main to STAMP
+ *     (files, not standard input and output: etcdctl lock gives its
+ *     command its own, and the two peers must run the same command)
  */
 #include "bench.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,6 +184,38 @@ static int append_loop(const char *path, const char *lockpath, int n)
 	return 0;
 }
 
+/* PATH holds VALUE, whole or not at all (written aside, renamed). */
+static int put_i64(const char *path, int64_t value)
+{
+	char tmp[4200], line[32];
+	int fd, len;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	len = snprintf(line, sizeof(line), "%lld\n", (long long)value);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -1;
+	if (write(fd, line, (size_t)len) != len) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return rename(tmp, path);
+}
+
+static int cluster_hold(const char *ready, const char *stamp)
+{
+	sigset_t set;
+	int sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0 ||
+	    put_i64(ready, getpid()) < 0 || sigwait(&set, &sig) != 0)
+		return 1;
+	return put_i64(stamp, bench_now_ns()) < 0 ? 1 : 0;
+}
+
 int bench_child_main(int argc, char **argv)
 {
 	const char *mode = argc > 0 ? argv[0] : "";
@@ -206,6 +246,10 @@ int bench_child_main(int argc, char **argv)
 		return append_loop(argv[1], NULL, atoi(argv[2]));
 	if (!strcmp(mode, "append-min") && argc == 4)
 		return append_loop(argv[1], argv[2], atoi(argv[3]));
+	if (!strcmp(mode, "cluster-hold") && argc == 3)
+		return cluster_hold(argv[1], argv[2]);
+	if (!strcmp(mode, "cluster-stamp") && argc == 2)
+		return put_i64(argv[1], bench_now_ns()) < 0 ? 1 : 0;
 	if (!strcmp(mode, "sleep")) {
 		bench_write_line(1, "r");
 		while (bench_read_line(0, cmd, sizeof(cmd)))

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * pidshim-bench [--quick] [--reps N] [--shim SO] [--libpidlock SO]
- *               [--python PYTHON] [--fs NAME=DIR]... [ROW...]
+ *               [--pidshim PIDSHIM] [--python PYTHON] [--fs NAME=DIR]...
+ *               [ROW...]
  *
- * Runs the rows (startup open guarded cycle handoff throughput memory;
- * all by default) on each filesystem (default: the disk's, a directory
+ * Runs the rows (startup open guarded cycle handoff throughput memory
+ * cluster; all by default) on each filesystem (default: the disk's, a directory
  * under /var/tmp, and tmpfs, /dev/shm) and prints one tab-separated line
  * per row and filesystem; scripts/bench lays them out as one table.
  */
@@ -30,6 +31,12 @@
 #endif
 #ifndef BENCH_MINIMAL_PRELOAD
 #define BENCH_MINIMAL_PRELOAD "libbench-minimal-preload.so"
+#endif
+#ifndef BENCH_PIDSHIM
+#define BENCH_PIDSHIM "pidshim"
+#endif
+#ifndef BENCH_ETCD_SH
+#define BENCH_ETCD_SH "bench-etcd.sh"
 #endif
 
 int bench_pidlock_bind(struct bench_pidlock *pl, const char *path)
@@ -67,6 +74,7 @@ static const struct {
 	{ "handoff", bench_row_handoff },
 	{ "throughput", bench_row_throughput },
 	{ "memory", bench_row_memory },
+	{ "cluster", bench_row_cluster },
 };
 #define NROWS (sizeof(rows) / sizeof(rows[0]))
 
@@ -111,8 +119,8 @@ static int usage(void)
 {
 	fprintf(stderr,
 		"usage: pidshim-bench [--quick] [--reps N] [--shim SO] "
-		"[--libpidlock SO] [--python PYTHON] [--fs [NAME=]DIR]... "
-		"[ROW...]\n");
+		"[--libpidlock SO] [--pidshim PIDSHIM] [--python PYTHON] "
+		"[--fs [NAME=]DIR]... [ROW...]\n");
 	return 64;
 }
 
@@ -125,6 +133,8 @@ int main(int argc, char **argv)
 		.python = "/usr/bin/python3",
 		.peers_py = BENCH_PEERS_PY,
 		.minimal_preload = BENCH_MINIMAL_PRELOAD,
+		.pidshim = BENCH_PIDSHIM,
+		.etcd_sh = BENCH_ETCD_SH,
 		.reps = 0,
 	};
 	const char *fs_spec[BENCH_MAX_FS];
@@ -149,6 +159,8 @@ int main(int argc, char **argv)
 			b.shim = argv[++i];
 		else if (!strcmp(a, "--libpidlock") && i + 1 < argc)
 			b.libpidlock = argv[++i];
+		else if (!strcmp(a, "--pidshim") && i + 1 < argc)
+			b.pidshim = argv[++i];
 		else if (!strcmp(a, "--python") && i + 1 < argc)
 			b.python = argv[++i];
 		else if (!strcmp(a, "--fs") && i + 1 < argc &&

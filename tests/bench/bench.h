@@ -30,6 +30,8 @@ struct bench {
 	const char *python;   /* Debian's python3, where python3-filelock is */
 	const char *peers_py; /* bench-peers.py */
 	const char *minimal_preload;
+	const char *pidshim; /* the pidshim command (the cluster row) */
+	const char *etcd_sh; /* bench-etcd.sh, the cluster row's etcd */
 	bool quick;
 	int reps;
 	int nfs;
@@ -141,6 +143,7 @@ void bench_row_cycle(const struct bench *b);
 void bench_row_handoff(const struct bench *b);
 void bench_row_throughput(const struct bench *b);
 void bench_row_memory(const struct bench *b);
+void bench_row_cluster(const struct bench *b);
 
 /* The hand-written minimum for each guarantee (bench-minimum.c). */
 struct bench_min_held {
