@@ -436,7 +436,7 @@ static json_object *our_key_txn(struct cluster *c, const char *target,
 				const char *field, int64_t value, bool put,
 				json_object *range)
 {
-	json_object *body = json_object_new_object(), *cmp, *ops, *op;
+	json_object *body = json_object_new_object(), *cmp, *ops;
 	json_object *compare = json_object_new_array();
 
 	cmp = json_object_new_object();
@@ -450,7 +450,8 @@ static json_object *our_key_txn(struct cluster *c, const char *target,
 	if (put)
 		json_object_array_add(ops, put_request(c));
 	if (range) {
-		op = json_object_new_object();
+		json_object *op = json_object_new_object();
+
 		json_object_object_add(op, "request_range", range);
 		json_object_array_add(ops, op);
 	}
