@@ -61,6 +61,11 @@ before() {
 	awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'
 }
 
+# plus TIME SECONDS: the timestamp SECONDS after TIME
+plus() {
+	awk -v t="$1" -v s="$2" 'BEGIN { printf "%.6f\n", t + s }'
+}
+
 # within SECONDS COMMAND...: up to SECONDS for the command to hold
 within() {
 	limit=$(($1 * 20))
@@ -273,7 +278,7 @@ check_wait_wakeup() {
 	check_handoff ww
 	wstart=$(sed -n 's/^start //p' "$dir/ww.wlog")
 	# the lease (TTL 3) ran out on the server, with slack for a busy machine
-	before "$wstart" "$(echo "$t2" | awk '{ print $1 + 3 + 7 }')" ||
+	before "$wstart" "$(plus "$t2" 10)" ||
 		fail "the waiter started at $wstart, the holder was killed at $t2"
 	if [ -n "$tracer" ]; then
 		polls=$(requests "$dir/trace" "$t1" "$t2")
@@ -319,7 +324,7 @@ check_release() {
 	finish "$waiter" 20
 	[ "$st" -eq 0 ] || fail "the waiter exited $st: $(cat "$dir/rel.werr")"
 	check_handoff rel
-	before "$wstart" "$(echo "$t0" | awk '{ print $1 + 10 }')" ||
+	before "$wstart" "$(plus "$t0" 10)" ||
 		fail "the waiter started at $wstart, the holder's command ended at $t0"
 	[ "$(keys rel)" -eq 0 ] || fail "keys left: $(etcd_ctl get --prefix rel/)"
 	expect 7 "$pidshim" lock --cluster "$ETCD_ENDPOINTS/rel" -- sh -c 'exit 7'
@@ -381,6 +386,11 @@ check_fence_stopped() {
 	done
 }
 
+# leads_among URLS: one of these members leads
+leads_among() {
+	[ -n "$(ETCD_ENDPOINTS=$1 etcd_leader)" ]
+}
+
 # a three-member cluster, its leader killed while a job holds the lock
 # (all three URLs given): the job runs on past its TTL (or is fenced,
 # never doubled: the waiter on another host starts only after its end);
@@ -397,8 +407,7 @@ check_leader_kill() {
 		[ "$m2" -eq "$old" ] ||
 			others="$others${others:+,}$(etcd_member_url "$m2")"
 	done
-	within 30 test -n "$(ETCD_ENDPOINTS=$others etcd_leader)" ||
-		fail "no new leader"
+	within 30 leads_among "$others" || fail "no new leader"
 	# past the TTL the lease had when the leader died
 	sleep 6
 	if alive "$holder"; then
