@@ -20,6 +20,8 @@ static const int forwarded[] = { SIGHUP,  SIGINT,  SIGQUIT, SIGTERM,
 #define FORWARDED_COUNT (sizeof(forwarded) / sizeof(forwarded[0]))
 
 static volatile pid_t tracked;
+/* The command's group was given the terminal: child_wait takes it back. */
+static bool terminal_handed;
 /* The dispositions we started with, which the command gets back. */
 static struct sigaction inherited[FORWARDED_COUNT];
 
@@ -44,11 +46,17 @@ static void forwarded_set(sigset_t *set)
 }
 
 /* The child: everything as we found it, then COMMAND. */
-static __attribute__((noreturn)) void exec_command(const char *sub,
-						   const char *file,
-						   char **command,
-						   const sigset_t *mask)
+static __attribute__((noreturn)) void
+exec_command(const char *sub, const char *file, char **command,
+	     const sigset_t *mask, bool own_group)
 {
+	if (own_group) {
+		setpgid(0, 0);
+		/* the terminal's foreground is the command's, as a shell
+		 * gives it to a job (SIGTTOU is among the blocked) */
+		if (terminal_handed)
+			tcsetpgrp(STDIN_FILENO, getpid());
+	}
 	for (size_t i = 0; i < FORWARDED_COUNT; i++)
 		sigaction(forwarded[i], &inherited[i], NULL);
 	sigprocmask(SIG_SETMASK, mask, NULL);
@@ -60,7 +68,8 @@ static __attribute__((noreturn)) void exec_command(const char *sub,
 	_exit(errno == ENOENT ? CMD_EXIT_NOTFOUND : CMD_EXIT_NOEXEC);
 }
 
-pid_t child_start(const char *sub, const char *file, char **command)
+pid_t child_start(const char *sub, const char *file, char **command,
+		  bool own_group)
 {
 	struct sigaction sa = { .sa_sigaction = forward,
 				.sa_flags = SA_SIGINFO | SA_RESTART };
@@ -70,7 +79,10 @@ pid_t child_start(const char *sub, const char *file, char **command)
 	/* blocked until the child is tracked, so no signal is lost between
 	 * fork and the assignment */
 	forwarded_set(&block);
+	sigaddset(&block, SIGTTOU);
 	sigprocmask(SIG_BLOCK, &block, &old);
+	terminal_handed = own_group && isatty(STDIN_FILENO) &&
+			  tcgetpgrp(STDIN_FILENO) == getpgrp();
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < FORWARDED_COUNT; i++) {
 		sigaction(forwarded[i], NULL, &inherited[i]);
@@ -81,7 +93,9 @@ pid_t child_start(const char *sub, const char *file, char **command)
 	}
 	pid = fork();
 	if (pid == 0)
-		exec_command(sub, file, command, &old);
+		exec_command(sub, file, command, &old, own_group);
+	if (pid > 0 && own_group)
+		setpgid(pid, pid); /* as the child does: either may be first */
 	if (pid < 0)
 		cmd_say(sub, "cannot start %s: %s", command[0],
 			strerror(errno));
@@ -94,6 +108,20 @@ pid_t child_start(const char *sub, const char *file, char **command)
 void child_track(pid_t pid)
 {
 	tracked = pid;
+}
+
+void child_take_terminal(void)
+{
+	sigset_t ttou, old;
+
+	if (!terminal_handed)
+		return;
+	sigemptyset(&ttou);
+	sigaddset(&ttou, SIGTTOU);
+	sigprocmask(SIG_BLOCK, &ttou, &old);
+	tcsetpgrp(STDIN_FILENO, getpgrp());
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	terminal_handed = false;
 }
 
 int child_status(int wait_status)
@@ -110,5 +138,6 @@ int child_wait(pid_t pid)
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return CMD_EXIT_NOEXEC;
+	child_take_terminal();
 	return child_status(status);
 }

@@ -29,8 +29,13 @@ int cmd_run(int argc, char **argv);
  * PATH when FILE is NULL (a missing command ends it with 127, one that
  * cannot run with 126). From then on HUP, INT, QUIT, TERM, USR1, USR2,
  * ALRM and WINCH sent to us go to the tracked process, the child at
- * first. Its PID, or -1 (said). */
-pid_t child_start(const char *sub, const char *file, char **command);
+ * first. OWN_GROUP: the child leads a process group of its own (which
+ * gets the terminal when we had it), so that all it started can be
+ * stopped with it. Its PID, or -1 (said). */
+pid_t child_start(const char *sub, const char *file, char **command,
+		  bool own_group);
+/* The terminal back from a child's own group (child_wait does it). */
+void child_take_terminal(void);
 /* Pass the signals on to PID from now on (a daemon the child became). */
 void child_track(pid_t pid);
 /* Wait for PID: its exit status as a shell gives it (128+N for signal

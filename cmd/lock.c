@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cluster.h"
 #include "cmd.h"
 #include "lockfd.h"
 #include "pidlock.h"
@@ -21,6 +22,9 @@
 static const char usage[] =
     "Usage: pidshim lock [-n | -w SECONDS] [-s] [-E CODE] LOCKFILE [--] "
     "COMMAND [ARG...]\n"
+    "       pidshim lock --cluster URL[,URL...]/NAME [-n | -w SECONDS] "
+    "[-E CODE]\n"
+    "                    [CLUSTER OPTIONS] [--] COMMAND [ARG...]\n"
     "\n"
     "Run COMMAND holding LOCKFILE (created if needed, our PID inside, "
     "removed\n"
@@ -40,7 +44,36 @@ static const char usage[] =
     "  -x, --exclusive               an exclusive lock (the default)\n"
     "  -E, --conflict-exit-code CODE the status when busy (0-255, default "
     "75)\n"
-    "  -h, --help                    this help\n";
+    "  -v, --verbose                 say what is done with etcd\n"
+    "  -h, --help                    this help\n"
+    "\n"
+    "With --cluster the lock is NAME on etcd, held under a lease renewed "
+    "while\n"
+    "COMMAND runs; COMMAND is stopped (fenced) before the lease can run "
+    "out when\n"
+    "it cannot be renewed, and gets PIDSHIM_FENCING_TOKEN. 69: no etcd "
+    "member\n"
+    "answers; 77: the login is refused.\n";
+
+/* pidshim lock --cluster: no LOCKFILE, COMMAND at once */
+static int cluster_lock(struct cluster *cluster, int argc, char **argv,
+			int timeout_ms, bool shared, int busy)
+{
+	int status;
+
+	if (shared)
+		cmd_usage_error("lock", "--shared: not with --cluster (a "
+					"cluster lock is exclusive)");
+	if (optind < argc && strcmp(argv[optind], "--") == 0)
+		optind++;
+	if (optind >= argc || !*argv[optind])
+		cmd_usage_error("lock", "missing COMMAND (see --help)");
+	status = cluster_acquire(cluster, timeout_ms, busy);
+	if (status == 0)
+		status = cluster_hold(cluster, NULL, argv + optind);
+	cluster_free(cluster);
+	return status;
+}
 
 int cmd_lock(int argc, char **argv)
 {
@@ -50,10 +83,14 @@ int cmd_lock(int argc, char **argv)
 		{ "shared", no_argument, NULL, 's' },
 		{ "exclusive", no_argument, NULL, 'x' },
 		{ "conflict-exit-code", required_argument, NULL, 'E' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		CLUSTER_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	int timeout_ms = PIDLOCK_WAIT_FOREVER, busy = CMD_EXIT_BUSY;
+	struct cluster_options co = { 0 };
+	struct cluster cluster;
 	bool shared = false;
 	const char *path;
 	struct lockfd lk;
@@ -62,7 +99,7 @@ int cmd_lock(int argc, char **argv)
 
 	opterr = 0;
 	/* "+": COMMAND's own options are not ours */
-	while ((c = getopt_long(argc, argv, "+:nw:sxE:h", options, NULL)) !=
+	while ((c = getopt_long(argc, argv, "+:nw:sxE:vh", options, NULL)) !=
 	       -1) {
 		switch (c) {
 		case 'n':
@@ -80,13 +117,21 @@ int cmd_lock(int argc, char **argv)
 		case 'E':
 			busy = cmd_exit_code("lock", "-E", optarg);
 			break;
+		case 'v':
+			co.verbose = true;
+			break;
 		case 'h':
 			fputs(usage, stdout);
+			fputs(cluster_usage, stdout);
 			return 0;
 		default:
-			cmd_bad_option("lock", argv, c);
+			if (!cluster_option(&co, c, optarg))
+				cmd_bad_option("lock", argv, c);
 		}
 	}
+	if (cluster_setup(&cluster, "lock", &co) == 0)
+		return cluster_lock(&cluster, argc, argv, timeout_ms, shared,
+				    busy);
 	if (optind >= argc || !*argv[optind])
 		cmd_usage_error("lock", "missing LOCKFILE (see --help)");
 	path = argv[optind++];
@@ -116,7 +161,7 @@ int cmd_lock(int argc, char **argv)
 					      : strerror(-err));
 		return CMD_EXIT_CANTCREATE;
 	}
-	child = child_start("lock", NULL, argv + optind);
+	child = child_start("lock", NULL, argv + optind, false);
 	status = child < 0 ? CMD_EXIT_NOEXEC : child_wait(child);
 	lockfd_release(&lk, path, true);
 	return status;

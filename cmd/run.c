@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cluster.h"
 #include "cmd.h"
 #include "seconds.h"
 #include "settings.h"
@@ -69,7 +70,14 @@ static const char usage[] =
     "  -h, --help                    this help\n"
     "\n"
     "Options not given leave the PIDSHIM_* variables as the environment "
-    "has them.\n";
+    "has them.\n"
+    "With --cluster, pidshim also holds the lock NAME on etcd (waiting as "
+    "-w says)\n"
+    "and stays COMMAND's parent: it renews the lease, stops COMMAND "
+    "(fencing) before\n"
+    "the lease can run out when it cannot be renewed, and lets the lock go "
+    "when\n"
+    "COMMAND ends. 69: no etcd member answers; 77: the login is refused.\n";
 
 enum {
 	OPT_NO_PIDFILE = 256,
@@ -111,6 +119,7 @@ struct run_settings {
 	const char *wait_seconds; /* -wSECONDS: wait:SECONDS */
 	char *guards;		  /* -g, joined with ':' */
 	bool daemon_follow, supervise, verbose, quiet;
+	struct cluster_options cluster;
 };
 
 /* The option as typed: "-E", or "--conflict-exit-code" */
@@ -176,6 +185,7 @@ static void parse(struct run_settings *rs, int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
+		CLUSTER_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -220,14 +230,17 @@ static void parse(struct run_settings *rs, int argc, char **argv)
 			break;
 		case 'h':
 			fputs(usage, stdout);
+			fputs(cluster_usage, stdout);
 			exit(0);
 		case ':':
 		case '?':
 			cmd_bad_option("run", argv, c);
 		default:
-			set_passed(rs, c, argv[optind - 1], optarg);
+			if (!cluster_option(&rs->cluster, c, optarg))
+				set_passed(rs, c, argv[optind - 1], optarg);
 		}
 	}
+	rs->cluster.verbose = rs->verbose;
 	if (rs->pidfile_none && rs->value[0])
 		cmd_usage_error("run", "--no-pidfile: not with --pidfile");
 	if (optind < argc && strcmp(argv[optind], "--") == 0)
@@ -388,9 +401,67 @@ static int refuse_guards(const struct run_settings *rs, const struct target *t)
 	return CMD_EXIT_CONFIG;
 }
 
+/* The status for "held elsewhere": -E, checked already. */
+static int conflict_code(void)
+{
+	const char *code = getenv("PIDSHIM_EXIT_CODE");
+
+	return code && *code ? atoi(code) : CMD_EXIT_BUSY;
+}
+
+/* The wait -w asks for, as cluster_acquire takes it. */
+static int cluster_wait_ms(const struct run_settings *rs)
+{
+	if (!rs->wait)
+		return 0;
+	return rs->wait_seconds
+		   ? cmd_seconds_ms("run", "--wait", rs->wait_seconds)
+		   : -1;
+}
+
+/* pidshim run --cluster for a program we supervise: `pidshim run
+ * --supervise` is the child we hold the lock for (the variables carry
+ * the rest), leading the group fencing stops. */
+static int supervise_in_cluster(struct cluster *cluster,
+				const struct run_settings *rs, char **command)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	size_t count = 0, i = 0;
+	char **argv;
+	int status;
+
+	while (command[count])
+		count++;
+	argv = calloc(count + 6, sizeof(*argv));
+	if (n <= 0 || !argv) {
+		cmd_say("run", "cannot find this command to supervise under "
+			       "the cluster lock");
+		free(argv);
+		cluster_free(cluster);
+		return CMD_EXIT_NOEXEC;
+	}
+	self[n] = '\0';
+	argv[i++] = self;
+	argv[i++] = "run";
+	argv[i++] = "--supervise";
+	if (rs->verbose || rs->quiet)
+		argv[i++] = rs->verbose ? "-v" : "-q";
+	argv[i++] = "--";
+	memcpy(argv + i, command, count * sizeof(*argv));
+	status = cluster_acquire(cluster, cluster_wait_ms(rs), conflict_code());
+	if (status == 0)
+		status = cluster_hold(cluster, self, argv);
+	free(argv);
+	cluster_free(cluster);
+	return status;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct run_settings rs = { 0 };
+	struct cluster cluster;
+	bool in_cluster;
 	char shim[PATH_MAX];
 	const char *log;
 	struct target t;
@@ -399,6 +470,14 @@ int cmd_run(int argc, char **argv)
 
 	parse(&rs, argc, argv);
 	command = argv + optind;
+	in_cluster = cluster_setup(&cluster, "run", &rs.cluster) == 0;
+	if (in_cluster && rs.daemon_follow)
+		cmd_usage_error("run",
+				"--daemon-follow: not with --cluster (a daemon "
+				"leaves the process group that fencing stops: "
+				"run it in the foreground)");
+	/* the command's own pidshim run, if any, takes no cluster lock */
+	unsetenv("PIDSHIM_CLUSTER");
 	export(&rs);
 	err = target_find("run", command[0], &t);
 	if (err)
@@ -412,6 +491,8 @@ int cmd_run(int argc, char **argv)
 		if (rs.verbose)
 			cmd_say("run", "supervising %s: %s", t.path,
 				rs.supervise ? "--supervise" : t.why);
+		if (in_cluster)
+			return supervise_in_cluster(&cluster, &rs, command);
 		return supervise(&t, command, rs.verbose,
 				 log && strcmp(log, "quiet") == 0);
 	}
@@ -432,6 +513,14 @@ int cmd_run(int argc, char **argv)
 	if (rs.verbose)
 		cmd_say("run", "preloading %s into %s: %s", shim, t.path,
 			t.why);
+	if (in_cluster) {
+		err = cluster_acquire(&cluster, cluster_wait_ms(&rs),
+				      conflict_code());
+		if (err == 0)
+			err = cluster_hold(&cluster, t.path, command);
+		cluster_free(&cluster);
+		return err;
+	}
 	execv(t.path, command);
 	err = errno;
 	cmd_say("run", "%s: %s", t.path, strerror(err));

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cluster.h"
 #include "cmd.h"
 #include "lockfd.h"
 #include "pidlock.h"
@@ -27,6 +28,7 @@ enum {
 
 static const char usage[] =
     "Usage: pidshim status [-v] PIDFILE\n"
+    "       pidshim status --cluster URL[,URL...]/NAME [CLUSTER OPTIONS]\n"
     "\n"
     "Exit 0 when a running process holds PIDFILE locked (its PID on "
     "stdout),\n"
@@ -34,8 +36,16 @@ static const char usage[] =
     "no file,\n"
     "4 when it cannot be read (not a regular file, no permission).\n"
     "\n"
-    "  -v, --verbose   also the command line and how long it has run\n"
-    "  -h, --help      this help\n";
+    "With --cluster: 0 when the cluster lock NAME is held (the holder on "
+    "stdout:\n"
+    "host, PID, since when, fencing token), 3 when it is free, 4 when no "
+    "etcd\n"
+    "member answers or the login is refused.\n"
+    "\n"
+    "  -v, --verbose                 also the command line and how long it "
+    "has\n"
+    "                                run; with --cluster, what etcd said\n"
+    "  -h, --help                    this help\n";
 
 /* The PID a stale file still names, 0 when none. */
 static pid_t named_pid(const char *path)
@@ -136,8 +146,11 @@ int cmd_status(int argc, char **argv)
 	static const struct option options[] = {
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		CLUSTER_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
+	struct cluster_options co = { 0 };
+	struct cluster cluster;
 	const char *path;
 	bool verbose = false;
 	pid_t pid;
@@ -151,10 +164,23 @@ int cmd_status(int argc, char **argv)
 			break;
 		case 'h':
 			fputs(usage, stdout);
+			fputs(cluster_usage, stdout);
 			return 0;
 		default:
-			cmd_bad_option("status", argv, c);
+			if (!cluster_option(&co, c, optarg))
+				cmd_bad_option("status", argv, c);
 		}
+	}
+	co.verbose = verbose;
+	if (cluster_setup(&cluster, "status", &co) == 0) {
+		if (optind < argc)
+			cmd_usage_error("status",
+					"%s: with --cluster, no PIDFILE "
+					"(see --help)",
+					argv[optind]);
+		state = cluster_status(&cluster);
+		cluster_free(&cluster);
+		return state;
 	}
 	path = cmd_one_operand("status", argc, argv, "PIDFILE");
 

@@ -171,7 +171,7 @@ int supervise(const struct target *t, char **command, bool verbose, bool quiet)
 		if (verbose)
 			cmd_say("run", "%s: created and locked", path);
 	}
-	tracked = child_start("run", t->path, command);
+	tracked = child_start("run", t->path, command, false);
 	if (tracked < 0) {
 		status = CMD_EXIT_NOEXEC;
 		goto out;

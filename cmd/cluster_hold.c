@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A command run while we hold a cluster lock (pidshim(1), "Cluster
+ * locks"): our child, leading a process group of its own, with the
+ * fencing token in its environment. We renew the lease every --renew,
+ * tell each renewal to the fencing watchdog, pass on the signals that ask
+ * the command to end, and when it ends (however it ends) stop what is
+ * left of its group and let the lock go.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cluster.h"
+#include "cmd.h"
+#include "fence.h"
+
+/* A renewal that failed is tried again this soon (or at renew/4). */
+#define RETRY_MS 500
+
+/* Whatever of the command's group outlived it: TERM, KILL after GRACE_MS. */
+static void stop_leftovers(struct cluster *c, pid_t pgid)
+{
+	int64_t until = etcd_now_ms() + c->grace_ms;
+
+	if (kill(-pgid, 0) < 0)
+		return;
+	cmd_say(c->sub,
+		"cluster lock %s: processes the command started outlived "
+		"it: stopping them before the lock goes (TERM, then KILL after "
+		"%.3g s)",
+		c->name, c->grace_ms / 1000.0);
+	kill(-pgid, SIGTERM);
+	kill(-pgid, SIGCONT);
+	while (kill(-pgid, 0) == 0 && etcd_now_ms() < until) {
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+	}
+	kill(-pgid, SIGKILL);
+}
+
+int cluster_hold(struct cluster *c, const char *file, char **command)
+{
+	struct etcd_call renewal = { .result = ETCD_OK };
+	int64_t sent = 0, next_renewal = etcd_now_ms() + c->renew_ms;
+	char token[32], description[300];
+	bool renewing = false, fenced = false;
+	struct fence f;
+	int pidfd, status;
+	pid_t pid;
+
+	snprintf(token, sizeof(token), "%" PRId64, c->token);
+	snprintf(description, sizeof(description), "cluster lock %.250s",
+		 c->name);
+	if (setenv("PIDSHIM_FENCING_TOKEN", token, 1) < 0) {
+		cluster_release(c);
+		return CMD_EXIT_NOEXEC;
+	}
+	pid = child_start(c->sub, file, command, true);
+	if (pid < 0) {
+		cluster_release(c);
+		return CMD_EXIT_NOEXEC;
+	}
+	pidfd = fence_pidfd_open(pid);
+	if (pidfd < 0 || fence_start(&f, c->sub, description, pid, pidfd,
+				     c->expires, c->grace_ms) < 0) {
+		if (pidfd < 0)
+			cmd_say(c->sub, "cannot watch the command: %s",
+				strerror(errno));
+		kill(-pid, SIGKILL);
+		child_wait(pid);
+		cluster_release(c);
+		return CMD_EXIT_NOEXEC;
+	}
+	for (;;) {
+		struct curl_waitfd fds[2] = {
+			{ .fd = pidfd, .events = CURL_WAIT_POLLIN },
+			{ .fd = f.pidfd, .events = CURL_WAIT_POLLIN },
+		};
+		int64_t now = etcd_now_ms();
+
+		if (!renewing && now >= next_renewal) {
+			cluster_renew_start(c, &renewal, &sent);
+			renewing = true;
+		}
+		etcd_poll(&c->etcd, fds, f.pidfd >= 0 ? 2 : 1,
+			  renewing ? -1 : (int)(next_renewal - now));
+		if (fds[0].revents)
+			break; /* the command ended */
+		if (fds[1].revents && !fenced) {
+			/* the watchdog is gone (killed): we fence */
+			cmd_say(c->sub,
+				"%s: the fencing watchdog ended: stopping the "
+				"command",
+				description);
+			fence_stop(pid, pidfd, c->grace_ms);
+			fenced = true;
+		}
+		if (!renewing || renewal.result == ETCD_PENDING)
+			continue;
+		renewing = false;
+		switch (cluster_renewed(c, &renewal, sent)) {
+		case 1:
+			fence_update(&f, c->expires);
+			next_renewal = sent + c->renew_ms;
+			break;
+		case 0:
+			cmd_say(c->sub,
+				"%s: etcd says our lease %" PRIx64
+				" is gone: stopping the command",
+				description, (uint64_t)c->lease);
+			fence_update(&f, 0);
+			next_renewal = INT64_MAX;
+			break;
+		default:
+			next_renewal =
+			    etcd_now_ms() + (c->renew_ms / 4 < RETRY_MS
+						 ? c->renew_ms / 4
+						 : RETRY_MS);
+		}
+	}
+	if (renewing)
+		etcd_cancel(&renewal);
+	status = child_wait(pid);
+	stop_leftovers(c, pid);
+	fence_end(&f);
+	close(pidfd);
+	cluster_release(c);
+	return status;
+}

@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The fencing watchdog (pidshim(1), "Cluster locks"). A child of pidshim
+ * in a process group of its own, so that a terminal's ^Z or ^C, and a
+ * SIGSTOP or SIGKILL sent to pidshim, do not reach it. It knows the
+ * earliest moment the lease may end on the server (a renewal's sending
+ * time plus the TTL: the server counts from when it got it, later) and
+ * stops the command before then, unless pidshim tells it of a newer
+ * renewal first. It makes no network connection and holds none of ours.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "etcd.h"
+#include "fence.h"
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+
+int fence_pidfd_open(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+/* Whether the process behind PIDFD has ended, waiting up to TIMEOUT_MS */
+static bool ended(int pidfd, int timeout_ms)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+	int n;
+
+	while ((n = poll(&p, 1, timeout_ms)) < 0 && errno == EINTR)
+		;
+	return n != 0;
+}
+
+void fence_stop(pid_t pgid, int leader_pidfd, int grace_ms)
+{
+	/* CONT: a stopped program gets its TERM too */
+	kill(-pgid, SIGTERM);
+	kill(-pgid, SIGCONT);
+	ended(leader_pidfd, grace_ms);
+	/* the leader gone or not, nothing of the group runs on */
+	kill(-pgid, SIGKILL);
+}
+
+static __attribute__((noreturn)) void watch(const char *sub,
+					    const char *description, pid_t pgid,
+					    int pidfd, int notify,
+					    int64_t expires, int grace_ms)
+{
+	static const int ignored[] = { SIGHUP,	SIGINT,	 SIGQUIT, SIGTERM,
+				       SIGTSTP, SIGTTIN, SIGTTOU, SIGPIPE,
+				       SIGUSR1, SIGUSR2, SIGALRM, SIGWINCH };
+	int64_t renewed = etcd_now_ms();
+	bool told_end = false;
+
+	/* only ^Z or a SIGSTOP meant for pidshim and its command: not us */
+	setpgid(0, 0);
+	prctl(PR_SET_NAME, "pidshim-fence");
+	for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
+		signal(ignored[i], SIG_IGN);
+	for (;;) {
+		int64_t fence_at = expires - grace_ms - FENCE_MARGIN_MS;
+		int64_t now = etcd_now_ms(), v;
+		struct pollfd p[2] = { { .fd = pidfd, .events = POLLIN },
+				       { .fd = notify, .events = POLLIN } };
+		ssize_t n;
+
+		if (now >= fence_at || told_end) {
+			if (ended(pidfd, 0))
+				_exit(0);
+			if (told_end)
+				cmd_say(sub,
+					"%s: pidshim ended while the command "
+					"ran: stopping it (TERM, then KILL "
+					"after %.3g s)",
+					description, grace_ms / 1000.0);
+			else
+				cmd_say(sub,
+					"%s: lease not renewed for %.1f s: "
+					"stopping the command before it can "
+					"run out (TERM, then KILL after "
+					"%.3g s)",
+					description, (now - renewed) / 1000.0,
+					grace_ms / 1000.0);
+			fence_stop(pgid, pidfd, grace_ms);
+			_exit(0);
+		}
+		if (poll(p, 2, (int)(fence_at - now)) < 0)
+			continue;
+		if (p[0].revents)
+			_exit(0); /* the command ended */
+		if (!p[1].revents)
+			continue;
+		n = read(notify, &v, sizeof(v));
+		if (n == (ssize_t)sizeof(v)) {
+			expires = v;
+			renewed = etcd_now_ms();
+		} else if (n == 0) {
+			told_end = true; /* pidshim is gone */
+		}
+	}
+}
+
+int fence_start(struct fence *f, const char *sub, const char *description,
+		pid_t pgid, int leader_pidfd, int64_t expires, int grace_ms)
+{
+	int fds[2];
+
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		cmd_say(sub, "cannot start the fencing watchdog: %s",
+			strerror(errno));
+		return -1;
+	}
+	f->pid = fork();
+	if (f->pid == 0) {
+		close(fds[1]);
+		/* none of our descriptors (etcd's connections) kept alive
+		 * by it: only the pipe, the leader's pidfd and stdio */
+		int notify = fcntl(fds[0], F_DUPFD, 5);
+		int leader = fcntl(leader_pidfd, F_DUPFD, 5);
+
+		if (notify < 0 || leader < 0 || dup2(notify, 3) < 0 ||
+		    dup2(leader, 4) < 0)
+			_exit(1);
+		if (syscall(SYS_close_range, 5U, ~0U, 0U) < 0)
+			for (int fd = 5; fd < 1024; fd++)
+				close(fd);
+		watch(sub, description, pgid, 4, 3, expires, grace_ms);
+	}
+	close(fds[0]);
+	if (f->pid > 0)
+		setpgid(f->pid, f->pid); /* as it does: no race with ^Z */
+	if (f->pid < 0) {
+		cmd_say(sub, "cannot start the fencing watchdog: %s",
+			strerror(errno));
+		close(fds[1]);
+		return -1;
+	}
+	f->notify = fds[1];
+	f->pidfd = fence_pidfd_open(f->pid);
+	return 0;
+}
+
+void fence_update(struct fence *f, int64_t expires)
+{
+	if (write(f->notify, &expires, sizeof(expires)) < 0) {
+		/* the watchdog is gone: fence_end and our loop see it */
+	}
+}
+
+void fence_end(struct fence *f)
+{
+	int status;
+
+	close(f->notify);
+	while (waitpid(f->pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (f->pidfd >= 0)
+		close(f->pidfd);
+}
