@@ -41,7 +41,7 @@ mkdir "$ETCD_DIR" "$dir/pids"
 # pidshim have left one behind; the members stopped before $dir goes
 cluster_cleanup() {
 	for f in "$dir"/pids/*; do
-		[ -s "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null
+		[ ! -s "$f" ] || kill -KILL "$(cat "$f")" 2>/dev/null || true
 	done
 	etcd_stop_all
 	cleanup
@@ -591,11 +591,11 @@ nothing_ran() {
 check_usage() {
 	u=$(free_url)
 	for bad in "--cluster ftp://127.0.0.1:2379/x" "--cluster $u" \
-		"--cluster $u/" "--cluster 127.0.0.1:2379/x" "--cluster http:///x" \
+		"--cluster $u/" "--cluster http:///x" "--cluster ,$u/x" \
 		"--ttl 1" "--ttl 0" "--ttl x" "--ttl 2.5" "--ttl -3" \
 		"--renew x" "--renew 0" "--renew -1" "--grace x" "--grace -1" \
 		"--ttl 3 --renew 2 --grace 1" "--ttl 10 --renew 9" \
-		"--ttl 5 --renew 1 --grace 3"; do
+		"--ttl 5 --renew 2 --grace 3"; do
 		case $bad in
 		--cluster*) opts=$bad ;;
 		*) opts="--cluster $u/x $bad" ;;
