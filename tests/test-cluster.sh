@@ -358,9 +358,10 @@ check_fence_stopped() {
 		ETCD_ENDPOINTS=$hurls
 		# shellcheck disable=SC2086 # the options are words
 		start_holder "$name" a $short
+		# the waiter with the default TTL (10 s): a leader election
+		# among the other members outlasts a lease of 3 s's renewals
 		ETCD_ENDPOINTS=$wurls
-		# shellcheck disable=SC2086 # the options are words
-		start_waiter "$name" b $short
+		start_waiter "$name" b
 		if [ -z "$member" ]; then
 			stopped=$holder
 		else
