@@ -148,9 +148,9 @@ check_race() {
 			) &
 			hosts="$hosts $!"
 		done
-		for h in $hosts; do
-			finish "$h" 60
-		done
+		# each ends: the winner's command waits 10 s at most
+		# shellcheck disable=SC2086 # one PID a word
+		wait $hosts
 		if [ "$(grep -c '^start' "$r/log")" -ne 1 ] ||
 			[ "$(grep -c '^end' "$r/log")" -ne 1 ]; then
 			fail "round $round: $(cat "$r/log" "$r"/err.*)"
