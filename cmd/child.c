@@ -20,6 +20,9 @@ static const int forwarded[] = { SIGHUP,  SIGINT,  SIGQUIT, SIGTERM,
 #define FORWARDED_COUNT (sizeof(forwarded) / sizeof(forwarded[0]))
 
 static volatile pid_t tracked;
+/* The command leads its own group: what we pass on goes to all of it, as
+ * a terminal's signals go to a job. */
+static volatile bool tracked_group;
 /* The command's group was given the terminal: child_wait takes it back. */
 static bool terminal_handed;
 /* The dispositions we started with, which the command gets back. */
@@ -34,7 +37,7 @@ static void forward(int sig, siginfo_t *info, void *context)
 	 * command's process group from the kernel already; passing them on
 	 * would deliver them twice. */
 	if (tracked > 0 && info->si_code != SI_KERNEL)
-		kill(tracked, sig);
+		kill(tracked_group ? -tracked : tracked, sig);
 	errno = saved;
 }
 
@@ -101,6 +104,7 @@ pid_t child_start(const char *sub, const char *file, char **command,
 			strerror(errno));
 	else
 		tracked = pid;
+	tracked_group = pid > 0 && own_group;
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return pid;
 }

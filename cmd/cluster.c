@@ -142,9 +142,11 @@ static int checked_ms(const char *sub, const char *option, const char *value,
 }
 
 int cluster_setup(struct cluster *c, const char *sub,
-		  const struct cluster_options *o)
+		  const struct cluster_options *o, bool environment)
 {
-	const char *spec = o->spec ? o->spec : getenv("PIDSHIM_CLUSTER");
+	const char *spec =
+	    o->spec ? o->spec
+		    : (environment ? getenv("PIDSHIM_CLUSTER") : NULL);
 	int ttl_s = TTL_DEFAULT_S;
 	char **urls;
 	size_t count = 0;
@@ -236,8 +238,11 @@ static int failed(struct cluster *c, struct etcd_call *call, const char *what)
 {
 	switch (call->result) {
 	case ETCD_LOGIN:
-		cmd_say(c->sub, "cluster lock %s: login refused: %s", c->name,
-			call->message);
+		cmd_say(c->sub, "cluster lock %s: login refused: %s%s", c->name,
+			call->message,
+			strstr(call->message, "user name is empty")
+			    ? " (etcd wants a login: --user NAME:PASSWORD)"
+			    : "");
 		etcd_done(call);
 		return CMD_EXIT_NOPERM;
 	case ETCD_NOMEM:
@@ -692,8 +697,18 @@ int cluster_acquire(struct cluster *c, int wait_ms, int busy)
 {
 	struct etcd_call call;
 	char holder[512] = "";
-	int status;
+	int status, probe = fence_pidfd_open(getpid());
 
+	/* fencing watches the command through a pidfd: without one (Linux
+	 * before 5.3, a seccomp filter), no lock is taken at all */
+	if (probe < 0) {
+		cmd_say(c->sub,
+			"cluster lock %s: cannot fence a command without "
+			"pidfd_open (Linux 5.3): %s",
+			c->name, strerror(errno));
+		return CMD_EXIT_NOEXEC;
+	}
+	close(probe);
 	if (etcd_login(&c->etcd, &call) != ETCD_OK)
 		return failed(c, &call, "cannot log in");
 	status = grant(c, &call);

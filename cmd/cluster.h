@@ -77,10 +77,10 @@ struct cluster {
 };
 
 /* The options checked (a usage error, 64, for a bad one) and the client
- * made: 0, or false when no --cluster was given (and no PIDSHIM_CLUSTER):
- * then C is untouched and -1 returned. */
+ * made: 0; or -1, C untouched, when no --cluster was given (nor, with
+ * ENVIRONMENT, PIDSHIM_CLUSTER). */
 int cluster_setup(struct cluster *c, const char *sub,
-		  const struct cluster_options *o);
+		  const struct cluster_options *o, bool environment);
 void cluster_free(struct cluster *c);
 
 /* Wait for the lock: WAIT_MS 0 not at all, -1 forever. 0 when held (a

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cluster.h"
@@ -22,13 +24,36 @@
 
 /* A renewal that failed is tried again this soon (or at renew/4). */
 #define RETRY_MS 500
+/* What is left of the group when the command ended is given this long to
+ * end with it (a shell's children told to end along with it). */
+#define LEFTOVER_MS 200
 
-/* Whatever of the command's group outlived it: TERM, KILL after GRACE_MS. */
+/* Whether anything of group PGID is left after up to MS (what it has
+ * been told to end is given that long to end on its own). */
+static bool group_left(pid_t pgid, int ms)
+{
+	int64_t until = etcd_now_ms() + ms;
+
+	for (;;) {
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+
+		/* orphans of the group are ours (a subreaper): reaped, a
+		 * zombie no longer counts */
+		while (waitpid(-pgid, NULL, WNOHANG) > 0)
+			;
+		if (kill(-pgid, 0) < 0)
+			break;
+		if (etcd_now_ms() >= until)
+			return true;
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
+/* Whatever of the command's group outlived it: TERM, KILL after grace. */
 static void stop_leftovers(struct cluster *c, pid_t pgid)
 {
-	int64_t until = etcd_now_ms() + c->grace_ms;
-
-	if (kill(-pgid, 0) < 0)
+	if (!group_left(pgid, LEFTOVER_MS))
 		return;
 	cmd_say(c->sub,
 		"cluster lock %s: processes the command started outlived "
@@ -37,12 +62,26 @@ static void stop_leftovers(struct cluster *c, pid_t pgid)
 		c->name, c->grace_ms / 1000.0);
 	kill(-pgid, SIGTERM);
 	kill(-pgid, SIGCONT);
-	while (kill(-pgid, 0) == 0 && etcd_now_ms() < until) {
-		struct timespec ts = { 0, 20 * 1000 * 1000 };
+	if (group_left(pgid, c->grace_ms))
+		kill(-pgid, SIGKILL);
+}
 
-		nanosleep(&ts, NULL);
-	}
-	kill(-pgid, SIGKILL);
+/* In the watchdog, pidshim gone and the command stopped: the lease
+ * revoked through a client of its own (the old one's connections were
+ * ours, and are closed there), so the next host need not wait out the
+ * TTL. */
+static void revoke_orphaned(void *arg)
+{
+	struct cluster *c = arg;
+	struct etcd mine;
+	struct etcd_call login;
+
+	if (etcd_init(&mine, c->sub, c->etcd.urls, c->etcd.count,
+		      &c->etcd.options, c->verbose) < 0)
+		return;
+	c->etcd = mine;
+	if (etcd_login(&c->etcd, &login) == ETCD_OK)
+		cluster_release(c);
 }
 
 int cluster_hold(struct cluster *c, const char *file, char **command)
@@ -62,14 +101,18 @@ int cluster_hold(struct cluster *c, const char *file, char **command)
 		cluster_release(c);
 		return CMD_EXIT_NOEXEC;
 	}
+	/* what the command leaves behind comes to us, to be stopped and
+	 * reaped before the lock goes */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	pid = child_start(c->sub, file, command, true);
 	if (pid < 0) {
 		cluster_release(c);
 		return CMD_EXIT_NOEXEC;
 	}
 	pidfd = fence_pidfd_open(pid);
-	if (pidfd < 0 || fence_start(&f, c->sub, description, pid, pidfd,
-				     c->expires, c->grace_ms) < 0) {
+	if (pidfd < 0 ||
+	    fence_start(&f, c->sub, description, pid, pidfd, c->expires,
+			c->grace_ms, revoke_orphaned, c) < 0) {
 		if (pidfd < 0)
 			cmd_say(c->sub, "cannot watch the command: %s",
 				strerror(errno));

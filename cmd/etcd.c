@@ -209,7 +209,12 @@ static void attach(struct etcd_call *c)
 		c->headers = curl_slist_append(c->headers, header);
 	}
 	curl_easy_setopt(c->easy, CURLOPT_URL, url);
+#if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85: Debian 11 has 7.74 */
 	curl_easy_setopt(c->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	curl_easy_setopt(c->easy, CURLOPT_PROTOCOLS,
+			 (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
 	curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, c->body);
 	curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, c->headers);
 	curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, collect);
@@ -311,7 +316,9 @@ static void endpoint_failed(struct etcd_call *c, bool hard)
 
 static bool login_refused(int code, const char *text)
 {
-	return code == GRPC_UNAUTHENTICATED || code == GRPC_PERMISSION_DENIED ||
+	/* "user name is empty": etcd wants a login we were not given */
+	return code == GRPC_UNAUTHENTICATED || strstr(text, "user name") ||
+	       strstr(text, "auth token") || code == GRPC_PERMISSION_DENIED ||
 	       (code == GRPC_INVALID_ARGUMENT &&
 		strstr(text, "authentication")) ||
 	       (code == GRPC_FAILED_PRECONDITION &&
@@ -427,6 +434,9 @@ void etcd_poll(struct etcd *e, struct curl_waitfd *fds, unsigned nfds,
 		next = c->next;
 		if (c->easy)
 			continue;
+		/* sent again with the new token, once there is one */
+		if (e->logging_in && c != e->login_call)
+			continue;
 		if (c->deadline_ms && now >= c->deadline_ms)
 			end(c, ETCD_UNREACHABLE);
 		else if (now >= c->not_before_ms)
@@ -462,7 +472,9 @@ enum etcd_result etcd_login(struct etcd *e, struct etcd_call *c)
 						   : (int)strlen(user)));
 	json_object_object_add(body, "password",
 			       json_object_new_string(colon ? colon + 1 : ""));
+	e->login_call = c;
 	r = etcd_request(c, e, "/v3/auth/authenticate", body, 5000);
+	e->login_call = NULL;
 	if (r == ETCD_REFUSED)
 		r = ETCD_LOGIN;
 	if (r != ETCD_OK)

@@ -45,6 +45,7 @@ struct etcd {
 	const char *sub;	  /* for messages: "lock", "run", "status" */
 	bool verbose;
 	bool relogin, logging_in; /* the token expired: log in again */
+	struct etcd_call *login_call;
 };
 
 /* One request. RESULT holds the answer's JSON once it ended ETCD_OK;

@@ -23,8 +23,12 @@
 #include "etcd.h"
 #include "fence.h"
 
+/* Linux 5.3 and 5.9; Debian 11's headers lack the second */
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
+#endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
 #endif
 
 int fence_pidfd_open(pid_t pid)
@@ -53,11 +57,20 @@ void fence_stop(pid_t pgid, int leader_pidfd, int grace_ms)
 	kill(-pgid, SIGKILL);
 }
 
-static __attribute__((noreturn)) void watch(const char *sub,
-					    const char *description, pid_t pgid,
-					    int pidfd, int notify,
-					    int64_t expires, int grace_ms)
+struct watch {
+	const char *sub, *description;
+	pid_t pgid;
+	int pidfd, notify, grace_ms;
+	void (*orphaned)(void *);
+	void *arg;
+};
+
+static __attribute__((noreturn)) void watch(const struct watch *w,
+					    int64_t expires)
 {
+	const char *sub = w->sub, *description = w->description;
+	int pidfd = w->pidfd, notify = w->notify, grace_ms = w->grace_ms;
+	pid_t pgid = w->pgid;
 	static const int ignored[] = { SIGHUP,	SIGINT,	 SIGQUIT, SIGTERM,
 				       SIGTSTP, SIGTTIN, SIGTTOU, SIGPIPE,
 				       SIGUSR1, SIGUSR2, SIGALRM, SIGWINCH };
@@ -94,6 +107,8 @@ static __attribute__((noreturn)) void watch(const char *sub,
 					description, (now - renewed) / 1000.0,
 					grace_ms / 1000.0);
 			fence_stop(pgid, pidfd, grace_ms);
+			if (told_end && w->orphaned)
+				w->orphaned(w->arg);
 			_exit(0);
 		}
 		if (poll(p, 2, (int)(fence_at - now)) < 0)
@@ -113,7 +128,8 @@ static __attribute__((noreturn)) void watch(const char *sub,
 }
 
 int fence_start(struct fence *f, const char *sub, const char *description,
-		pid_t pgid, int leader_pidfd, int64_t expires, int grace_ms)
+		pid_t pgid, int leader_pidfd, int64_t expires, int grace_ms,
+		void (*orphaned)(void *), void *arg)
 {
 	int fds[2];
 
@@ -136,7 +152,9 @@ int fence_start(struct fence *f, const char *sub, const char *description,
 		if (syscall(SYS_close_range, 5U, ~0U, 0U) < 0)
 			for (int fd = 5; fd < 1024; fd++)
 				close(fd);
-		watch(sub, description, pgid, 4, 3, expires, grace_ms);
+		watch(&(struct watch){ sub, description, pgid, 4, 3, grace_ms,
+				       orphaned, arg },
+		      expires);
 	}
 	close(fds[0]);
 	if (f->pid > 0)

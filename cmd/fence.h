@@ -25,10 +25,12 @@ struct fence {
  * LEADER_PIDFD), the lease ending at EXPIRES (etcd_now_ms) at the
  * earliest: it sends TERM (and CONT) to the group at EXPIRES - GRACE_MS -
  * FENCE_MARGIN_MS, KILL at EXPIRES - FENCE_MARGIN_MS, and the same at once
- * when we end while the command runs. DESCRIPTION names the lock in its
- * message. 0, or -1 (said). */
+ * when we end while the command runs, then calls ORPHANED(ARG) (in the
+ * watchdog: our descriptors are closed there, our memory a copy).
+ * DESCRIPTION names the lock in its message. 0, or -1 (said). */
 int fence_start(struct fence *f, const char *sub, const char *description,
-		pid_t pgid, int leader_pidfd, int64_t expires, int grace_ms);
+		pid_t pgid, int leader_pidfd, int64_t expires, int grace_ms,
+		void (*orphaned)(void *), void *arg);
 /* The lease renewed: it ends at EXPIRES at the earliest. 0 (lost): fence
  * now. */
 void fence_update(struct fence *f, int64_t expires);

@@ -129,7 +129,8 @@ int cmd_lock(int argc, char **argv)
 				cmd_bad_option("lock", argv, c);
 		}
 	}
-	if (cluster_setup(&cluster, "lock", &co) == 0)
+	/* not PIDSHIM_CLUSTER: it would make LOCKFILE the command */
+	if (cluster_setup(&cluster, "lock", &co, false) == 0)
 		return cluster_lock(&cluster, argc, argv, timeout_ms, shared,
 				    busy);
 	if (optind >= argc || !*argv[optind])

@@ -470,7 +470,7 @@ int cmd_run(int argc, char **argv)
 
 	parse(&rs, argc, argv);
 	command = argv + optind;
-	in_cluster = cluster_setup(&cluster, "run", &rs.cluster) == 0;
+	in_cluster = cluster_setup(&cluster, "run", &rs.cluster, true) == 0;
 	if (in_cluster && rs.daemon_follow)
 		cmd_usage_error("run",
 				"--daemon-follow: not with --cluster (a daemon "

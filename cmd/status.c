@@ -172,7 +172,8 @@ int cmd_status(int argc, char **argv)
 		}
 	}
 	co.verbose = verbose;
-	if (cluster_setup(&cluster, "status", &co) == 0) {
+	/* PIDSHIM_CLUSTER only when no PIDFILE is named */
+	if (cluster_setup(&cluster, "status", &co, optind >= argc) == 0) {
 		if (optind < argc)
 			cmd_usage_error("status",
 					"%s: with --cluster, no PIDFILE "

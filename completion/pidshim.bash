@@ -10,6 +10,10 @@ _pidshim_signals='HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE
 ALRM TERM STKFLT CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH
 IO PWR SYS'
 
+# The cluster lock's options (run, lock and status)
+_pidshim_cluster_options='--cluster --host --ttl --renew --grace --cacert
+--cert --key --user'
+
 # The options of subcommand $1, and those of them that take a separate
 # value (the word after them is not an operand).
 _pidshim_options()
@@ -20,13 +24,15 @@ _pidshim_options()
             -g --guard --guard-wait --guard-scope --guard-mode --lock-style
             --lock-dir --children --daemon-follow --mode --log-file
             -v --verbose -q --quiet --supervise -h --help'
+        echo "$_pidshim_cluster_options"
         ;;
-    status) echo '-v --verbose -h --help' ;;
+    status) echo "-v --verbose -h --help $_pidshim_cluster_options" ;;
     wait) echo '-t --timeout -h --help' ;;
     stop) echo '-s --signal -t --timeout --then -h --help' ;;
     lock)
         echo '-n --nonblock -w --timeout -s --shared -x --exclusive
-            -E --conflict-exit-code -h --help'
+            -E --conflict-exit-code -v --verbose -h --help'
+        echo "$_pidshim_cluster_options"
         ;;
     esac
 }
@@ -42,6 +48,14 @@ _pidshim_takes_value()
     wait:-t | wait:--timeout) return 0 ;;
     stop:-s | stop:--signal | stop:-t | stop:--timeout | stop:--then) return 0 ;;
     lock:-w | lock:--timeout | lock:-E | lock:--conflict-exit-code) return 0 ;;
+    run:--cluster | run:--host | run:--ttl | run:--renew | run:--grace | \
+        run:--cacert | run:--cert | run:--key | run:--user) return 0 ;;
+    lock:--cluster | lock:--host | lock:--ttl | lock:--renew | \
+        lock:--grace | lock:--cacert | lock:--cert | lock:--key | \
+        lock:--user) return 0 ;;
+    status:--cluster | status:--host | status:--ttl | status:--renew | \
+        status:--grace | status:--cacert | status:--cert | status:--key | \
+        status:--user) return 0 ;;
     esac
     return 1
 }
@@ -79,6 +93,10 @@ _pidshim_value()
         _pidshim_files
         ;;
     run:--lock-dir) _pidshim_files -d ;;
+    *:--cacert | *:--cert | *:--key) _pidshim_files ;;
+    *:--cluster | *:--host | *:--ttl | *:--renew | *:--grace | *:--user)
+        COMPREPLY=() # a URL list and name, a name, a number
+        ;;
     run:--guard-wait) _pidshim_words 'block fail' ;;
     run:--guard-scope) _pidshim_words 'open process' ;;
     run:--guard-mode) _pidshim_words 'exclusive shared-read' ;;
@@ -138,7 +156,8 @@ _pidshim()
 
     # Options end at "--", at run's COMMAND and at lock's LOCKFILE (what
     # follows is the command's); status, wait and stop take them anywhere.
-    local i word operands=0 dashdash=false command_at=
+    # lock --cluster has no LOCKFILE: its first operand is COMMAND
+    local i word operands=0 dashdash=false command_at='' cluster=false
     for ((i = 2; i < cword; i++)); do
         word=${words[i]}
         if ! $dashdash; then
@@ -147,12 +166,13 @@ _pidshim()
                 continue
             fi
             if [[ $word == -?* ]]; then
+                [[ $word == --cluster* ]] && cluster=true
                 _pidshim_takes_value "$sub" "$word" && ((i++))
                 continue
             fi
         fi
         ((operands++))
-        if [[ $sub == run ]]; then
+        if [[ $sub == run ]] || [[ $sub == lock && $cluster == true ]]; then
             command_at=$i
             break
         elif [[ $sub == lock ]]; then
@@ -182,7 +202,7 @@ _pidshim()
     fi
     case $sub in
     run) _pidshim_commands ;;  # COMMAND
-    lock) _pidshim_files ;;    # LOCKFILE
+    lock) if $cluster; then _pidshim_commands; else _pidshim_files; fi ;;
     *) ((operands == 0)) && _pidshim_files ;; # PIDFILE
     esac
 } &&

@@ -321,10 +321,22 @@ static void load_owner(void)
 	}
 }
 
+/* PIDSHIM_CLUSTER names a lock only pidshim can take (it keeps a lease
+ * alive over the network, which the shim never does inside a program):
+ * a program preloaded without it holds no cluster lock, and is told so. */
+static void warn_cluster_alone(void)
+{
+	if (getenv("PIDSHIM_CLUSTER") && !getenv("PIDSHIM_FENCING_TOKEN"))
+		log_warn("PIDSHIM_CLUSTER: the shim alone takes no cluster "
+			 "lock: start the program with pidshim run (or lock) "
+			 "to hold it");
+}
+
 void config_load(void)
 {
 	log_start(load_log());
 	warn_unknown_names();
+	warn_cluster_alone();
 	load_pidfile();
 	load_owner();
 	load_conflict();

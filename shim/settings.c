@@ -86,6 +86,16 @@ static bool valid_file(const char *value)
 	return *value && strlen(value) < PATH_MAX;
 }
 
+static bool valid_cluster(const char *value)
+{
+	return strchr(value, '/') != NULL;
+}
+
+static bool valid_token(const char *value)
+{
+	return number_in(value, 0, LONG_MAX, 10);
+}
+
 static const char *const scopes[] = { "open", "process", NULL };
 static const char *const modes[] = { "exclusive", "shared-read", NULL };
 /* "suffix" is the former name of "dotlock" */
@@ -123,6 +133,14 @@ static const struct setting settings[] = {
 	  valid_mode },
 	{ "PIDSHIM_LOG", "'quiet', 'warn' or 'debug'", levels, NULL },
 	{ "PIDSHIM_LOG_FILE", "a file path", NULL, valid_file },
+	/* pidshim's, not the shim's (pidshim(1), "Cluster locks"): the
+	 * command's cluster lock, and the token it gives the program */
+	{ "PIDSHIM_CLUSTER",
+	  "URL[,URL...]/NAME, read by pidshim run, lock "
+	  "and status",
+	  NULL, valid_cluster },
+	{ "PIDSHIM_FENCING_TOKEN", "digits (set by pidshim for the program)",
+	  NULL, valid_token },
 };
 #define SETTING_COUNT (sizeof(settings) / sizeof(settings[0]))
 
