@@ -339,6 +339,17 @@ static json_object *put_request(struct cluster *c)
 	return op;
 }
 
+/* TEXT into OUT as one printable line: anyone may write a key and its
+ * details, and they end up in our messages. */
+static void printable(char *out, size_t size, const char *text)
+{
+	size_t n = 0;
+
+	for (; n < size - 1 && text[n]; n++)
+		out[n] = text[n] >= ' ' && text[n] < 127 ? text[n] : '?';
+	out[n] = '\0';
+}
+
 /* "held by HOST (PID N) since TIME", from the holder's key KV, into OUT */
 static void describe_holder(json_object *kv, char *out, size_t size)
 {
@@ -354,23 +365,28 @@ static void describe_holder(json_object *kv, char *out, size_t size)
 
 	if (host && json_object_is_type(host, json_type_string)) {
 		time_t since = (time_t)etcd_int(d, "since", 0);
-		char when[64] = "?";
+		int64_t pid = etcd_int(d, "pid", 0);
+		char when[64] = "?", shown[64];
 		struct tm tm;
 
-		if (gmtime_r(&since, &tm))
+		printable(shown, sizeof(shown), json_object_get_string(host));
+		if (since > 0 && gmtime_r(&since, &tm))
 			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC",
 				 &tm);
 		snprintf(out, size,
 			 "held by %s (PID %" PRId64 ") since %s, fencing "
 			 "token %" PRId64,
-			 json_object_get_string(host), etcd_int(d, "pid", 0),
-			 when, etcd_int(kv, "create_revision", 0));
+			 shown, pid > 0 && pid <= INT_MAX ? pid : 0, when,
+			 etcd_int(kv, "create_revision", 0));
 	} else {
 		/* etcdctl lock, or another client of the lock service */
+		char shown[128];
+
+		printable(shown, sizeof(shown), name ? name : "?");
 		snprintf(out, size,
 			 "held by a client that left no holder details (key "
 			 "%s)",
-			 name ? name : "?");
+			 shown);
 	}
 	json_object_put(d);
 	free(text);
@@ -585,10 +601,16 @@ static void wait_interrupted(int sig)
 	errno = saved;
 }
 
+/* What waiting came to, besides 0 (held) and an exit status */
+enum {
+	ACQUIRE_BUSY = -1,  /* held elsewhere all the time we waited */
+	ACQUIRE_AGAIN = -2, /* the member we waited at failed: queue again */
+	WAITING = -3,
+};
+
 /* Wait for the lock through etcd's lock service, the lease renewed
- * meanwhile: 0 granted, or an exit status. */
-static int wait_granted(struct cluster *c, int wait_ms, int busy,
-			const char *holder)
+ * meanwhile: 0 granted, ACQUIRE_*, or an exit status. */
+static int wait_granted(struct cluster *c, int wait_ms, const char *holder)
 {
 	struct sigaction sa = { .sa_handler = wait_interrupted },
 			 old[WAIT_SIGNALS];
@@ -597,7 +619,7 @@ static int wait_granted(struct cluster *c, int wait_ms, int busy,
 	bool renewing = false;
 	json_object *body = json_object_new_object();
 	unsigned char sig = 0;
-	int status = -1;
+	int status = WAITING;
 
 	if (pipe2(wait_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
 		cmd_say(c->sub, "cannot wait: %s", strerror(errno));
@@ -617,7 +639,9 @@ static int wait_granted(struct cluster *c, int wait_ms, int busy,
 	json_object_object_add(body, "lease", int_string(c->lease));
 	etcd_start(&lock, &c->etcd, "/v3/lock/lock", body,
 		   wait_ms > 0 ? wait_ms : 0, false);
-	while (status < 0) {
+	/* never sent again elsewhere: see etcd_call's one_endpoint */
+	lock.one_endpoint = true;
+	while (status == WAITING) {
 		struct curl_waitfd fd = { .fd = wait_pipe[0],
 					  .events = CURL_WAIT_POLLIN };
 		int64_t now = etcd_now_ms();
@@ -647,13 +671,23 @@ static int wait_granted(struct cluster *c, int wait_ms, int busy,
 				status = CMD_EXIT_UNAVAILABLE;
 			}
 		}
-		if (lock.result == ETCD_PENDING || status >= 0)
+		if (lock.result == ETCD_PENDING || status != WAITING)
 			continue;
 		if (lock.result == ETCD_OK) {
 			etcd_done(&lock);
 			status = confirm(c, &lock);
 		} else if (lock.result == ETCD_TIMEOUT) {
-			status = busy;
+			status = ACQUIRE_BUSY;
+		} else if (lock.result == ETCD_UNREACHABLE &&
+			   lock.failed_over) {
+			if (c->verbose)
+				cmd_say(c->sub,
+					"cluster lock %s: %s: queueing again "
+					"at %s",
+					c->name, lock.message,
+					c->etcd.urls[c->etcd.current]);
+			etcd_done(&lock);
+			status = ACQUIRE_AGAIN;
 		} else {
 			status = failed(c, &lock, "waiting");
 		}
@@ -693,8 +727,17 @@ static int current_holder(struct cluster *c, char *holder, size_t size)
 	return kv ? 0 : 3;
 }
 
+static void say_held(struct cluster *c)
+{
+	if (c->verbose)
+		cmd_say(c->sub,
+			"cluster lock %s: held, key %s, fencing token %" PRId64,
+			c->name, c->key, c->token);
+}
+
 int cluster_acquire(struct cluster *c, int wait_ms, int busy)
 {
+	int64_t deadline = wait_ms > 0 ? etcd_now_ms() + wait_ms : 0;
 	struct etcd_call call;
 	char holder[512] = "";
 	int status, probe = fence_pidfd_open(getpid());
@@ -711,39 +754,51 @@ int cluster_acquire(struct cluster *c, int wait_ms, int busy)
 	close(probe);
 	if (etcd_login(&c->etcd, &call) != ETCD_OK)
 		return failed(c, &call, "cannot log in");
-	status = grant(c, &call);
-	if (status)
-		return status;
-	status = enqueue(c, &call, holder, sizeof(holder));
-	if (status == 1) {
-		if (c->verbose)
-			cmd_say(c->sub,
-				"cluster lock %s: held, key %s, "
-				"fencing token %" PRId64,
-				c->name, c->key, c->token);
-		return 0;
-	}
-	if (status == 0 && wait_ms != 0) {
-		status = wait_granted(c, wait_ms, busy, holder);
-		if (status == 0) {
-			if (c->verbose)
-				cmd_say(c->sub,
-					"cluster lock %s: held, key %s, "
-					"fencing token %" PRId64,
-					c->name, c->key, c->token);
+	for (;;) {
+		status = grant(c, &call);
+		if (status)
+			return status;
+		status = enqueue(c, &call, holder, sizeof(holder));
+		if (status == 1) {
+			say_held(c);
 			return 0;
 		}
-		/* the holder now, for the message */
-		if (status == busy)
-			current_holder(c, holder, sizeof(holder));
-	} else if (status == 0) {
-		status = busy;
-	} else {
-		status = -status;
+		if (status < 0) {
+			status = -status;
+			break;
+		}
+		if (wait_ms == 0) {
+			status = ACQUIRE_BUSY;
+			break;
+		}
+		if (deadline) {
+			wait_ms = (int)(deadline - etcd_now_ms());
+			if (wait_ms <= 0) {
+				status = ACQUIRE_BUSY;
+				break;
+			}
+		}
+		status = wait_granted(c, wait_ms, holder);
+		if (status == 0) {
+			say_held(c);
+			return 0;
+		}
+		if (status != ACQUIRE_AGAIN)
+			break;
+		/* a new lease, a new key: the old wait may still be going
+		 * on at a member we left, and its end deletes its key */
+		cluster_release(c);
+		free(c->key);
+		c->key = NULL;
 	}
 	cluster_release(c);
-	if (status == busy)
+	if (status == ACQUIRE_BUSY) {
+		/* the holder now, for the message */
+		if (wait_ms != 0)
+			current_holder(c, holder, sizeof(holder));
 		cmd_say(c->sub, "cluster lock %s: busy, %s", c->name, holder);
+		return busy;
+	}
 	return status;
 }
 

@@ -21,6 +21,11 @@
 /* Connecting: a member on loopback or a LAN answers in milliseconds; a
  * stopped one never does. */
 #define CONNECT_TIMEOUT_MS 2000
+/* One try of a request that moves on when it times out: a member answers
+ * in milliseconds, or within its own election wait says it has no
+ * leader; one stopped never answers, and the next member should be asked
+ * while the request's time still allows. */
+#define ATTEMPT_TIMEOUT_MS 2000
 /* After every endpoint failed once, a pause before the next round. */
 #define ROUND_PAUSE_MS 200
 
@@ -199,6 +204,9 @@ static void attach(struct etcd_call *c)
 		timeout = (long)(c->deadline_ms - etcd_now_ms());
 		if (timeout < 1)
 			timeout = 1;
+		if (c->follow_on_timeout && timeout > ATTEMPT_TIMEOUT_MS &&
+		    e->count > 1)
+			timeout = ATTEMPT_TIMEOUT_MS;
 	}
 	snprintf(url, sizeof(url), "%s%s", e->urls[c->endpoint], c->path);
 	c->headers = curl_slist_append(NULL, "Content-Type: application/json");
@@ -282,18 +290,32 @@ static void endpoint_failed(struct etcd_call *c, bool hard)
 {
 	struct etcd *e = c->etcd;
 	size_t failed = c->endpoint;
+	struct etcd_call *o, *next;
 
 	if (e->verbose)
 		cmd_say(e->sub, "%s", c->message);
 	detach(c);
 	if (e->current == failed)
 		e->current = (failed + 1) % e->count;
-	for (struct etcd_call *o = e->active; o; o = o->next)
-		if (o != c && o->easy && o->endpoint == failed &&
-		    e->count > 1) {
+	for (o = e->active; o; o = next) {
+		next = o->next;
+		if (o == c || !o->easy || o->endpoint != failed || e->count < 2)
+			continue;
+		if (o->one_endpoint) {
+			snprintf(o->message, sizeof(o->message), "%s",
+				 c->message);
+			o->failed_over = true;
+			end(o, ETCD_UNREACHABLE);
+		} else {
 			detach(o);
 			attach(o);
 		}
+	}
+	if (c->one_endpoint) {
+		c->failed_over = e->count > 1;
+		end(c, ETCD_UNREACHABLE);
+		return;
+	}
 	c->failed++;
 	if (c->deadline_ms && etcd_now_ms() >= c->deadline_ms) {
 		end(c, ETCD_UNREACHABLE);
