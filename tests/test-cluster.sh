@@ -398,21 +398,24 @@ leads_among() {
 # when it ends, the lock is free
 check_leader_kill() {
 	etcd_start_cluster 3
-	start_holder lk a --ttl 5 --renew 1 --grace 0.5
-	start_waiter lk b --ttl 5 --renew 1 --grace 0.5
 	old=$(etcd_leader)
 	[ -n "$old" ] || fail "no leader"
-	kill -KILL "$(etcd_member_pid "$old")"
+	# the leader's URL first: the one the job and the waiter ask first
 	others=
 	for m2 in 1 2 3; do
 		[ "$m2" -eq "$old" ] ||
 			others="$others${others:+,}$(etcd_member_url "$m2")"
 	done
+	ETCD_ENDPOINTS=$(etcd_member_url "$old"),$others
+	start_holder lk a --ttl 5 --renew 1 --grace 0.5
+	start_waiter lk b --ttl 5 --renew 1 --grace 0.5
+	kill -KILL "$(etcd_member_pid "$old")"
 	within 30 leads_among "$others" || fail "no new leader"
 	# past the TTL the lease had when the leader died
 	sleep 6
 	if alive "$holder"; then
 		alive "$hcmd" || fail "the job's command ended, pidshim runs on"
+		echo "# the job ran on past the death of the leader"
 		[ ! -s "$dir/lk.wlog" ] || fail "doubled: the waiter runs too"
 		touch "$dir/lk.go"
 		finish "$holder" 20
@@ -423,11 +426,12 @@ check_leader_kill() {
 		143 | 137) ;;
 		*) fail "the holder exited $st, not fenced: $(cat "$dir/lk.herr")" ;;
 		esac
+		echo "# the job was fenced when the leader died"
 	fi
 	finish "$waiter" 30
 	[ "$st" -eq 0 ] || fail "the waiter exited $st: $(cat "$dir/lk.werr")"
 	check_handoff lk
-	# all three URLs, the first maybe the dead member's
+	# all three URLs, the first the dead member's
 	expect 3 "$pidshim" status --cluster "$ETCD_ENDPOINTS/lk"
 	ETCD_ENDPOINTS=$others
 	[ "$(keys lk)" -eq 0 ] || fail "keys left: $(etcd_ctl get --prefix lk/)"
