@@ -60,6 +60,34 @@ const char cluster_usage[] =
     "      --key FILE                its private key\n"
     "      --user NAME[:PASSWORD]    log in to etcd\n";
 
+/* --user NAME:PASSWORD kept, the password in our command line (what ps
+ * shows) overwritten; --user NAME takes ETCDCTL_PASSWORD, as etcdctl
+ * does, which keeps it out of the command line altogether. */
+static const char *user_option(const char *value)
+{
+	char *colon = strchr(value, ':'), *kept;
+	const char *password = getenv("ETCDCTL_PASSWORD");
+
+	if (colon) {
+		kept = strdup(value);
+		memset(colon + 1, '*', strlen(colon + 1));
+	} else if (password) {
+		if (asprintf(&kept, "%s:%s", value, password) < 0)
+			kept = NULL;
+	} else {
+		cmd_usage_error(NULL,
+				"--user %s: no password (expected "
+				"NAME:PASSWORD, or ETCDCTL_PASSWORD in the "
+				"environment)",
+				value);
+	}
+	if (!kept) {
+		cmd_say(NULL, "out of memory");
+		exit(CMD_EXIT_NOEXEC);
+	}
+	return kept;
+}
+
 bool cluster_option(struct cluster_options *o, int key, const char *value)
 {
 	switch (key) {
@@ -88,7 +116,7 @@ bool cluster_option(struct cluster_options *o, int key, const char *value)
 		o->tls.key = value;
 		return true;
 	case CLUSTER_OPT_USER:
-		o->tls.user = value;
+		o->tls.user = user_option(value);
 		return true;
 	default:
 		return false;
@@ -406,6 +434,7 @@ static int grant(struct cluster *c, struct etcd_call *call)
 		return failed(c, call, "cannot grant a lease");
 	c->lease = etcd_int(call->json, "ID", 0);
 	c->expires = sent + etcd_int(call->json, "TTL", 0) * 1000;
+	c->renewed = sent;
 	etcd_done(call);
 	err = asprintf(&c->key, "%s/%" PRIx64, c->name, (uint64_t)c->lease);
 	if (err < 0 || !c->lease) {
@@ -455,6 +484,7 @@ int cluster_renewed(struct cluster *c, struct etcd_call *call, int64_t sent)
 	if (ttl <= 0)
 		return 0;
 	c->expires = sent + ttl * 1000;
+	c->renewed = sent;
 	return 1;
 }
 
@@ -615,7 +645,7 @@ static int wait_granted(struct cluster *c, int wait_ms, const char *holder)
 	struct sigaction sa = { .sa_handler = wait_interrupted },
 			 old[WAIT_SIGNALS];
 	struct etcd_call lock, renewal = { .result = ETCD_OK };
-	int64_t next_renewal = etcd_now_ms() + c->renew_ms, sent = 0;
+	int64_t next_renewal = c->renewed + c->renew_ms, sent = 0;
 	bool renewing = false;
 	json_object *body = json_object_new_object();
 	unsigned char sig = 0;
@@ -661,8 +691,8 @@ static int wait_granted(struct cluster *c, int wait_ms, const char *holder)
 			int r = cluster_renewed(c, &renewal, sent);
 
 			renewing = false;
-			next_renewal = etcd_now_ms() +
-				       (r > 0 ? c->renew_ms : c->renew_ms / 4);
+			next_renewal = r > 0 ? sent + c->renew_ms
+					     : etcd_now_ms() + c->renew_ms / 4;
 			if (r == 0) {
 				cmd_say(c->sub,
 					"cluster lock %s: our lease ran out "

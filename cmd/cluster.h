@@ -71,6 +71,7 @@ struct cluster {
 	int64_t lease;	 /* the lease's ID, 0 before it is granted */
 	int64_t expires; /* the earliest the server may let it go
 			    (etcd_now_ms) */
+	int64_t renewed; /* when the renewal (or grant) behind it was sent */
 	char *key;	 /* NAME/<lease in hex> */
 	int64_t token;	 /* our key's create revision: the fencing token */
 	bool verbose;

@@ -87,7 +87,8 @@ static void revoke_orphaned(void *arg)
 int cluster_hold(struct cluster *c, const char *file, char **command)
 {
 	struct etcd_call renewal = { .result = ETCD_OK };
-	int64_t sent = 0, next_renewal = etcd_now_ms() + c->renew_ms;
+	/* on from the last renewal, made while we waited perhaps */
+	int64_t sent = 0, next_renewal = c->renewed + c->renew_ms;
 	char token[32], description[300];
 	bool renewing = false, fenced = false;
 	struct fence f;
@@ -127,13 +128,17 @@ int cluster_hold(struct cluster *c, const char *file, char **command)
 			{ .fd = f.pidfd, .events = CURL_WAIT_POLLIN },
 		};
 		int64_t now = etcd_now_ms();
+		int timeout = -1;
 
 		if (!renewing && now >= next_renewal) {
 			cluster_renew_start(c, &renewal, &sent);
 			renewing = true;
+		} else if (!renewing && next_renewal != INT64_MAX) {
+			timeout = (int)(next_renewal - now);
 		}
-		etcd_poll(&c->etcd, fds, f.pidfd >= 0 ? 2 : 1,
-			  renewing ? -1 : (int)(next_renewal - now));
+		/* a watchdog gone, its pidfd stays readable: once is enough */
+		etcd_poll(&c->etcd, fds, f.pidfd >= 0 && !fenced ? 2 : 1,
+			  timeout);
 		if (fds[0].revents)
 			break; /* the command ended */
 		if (fds[1].revents && !fenced) {
