@@ -554,7 +554,8 @@ check_status() {
 }
 
 # SIGTERM, SIGINT, SIGHUP to a waiting pidshim: it ends (128+N), its
-# key gone from etcd, its command never run
+# key gone from etcd, its command never run; so does a wait with -w
+# when it times out
 check_signals_waiting() {
 	etcd_start_cluster 1
 	start_holder sw a
@@ -575,6 +576,16 @@ check_signals_waiting() {
 		[ "$(keys sw)" -eq 1 ] ||
 			fail "SIG${sig%:*}: keys left: $(etcd_ctl get --prefix sw/)"
 	done
+	# a bounded wait: 75 (or -E's) at its end, naming the holder, its
+	# key gone
+	expect 75 "$pidshim" lock -w 1 --cluster "$ETCD_ENDPOINTS/sw" --host b \
+		-- touch "$dir/made"
+	one_line "$dir/err"
+	grep -qF "held by a (PID $holder) since" "$dir/err" ||
+		fail "-w 1: $(cat "$dir/err")"
+	expect 9 "$pidshim" lock -w 0.5 -E 9 --cluster "$ETCD_ENDPOINTS/sw" \
+		-- touch "$dir/made"
+	[ "$(keys sw)" -eq 1 ] || fail "-w: keys left: $(etcd_ctl get --prefix sw/)"
 	[ ! -e "$dir/made" ] || fail "a waiter's command ran"
 	kill -TERM "$holder"
 	finish "$holder" 20
