@@ -662,19 +662,32 @@ check_unreachable() {
 # a refused login: 77 (status: 4), nothing run; the right one works
 check_auth() {
 	etcd_start_cluster 1
-	etcd_enable_auth pw || fail "could not enable authentication"
+	etcd_enable_auth s3cret-pw || fail "could not enable authentication"
 	expect 77 "$pidshim" lock --cluster "$ETCD_ENDPOINTS/a" --user root:wrong \
 		-- touch "$dir/made"
 	one_line "$dir/err"
 	expect 77 "$pidshim" run --cluster "$ETCD_ENDPOINTS/a" --user root:wrong \
 		-p "$dir/x.pid" -- touch "$dir/made"
 	one_line "$dir/err"
+	ETCDCTL_PASSWORD=wrong expect 77 "$pidshim" lock --cluster \
+		"$ETCD_ENDPOINTS/a" --user root -- touch "$dir/made"
 	expect 4 "$pidshim" status --cluster "$ETCD_ENDPOINTS/a" --user root:wrong
 	nothing_ran auth
-	expect 0 "$pidshim" lock --cluster "$ETCD_ENDPOINTS/a" --user root:pw \
+	expect 0 "$pidshim" lock --cluster "$ETCD_ENDPOINTS/a" --user root:s3cret-pw \
 		-- sh -c 'echo "$PIDSHIM_FENCING_TOKEN"'
 	grep -qx '[1-9][0-9]*' "$dir/out" || fail "token: $(cat "$dir/out")"
-	expect 3 "$pidshim" status --cluster "$ETCD_ENDPOINTS/a" --user root:pw
+	ETCDCTL_PASSWORD=s3cret-pw expect 0 "$pidshim" lock --cluster \
+		"$ETCD_ENDPOINTS/a" --user root -- true
+	expect 3 "$pidshim" status --cluster "$ETCD_ENDPOINTS/a" --user root:s3cret-pw
+	# the password given in the command line is not in what ps shows
+	start_holder a somehost --user root:s3cret-pw
+	! tr '\0' ' ' <"/proc/$holder/cmdline" | grep -q s3cret ||
+		fail "the password shows: $(tr '\0' ' ' <"/proc/$holder/cmdline")"
+	expect 0 "$pidshim" status --cluster "$ETCD_ENDPOINTS/a" --user root:s3cret-pw
+	grep -qw somehost "$dir/out" || fail "status: $(cat "$dir/out")"
+	touch "$dir/a.go"
+	finish "$holder" 20
+	[ "$st" -eq 0 ] || fail "the holder exited $st: $(cat "$dir/a.herr")"
 	[ "$(keys a)" -eq 0 ] || fail "keys left: $(etcd_ctl get --prefix a/)"
 }
 
