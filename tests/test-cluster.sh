@@ -115,10 +115,10 @@ free_url() {
 
 # the race's command (hosts' shared log in $3): it notes its host, token
 # and pidshim's PID, then holds the lock until the 7 others have their
-# answer (in $1/st.*), 10 s at most
+# answer (in $1/st.*), 30 s at most
 race_command='echo "start $2 $PIDSHIM_FENCING_TOKEN $PPID $(date +%s.%N)" >>"$3"
 n=0
-while [ "$(ls "$1" | grep -c "^st\.")" -lt 7 ] && [ $n -lt 200 ]; do
+while [ "$(ls "$1" | grep -c "^st\.")" -lt 7 ] && [ $n -lt 600 ]; do
 	sleep 0.05
 	n=$((n + 1))
 done
@@ -148,7 +148,7 @@ check_race() {
 			) &
 			hosts="$hosts $!"
 		done
-		# each ends: the winner's command waits 10 s at most
+		# each ends: the winner's command waits 30 s at most
 		# shellcheck disable=SC2086 # one PID a word
 		wait $hosts
 		if [ "$(grep -c '^start' "$r/log")" -ne 1 ] ||
