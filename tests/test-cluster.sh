@@ -694,6 +694,7 @@ check_auth() {
 # TLS with client certificates: with --cacert, --cert, --key it works;
 # without the CA, or without the client's certificate, 69, nothing run
 check_tls() {
+	need openssl
 	etcd_make_certs || fail "openssl could not make the certificates"
 	ETCD_SCHEME=https
 	# shellcheck disable=SC2086 # the options are words
