@@ -324,7 +324,7 @@ check_release() {
 
 # cut off, 20 rounds: the holder's pidshim SIGSTOPped (odd rounds), or
 # the one member it was given SIGSTOPped, the waiter talking to the
-# others (even rounds; each member in turn, the leader too). The
+# others (even rounds; each member in turn, whichever leads). The
 # holder's command ends (fenced) before the waiter's starts; once
 # continued, the holder's pidshim exits 143 or 137, saying why.
 check_fence_stopped() {
@@ -500,6 +500,12 @@ check_run() {
 	child=$(cat "$dir/pids/rn")
 	[ "$(cat "$f")" = "$child" ] || fail "$f names $(cat "$f"), not the command $child"
 	grep -qx '[1-9][0-9]*' "$dir/token" || fail "token: '$(cat "$dir/token")'"
+	# the token is the holder's key's create revision
+	revision=$(etcd_ctl get --prefix rn/ -w json | /usr/bin/python3 -c '
+import json, sys
+print(json.load(sys.stdin)["kvs"][0]["create_revision"])')
+	[ "$(cat "$dir/token")" = "$revision" ] ||
+		fail "token $(cat "$dir/token"), the key's create revision $revision"
 	expect 75 "$pidshim" run --cluster "$ETCD_ENDPOINTS/rn" --host h2 \
 		-p "$dir/y.pid" -- touch "$dir/made"
 	one_line "$dir/err"
