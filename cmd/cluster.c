@@ -42,87 +42,6 @@
 /* requests other than the lock wait */
 #define REQUEST_TIMEOUT_MS 5000
 
-const char cluster_usage[] =
-    "      --cluster URL[,URL...]/NAME  also hold the lock NAME on etcd "
-    "(or\n"
-    "                                PIDSHIM_CLUSTER)\n"
-    "      --host NAME               the holder's name (default: the host "
-    "name)\n"
-    "      --ttl SECONDS             the lease's TTL (2-86400, default "
-    "10)\n"
-    "      --renew SECONDS           renew the lease this often (default "
-    "TTL/3)\n"
-    "      --grace SECONDS           fencing: TERM, then KILL this much "
-    "later\n"
-    "                                (default TTL/5, at most 2)\n"
-    "      --cacert FILE             trust etcd's certificate by this CA\n"
-    "      --cert FILE               our client certificate\n"
-    "      --key FILE                its private key\n"
-    "      --user NAME[:PASSWORD]    log in to etcd\n";
-
-/* --user NAME:PASSWORD kept, the password in our command line (what ps
- * shows) overwritten; --user NAME takes ETCDCTL_PASSWORD, as etcdctl
- * does, which keeps it out of the command line altogether. */
-static const char *user_option(const char *value)
-{
-	char *colon = strchr(value, ':'), *kept;
-	const char *password = getenv("ETCDCTL_PASSWORD");
-
-	if (colon) {
-		kept = strdup(value);
-		memset(colon + 1, '*', strlen(colon + 1));
-	} else if (password) {
-		if (asprintf(&kept, "%s:%s", value, password) < 0)
-			kept = NULL;
-	} else {
-		cmd_usage_error(NULL,
-				"--user %s: no password (expected "
-				"NAME:PASSWORD, or ETCDCTL_PASSWORD in the "
-				"environment)",
-				value);
-	}
-	if (!kept) {
-		cmd_say(NULL, "out of memory");
-		exit(CMD_EXIT_NOEXEC);
-	}
-	return kept;
-}
-
-bool cluster_option(struct cluster_options *o, int key, const char *value)
-{
-	switch (key) {
-	case CLUSTER_OPT_CLUSTER:
-		o->spec = value;
-		return true;
-	case CLUSTER_OPT_HOST:
-		o->host = value;
-		return true;
-	case CLUSTER_OPT_TTL:
-		o->ttl = value;
-		return true;
-	case CLUSTER_OPT_RENEW:
-		o->renew = value;
-		return true;
-	case CLUSTER_OPT_GRACE:
-		o->grace = value;
-		return true;
-	case CLUSTER_OPT_CACERT:
-		o->tls.cacert = value;
-		return true;
-	case CLUSTER_OPT_CERT:
-		o->tls.cert = value;
-		return true;
-	case CLUSTER_OPT_KEY:
-		o->tls.key = value;
-		return true;
-	case CLUSTER_OPT_USER:
-		o->tls.user = user_option(value);
-		return true;
-	default:
-		return false;
-	}
-}
-
 /* SPEC split: the endpoints (a NULL-ended array in one block) and NAME,
  * or a usage error. */
 static char **split_spec(const char *sub, const char *spec, char **name)
@@ -172,20 +91,17 @@ static int checked_ms(const char *sub, const char *option, const char *value,
 int cluster_setup(struct cluster *c, const char *sub,
 		  const struct cluster_options *o, bool environment)
 {
-	const char *spec =
-	    o->spec ? o->spec
-		    : (environment ? getenv("PIDSHIM_CLUSTER") : NULL);
+	const char *spec = cluster_spec(sub, o, environment);
 	int ttl_s = TTL_DEFAULT_S;
 	char **urls;
 	size_t count = 0;
 
-	if (!spec || !*spec) {
-		if (o->spec || o->host || o->ttl || o->renew || o->grace ||
-		    o->tls.cacert || o->tls.cert || o->tls.key || o->tls.user)
-			cmd_usage_error(sub, "the cluster options need "
-					     "--cluster URL[,URL...]/NAME");
+	if (!spec)
 		return -1;
-	}
+	/* kept (o->tls.user): out of what ps shows from now on */
+	if (o->user_typed && strchr(o->user_typed, ':'))
+		memset(strchr(o->user_typed, ':') + 1, '*',
+		       strlen(strchr(o->user_typed, ':') + 1));
 	memset(c, 0, sizeof(*c));
 	c->sub = sub;
 	c->verbose = o->verbose;

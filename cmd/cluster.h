@@ -54,11 +54,31 @@ struct cluster_options {
 	const char *host; /* --host */
 	const char *ttl, *renew, *grace;
 	struct etcd_options tls;
+	char *user_typed; /* --user's value in our command line */
 	bool verbose;
 };
 
 /* KEY (a getopt_long value) as a cluster option: true when it was one. */
 bool cluster_option(struct cluster_options *o, int key, const char *value);
+
+/* The cluster lock asked for: --cluster's value (or, with ENVIRONMENT,
+ * PIDSHIM_CLUSTER's); NULL for none, a usage error when other cluster
+ * options were given without it. */
+const char *cluster_spec(const char *sub, const struct cluster_options *o,
+			 bool environment);
+
+/* Two builds of the command (cmd/meson.build): pidshim, which starts
+ * without libcurl and its thirty libraries, and pidshim-cluster, which
+ * holds cluster locks. In pidshim, cluster_setup replaces the process
+ * with pidshim-cluster, same arguments, when a cluster lock is asked for
+ * (cluster_exec.c), and the functions after it, which only a
+ * cluster_setup that returned 0 leads to, are not there: weak, never
+ * called. */
+#ifdef PIDSHIM_CLUSTER_CLIENT
+#define CLUSTER_CLIENT
+#else
+#define CLUSTER_CLIENT __attribute__((weak))
+#endif
 
 struct cluster {
 	const char *sub;
@@ -79,21 +99,22 @@ struct cluster {
 
 /* The options checked (a usage error, 64, for a bad one) and the client
  * made: 0; or -1, C untouched, when no --cluster was given (nor, with
- * ENVIRONMENT, PIDSHIM_CLUSTER). */
+ * ENVIRONMENT, PIDSHIM_CLUSTER). In pidshim: never 0 (see above). */
 int cluster_setup(struct cluster *c, const char *sub,
 		  const struct cluster_options *o, bool environment);
-void cluster_free(struct cluster *c);
+CLUSTER_CLIENT void cluster_free(struct cluster *c);
 
 /* Wait for the lock: WAIT_MS 0 not at all, -1 forever. 0 when held (a
  * lease granted and kept alive meanwhile, the token known), else the
  * exit status, said: BUSY when held elsewhere (naming the holder), 69
  * unreachable, 77 login refused, 128+N for signal N while waiting. */
-int cluster_acquire(struct cluster *c, int wait_ms, int busy);
+CLUSTER_CLIENT int cluster_acquire(struct cluster *c, int wait_ms, int busy);
 
 /* Run COMMAND (FILE as child_start takes it) while holding the lock, the
  * lease renewed and a watchdog ready to fence; then let the lock go. The
  * command's exit status. */
-int cluster_hold(struct cluster *c, const char *file, char **command);
+CLUSTER_CLIENT int cluster_hold(struct cluster *c, const char *file,
+				char **command);
 
 /* Let the lock go now (the lease revoked). */
 void cluster_release(struct cluster *c);
@@ -107,6 +128,6 @@ int cluster_renewed(struct cluster *c, struct etcd_call *call, int64_t sent);
 
 /* pidshim status --cluster: 0 held (the holder printed), 3 free, 4
  * cannot tell. */
-int cluster_status(struct cluster *c);
+CLUSTER_CLIENT int cluster_status(struct cluster *c);
 
 #endif

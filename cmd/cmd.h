@@ -17,6 +17,9 @@
 #define CMD_EXIT_NOEXEC 126
 #define CMD_EXIT_NOTFOUND 127
 
+/* Our command line as main got it (pidshim-cluster is started with it). */
+extern char **cmd_argv;
+
 /* Subcommands: ARGV[0] is the subcommand's name. They return the exit
  * status. */
 int cmd_status(int argc, char **argv);

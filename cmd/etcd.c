@@ -312,7 +312,7 @@ static void endpoint_failed(struct etcd_call *c, bool hard)
 		}
 	}
 	if (c->one_endpoint) {
-		c->failed_over = e->count > 1;
+		c->failed_over = true;
 		end(c, ETCD_UNREACHABLE);
 		return;
 	}

@@ -63,10 +63,11 @@ struct etcd_call {
 	size_t failed;		/* endpoints failed in a row */
 	size_t endpoint;	/* the one it is sent to */
 	bool follow_on_timeout; /* a timeout means the endpoint failed */
-	/* Not sent again to the next endpoint when its own fails: it ends
-	 * ETCD_UNREACHABLE, FAILED_OVER set. A lock wait: the abandoned
-	 * request lives on at a member that was only stopped or cut off,
-	 * and etcd deletes the waiter's key when it ends. */
+	/* Not sent again, to the next endpoint or the same, when its own
+	 * fails: it ends ETCD_UNREACHABLE with FAILED_OVER set. A lock
+	 * wait: the abandoned request lives on at a member that was only
+	 * stopped or cut off, and etcd deletes the waiter's key when it
+	 * ends. */
 	bool one_endpoint, failed_over;
 	enum etcd_result result;
 	json_object *json;

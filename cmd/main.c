@@ -41,10 +41,13 @@ static const struct {
 	{ "lock", cmd_lock },	  { "run", cmd_run },
 };
 
+char **cmd_argv;
+
 int main(int argc, char **argv)
 {
 	const char *sub = argc > 1 ? argv[1] : NULL;
 
+	cmd_argv = argv;
 	if (!sub)
 		cmd_usage_error(NULL,
 				"missing SUBCOMMAND: run, status, wait, stop "
