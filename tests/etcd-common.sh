@@ -182,3 +182,39 @@ etcd_stop_all() {
 		rm -f "$f"
 	done
 }
+
+# etcd_make_certs: a CA, a server certificate for 127.0.0.1 and a client
+# certificate, made with openssl into $ETCD_DIR/tls; then
+#   ETCD_SCHEME=https etcd_start_cluster 1 $ETCD_TLS_OPTIONS
+# starts members that take only clients with a certificate of that CA.
+# ETCD_CACERT, ETCD_CERT and ETCD_KEY name the client's files;
+# ETCDCTL_OPTIONS gets them, for etcd_ctl and the health checks.
+etcd_make_certs() {
+	t=$ETCD_DIR/tls
+	mkdir -p "$t"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=pidshim-test-ca \
+		-keyout "$t/ca.key" -out "$t/ca.crt" >/dev/null 2>&1 || return 1
+	printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n' \
+		>"$t/server.ext"
+	printf 'extendedKeyUsage=clientAuth\n' >"$t/client.ext"
+	for who in server client; do
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=pidshim-test-$who" \
+			-keyout "$t/$who.key" -out "$t/$who.csr" >/dev/null 2>&1 &&
+			openssl x509 -req -in "$t/$who.csr" -CA "$t/ca.crt" \
+				-CAkey "$t/ca.key" -CAcreateserial -days 2 \
+				-extfile "$t/$who.ext" -out "$t/$who.crt" >/dev/null 2>&1 ||
+			return 1
+	done
+	# shellcheck disable=SC2034 # the callers use it
+	ETCD_TLS_OPTIONS="--cert-file $t/server.crt --key-file $t/server.key --trusted-ca-file $t/ca.crt --client-cert-auth"
+	ETCD_CACERT=$t/ca.crt ETCD_CERT=$t/client.crt ETCD_KEY=$t/client.key
+	ETCDCTL_OPTIONS="--cacert $ETCD_CACERT --cert $ETCD_CERT --key $ETCD_KEY"
+}
+
+# etcd_enable_auth PASSWORD: user root with PASSWORD, authentication on;
+# etcd_ctl logs in as root from then on
+etcd_enable_auth() {
+	etcd_ctl user add "root:$1" >/dev/null &&
+		etcd_ctl auth enable >/dev/null || return 1
+	ETCDCTL_OPTIONS="${ETCDCTL_OPTIONS:-}${ETCDCTL_OPTIONS:+ }--user root:$1"
+}
