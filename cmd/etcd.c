@@ -347,6 +347,21 @@ static bool login_refused(int code, const char *text)
 		strstr(text, "authentication"));
 }
 
+/* Whether CODE says nobody will answer there however long we try: no
+ * such host, nothing listening, TLS refused either way (a refused client
+ * certificate comes as an alert in the first read). */
+static bool refused_at_once(const struct etcd_call *c, CURLcode code)
+{
+	return code == CURLE_COULDNT_CONNECT ||
+	       code == CURLE_COULDNT_RESOLVE_HOST ||
+	       code == CURLE_SSL_CONNECT_ERROR ||
+	       code == CURLE_PEER_FAILED_VERIFICATION ||
+	       code == CURLE_SSL_CERTPROBLEM ||
+	       code == CURLE_SSL_CACERT_BADFILE ||
+	       code == CURLE_UNSUPPORTED_PROTOCOL ||
+	       (code == CURLE_RECV_ERROR && strstr(c->curl_error, "SSL"));
+}
+
 static void completed(struct etcd_call *c, CURLcode code)
 {
 	struct etcd *e = c->etcd;
@@ -364,14 +379,7 @@ static void completed(struct etcd_call *c, CURLcode code)
 		if (code == CURLE_OPERATION_TIMEDOUT && !c->follow_on_timeout)
 			end(c, ETCD_TIMEOUT);
 		else
-			endpoint_failed(
-			    c, code == CURLE_COULDNT_CONNECT ||
-				   code == CURLE_COULDNT_RESOLVE_HOST ||
-				   code == CURLE_SSL_CONNECT_ERROR ||
-				   code == CURLE_PEER_FAILED_VERIFICATION ||
-				   code == CURLE_SSL_CERTPROBLEM ||
-				   code == CURLE_SSL_CACERT_BADFILE ||
-				   code == CURLE_UNSUPPORTED_PROTOCOL);
+			endpoint_failed(c, refused_at_once(c, code));
 		return;
 	}
 	c->json = c->answer ? json_tokener_parse(c->answer) : NULL;
