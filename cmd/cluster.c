@@ -129,10 +129,10 @@ int cluster_setup(struct cluster *c, const char *sub,
 	if (c->renew_ms < 100)
 		cmd_usage_error(
 		    sub, "--renew %s: expected at least 0.1 SECONDS", o->renew);
-	if (c->renew_ms + c->grace_ms + FENCE_MARGIN_MS >= c->ttl_ms)
+	if ((int64_t)c->renew_ms + c->grace_ms + FENCE_MARGIN_MS >= c->ttl_ms)
 		cmd_usage_error(
 		    sub,
-		    "--ttl %d, --renew %.3g, --grace %.3g: expected renew + "
+		    "--ttl %d, --renew %.6g, --grace %.6g: expected renew + "
 		    "grace + %.1f < TTL, so that the command is stopped before "
 		    "the lease can run out",
 		    ttl_s, c->renew_ms / 1000.0, c->grace_ms / 1000.0,

@@ -606,7 +606,8 @@ check_usage() {
 		"--ttl 1" "--ttl 0" "--ttl x" "--ttl 2.5" "--ttl -3" \
 		"--renew x" "--renew 0" "--renew -1" "--grace x" "--grace -1" \
 		"--ttl 3 --renew 2 --grace 1" "--ttl 10 --renew 9" \
-		"--ttl 5 --renew 2 --grace 3"; do
+		"--ttl 5 --renew 2 --grace 3" "--grace 2147483" \
+		"--renew 2147483" "--renew 2147483 --grace 2147483"; do
 		case $bad in
 		--cluster*) opts=$bad ;;
 		*) opts="--cluster $u/x $bad" ;;
