@@ -28,6 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
 #include "base64.h"
 #include "cluster.h"
 #include "cmd.h"
@@ -88,6 +90,44 @@ static int checked_ms(const char *sub, const char *option, const char *value,
 	return value ? cmd_seconds_ms(sub, option, value) : fallback;
 }
 
+/* Each open descriptor below 1024 but /proc's own: FN(C, FD). */
+static void each_fd(struct cluster *c, void (*fn)(struct cluster *, int))
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		int fd = atoi(e->d_name);
+
+		if (e->d_name[0] != '.' && fd != dirfd(d) && fd < 1024)
+			fn(c, fd);
+	}
+	closedir(d);
+}
+
+static void note_inherited(struct cluster *c, int fd)
+{
+	c->inherited[fd / 64] |= 1ULL << (fd % 64);
+}
+
+static void cloexec_ours(struct cluster *c, int fd)
+{
+	int flags;
+
+	if (c->inherited[fd / 64] & 1ULL << (fd % 64))
+		return;
+	flags = fcntl(fd, F_GETFD);
+	if (flags >= 0 && !(flags & FD_CLOEXEC))
+		fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+}
+
+void cluster_fds_cloexec(const struct cluster *c)
+{
+	each_fd((struct cluster *)c, cloexec_ours);
+}
+
 int cluster_setup(struct cluster *c, const char *sub,
 		  const struct cluster_options *o, bool environment)
 {
@@ -105,6 +145,7 @@ int cluster_setup(struct cluster *c, const char *sub,
 	memset(c, 0, sizeof(*c));
 	c->sub = sub;
 	c->verbose = o->verbose;
+	each_fd(c, note_inherited);
 	if (o->ttl) {
 		char *end;
 		long v;

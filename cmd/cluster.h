@@ -96,6 +96,9 @@ struct cluster {
 	int64_t token;	 /* our key's create revision: the fencing token */
 	bool waited;	 /* our details say when we queued, not since when
 			    we hold it */
+	/* the descriptors (below 1024) open before the client was made:
+	 * the command's to inherit, as without --cluster */
+	uint64_t inherited[16];
 	bool verbose;
 };
 
@@ -117,6 +120,11 @@ CLUSTER_CLIENT int cluster_acquire(struct cluster *c, int wait_ms, int busy);
  * command's exit status. */
 CLUSTER_CLIENT int cluster_hold(struct cluster *c, const char *file,
 				char **command);
+
+/* Every descriptor the client opened since cluster_setup (libcurl's
+ * connections, its wake-up socket pair) closed on exec: the command gets
+ * none of ours. */
+void cluster_fds_cloexec(const struct cluster *c);
 
 /* Start making our details current (since when we hold the lock). */
 void cluster_details_start(struct cluster *c, struct etcd_call *call);

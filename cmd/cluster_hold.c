@@ -106,6 +106,7 @@ int cluster_hold(struct cluster *c, const char *file, char **command)
 	/* what the command leaves behind comes to us, to be stopped and
 	 * reaped before the lock goes */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	cluster_fds_cloexec(c);
 	pid = child_start(c->sub, file, command, true);
 	if (pid < 0) {
 		cluster_release(c);

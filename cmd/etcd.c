@@ -229,7 +229,9 @@ static void attach(struct etcd_call *c)
 	curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, c);
 	curl_easy_setopt(c->easy, CURLOPT_PRIVATE, c);
 	curl_easy_setopt(c->easy, CURLOPT_ERRORBUFFER, c->curl_error);
-	curl_easy_setopt(c->easy, CURLOPT_NOSIGNAL, 1L);
+	/* NOSIGNAL left off: libcurl then ignores SIGPIPE around its own
+	 * writes (a member resetting a TLS connection), which nothing else
+	 * in pidshim wants ignored */
 	curl_easy_setopt(c->easy, CURLOPT_CONNECTTIMEOUT_MS,
 			 (long)CONNECT_TIMEOUT_MS);
 	curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, timeout);

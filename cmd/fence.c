@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -133,7 +134,11 @@ int fence_start(struct fence *f, const char *sub, const char *description,
 {
 	int fds[2];
 
-	if (pipe2(fds, O_CLOEXEC) < 0) {
+	/* a socket pair, not a pipe: sent to with MSG_NOSIGNAL, a watchdog
+	 * gone (killed) is an error, not a SIGPIPE that ends pidshim, and
+	 * one stopped with a full buffer never blocks us; SEQPACKET: a
+	 * deadline arrives whole or not at all */
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) < 0) {
 		cmd_say(sub, "cannot start the fencing watchdog: %s",
 			strerror(errno));
 		return -1;
@@ -172,8 +177,10 @@ int fence_start(struct fence *f, const char *sub, const char *description,
 
 void fence_update(struct fence *f, int64_t expires)
 {
-	if (write(f->notify, &expires, sizeof(expires)) < 0) {
-		/* the watchdog is gone: fence_end and our loop see it */
+	if (send(f->notify, &expires, sizeof(expires),
+		 MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+		/* the watchdog is gone, our loop sees it; or stopped with
+		 * its buffer full, and a newer deadline comes later */
 	}
 }
 

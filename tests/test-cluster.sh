@@ -500,6 +500,11 @@ check_run() {
 	child=$(cat "$dir/pids/rn")
 	[ "$(cat "$f")" = "$child" ] || fail "$f names $(cat "$f"), not the command $child"
 	grep -qx '[1-9][0-9]*' "$dir/token" || fail "token: '$(cat "$dir/token")'"
+	# none of pidshim's descriptors (its connections to etcd) in the
+	# command (pidshim(1), CLUSTER LOCKS)
+	if ls -l "/proc/$child/fd" | grep -q 'socket:'; then
+		fail "the command inherited sockets: $(ls -l "/proc/$child/fd")"
+	fi
 	# the token is the holder's key's create revision
 	revision=$(etcd_ctl get --prefix rn/ -w json | /usr/bin/python3 -c '
 import json, sys
