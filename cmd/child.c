@@ -35,8 +35,11 @@ static void forward(int sig, siginfo_t *info, void *context)
 	(void)context;
 	/* The terminal's own signals (^C, a resize, a hang-up) reach the
 	 * command's process group from the kernel already; passing them on
-	 * would deliver them twice. */
-	if (tracked > 0 && info->si_code != SI_KERNEL)
+	 * would deliver them twice. Not when the command leads a group of
+	 * its own that the terminal was not given (stdin not the terminal):
+	 * then they reached only us. */
+	if (tracked > 0 &&
+	    (info->si_code != SI_KERNEL || (tracked_group && !terminal_handed)))
 		kill(tracked_group ? -tracked : tracked, sig);
 	errno = saved;
 }

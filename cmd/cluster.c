@@ -690,6 +690,10 @@ static int wait_granted(struct cluster *c, int wait_ms, const char *holder)
 		if (lock.result == ETCD_OK) {
 			etcd_done(&lock);
 			status = confirm(c, &lock);
+			/* a signal while we checked: we end, not the command
+			 * starts */
+			if (status == 0 && read(wait_pipe[0], &sig, 1) == 1)
+				status = 128 + sig;
 		} else if (lock.result == ETCD_TIMEOUT) {
 			status = ACQUIRE_BUSY;
 		} else if (lock.result == ETCD_UNREACHABLE &&
