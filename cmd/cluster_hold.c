@@ -103,6 +103,26 @@ int cluster_hold(struct cluster *c, const char *file, char **command)
 		cluster_release(c);
 		return CMD_EXIT_NOEXEC;
 	}
+	/* a lease that could not have been renewed lately (a wait whose
+	 * renewals failed) is renewed before anything starts, so that the
+	 * watchdog has the grace to fence in */
+	if (c->expires - etcd_now_ms() <
+	    (int64_t)c->renew_ms + c->grace_ms + FENCE_MARGIN_MS) {
+		struct etcd_call now;
+		int64_t at;
+
+		cluster_renew_start(c, &now, &at);
+		while (now.result == ETCD_PENDING)
+			etcd_poll(&c->etcd, NULL, 0, -1);
+		if (cluster_renewed(c, &now, at) <= 0) {
+			cmd_say(c->sub,
+				"%s: the lease cannot be renewed: not "
+				"starting the command",
+				description);
+			cluster_release(c);
+			return CMD_EXIT_UNAVAILABLE;
+		}
+	}
 	/* what the command leaves behind comes to us, to be stopped and
 	 * reaped before the lock goes */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);

@@ -17,6 +17,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -66,6 +67,31 @@ struct watch {
 	void *arg;
 };
 
+/* The time left before the KILL must have been sent: the grace, cut
+ * short where the lease's earliest end comes sooner (a watchdog that
+ * woke late, a suspended machine). */
+static int kill_within(int64_t expires, int grace_ms)
+{
+	int64_t left = expires - FENCE_MARGIN_MS - etcd_now_ms();
+
+	if (left < 0)
+		return 0;
+	return left < grace_ms ? (int)left : grace_ms;
+}
+
+/* A timer at AT_MS (etcd_now_ms: CLOCK_BOOTTIME, which goes on while the
+ * machine sleeps, as poll's timeout does not). */
+static void timer_at(int timer, int64_t at_ms)
+{
+	struct itimerspec it = { 0 };
+
+	if (at_ms < 1)
+		at_ms = 1;
+	it.it_value.tv_sec = at_ms / 1000;
+	it.it_value.tv_nsec = at_ms % 1000 * 1000000;
+	timerfd_settime(timer, TFD_TIMER_ABSTIME, &it, NULL);
+}
+
 static __attribute__((noreturn)) void watch(const struct watch *w,
 					    int64_t expires)
 {
@@ -76,6 +102,7 @@ static __attribute__((noreturn)) void watch(const struct watch *w,
 				       SIGTSTP, SIGTTIN, SIGTTOU, SIGPIPE,
 				       SIGUSR1, SIGUSR2, SIGALRM, SIGWINCH };
 	int64_t renewed = etcd_now_ms();
+	int timer = timerfd_create(CLOCK_BOOTTIME, TFD_CLOEXEC);
 	bool told_end = false;
 
 	/* only ^Z or a SIGSTOP meant for pidshim and its command: not us */
@@ -86,11 +113,14 @@ static __attribute__((noreturn)) void watch(const struct watch *w,
 	for (;;) {
 		int64_t fence_at = expires - grace_ms - FENCE_MARGIN_MS;
 		int64_t now = etcd_now_ms(), v;
-		struct pollfd p[2] = { { .fd = pidfd, .events = POLLIN },
-				       { .fd = notify, .events = POLLIN } };
+		struct pollfd p[3] = { { .fd = pidfd, .events = POLLIN },
+				       { .fd = notify, .events = POLLIN },
+				       { .fd = timer, .events = POLLIN } };
 		ssize_t n;
 
 		if (now >= fence_at || told_end) {
+			int within = kill_within(expires, grace_ms);
+
 			if (ended(pidfd, 0))
 				_exit(0);
 			if (told_end)
@@ -98,7 +128,7 @@ static __attribute__((noreturn)) void watch(const struct watch *w,
 					"%s: pidshim ended while the command "
 					"ran: stopping it (TERM, then KILL "
 					"after %.3g s)",
-					description, grace_ms / 1000.0);
+					description, within / 1000.0);
 			else
 				cmd_say(sub,
 					"%s: lease not renewed for %.1f s: "
@@ -106,13 +136,17 @@ static __attribute__((noreturn)) void watch(const struct watch *w,
 					"run out (TERM, then KILL after "
 					"%.3g s)",
 					description, (now - renewed) / 1000.0,
-					grace_ms / 1000.0);
-			fence_stop(pgid, pidfd, grace_ms);
+					within / 1000.0);
+			fence_stop(pgid, pidfd, within);
 			if (told_end && w->orphaned)
 				w->orphaned(w->arg);
 			_exit(0);
 		}
-		if (poll(p, 2, (int)(fence_at - now)) < 0)
+		/* without a timer (none left), poll's own timeout */
+		if (timer >= 0)
+			timer_at(timer, fence_at);
+		if (poll(p, timer >= 0 ? 3 : 2,
+			 timer >= 0 ? -1 : (int)(fence_at - now)) < 0)
 			continue;
 		if (p[0].revents)
 			_exit(0); /* the command ended */
