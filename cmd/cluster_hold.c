@@ -28,32 +28,53 @@
  * end with it (a shell's children told to end along with it). */
 #define LEFTOVER_MS 200
 
-/* Whether anything of group PGID is left after up to MS (what it has
- * been told to end is given that long to end on its own). */
-static bool group_left(pid_t pgid, int ms)
+/* Our children that have ended, but SPARE, reaped. */
+static void reap_ended(pid_t spare)
+{
+	char path[64];
+	FILE *f;
+	int pid;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/children",
+		 (int)getpid());
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fscanf(f, "%d", &pid) == 1)
+		if (pid != spare)
+			waitpid(pid, NULL, WNOHANG);
+	fclose(f);
+}
+
+/* Whether anything of the job is left after up to MS (what was told to
+ * end is given that long): its group, or a process below us but the
+ * watchdog (SPARE), one that left the group (setsid, a daemon) and came
+ * to us, a subreaper, orphaned. Zombies of ours are reaped on the way. */
+static bool job_left(pid_t pgid, pid_t spare, int ms)
 {
 	int64_t until = etcd_now_ms() + ms;
 
 	for (;;) {
 		struct timespec ts = { 0, 20 * 1000 * 1000 };
 
-		/* orphans of the group are ours (a subreaper): reaped, a
-		 * zombie no longer counts */
+		/* orphans that came to us and ended (the watchdog's end is
+		 * fence_end's to reap) */
 		while (waitpid(-pgid, NULL, WNOHANG) > 0)
 			;
-		if (kill(-pgid, 0) < 0)
-			break;
+		reap_ended(spare);
+		if (kill(-pgid, 0) < 0 &&
+		    !fence_descendants(getpid(), spare, 0))
+			return false;
 		if (etcd_now_ms() >= until)
 			return true;
 		nanosleep(&ts, NULL);
 	}
-	return false;
 }
 
-/* Whatever of the command's group outlived it: TERM, KILL after grace. */
-static void stop_leftovers(struct cluster *c, pid_t pgid)
+/* Whatever of the job outlived its leader: TERM, KILL after the grace. */
+static void stop_leftovers(struct cluster *c, pid_t pgid, pid_t spare)
 {
-	if (!group_left(pgid, LEFTOVER_MS))
+	if (!job_left(pgid, spare, LEFTOVER_MS))
 		return;
 	cmd_say(c->sub,
 		"cluster lock %s: processes the command started outlived "
@@ -61,9 +82,14 @@ static void stop_leftovers(struct cluster *c, pid_t pgid)
 		"%.3g s)",
 		c->name, c->grace_ms / 1000.0);
 	kill(-pgid, SIGTERM);
+	fence_descendants(getpid(), spare, SIGTERM);
 	kill(-pgid, SIGCONT);
-	if (group_left(pgid, c->grace_ms))
+	fence_descendants(getpid(), spare, SIGCONT);
+	if (job_left(pgid, spare, c->grace_ms)) {
 		kill(-pgid, SIGKILL);
+		fence_descendants(getpid(), spare, SIGKILL);
+		job_left(pgid, spare, LEFTOVER_MS);
+	}
 }
 
 /* In the watchdog, pidshim gone and the command stopped: the lease
@@ -172,7 +198,7 @@ int cluster_hold(struct cluster *c, const char *file, char **command)
 				"%s: the fencing watchdog ended: stopping the "
 				"command",
 				description);
-			fence_stop(pid, pidfd, c->grace_ms);
+			fence_stop(pid, pidfd, c->grace_ms, getpid());
 			fenced = true;
 		}
 		if (details.result != ETCD_PENDING)
@@ -205,7 +231,7 @@ int cluster_hold(struct cluster *c, const char *file, char **command)
 	if (details.result == ETCD_PENDING)
 		etcd_cancel(&details);
 	status = child_wait(pid);
-	stop_leftovers(c, pid);
+	stop_leftovers(c, pid, f.pid);
 	fence_end(&f);
 	close(pidfd);
 	cluster_release(c);

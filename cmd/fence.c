@@ -8,6 +8,7 @@
  * stops the command before then, unless pidshim tells it of a newer
  * renewal first. It makes no network connection and holds none of ours.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -49,19 +50,89 @@ static bool ended(int pidfd, int timeout_ms)
 	return n != 0;
 }
 
-void fence_stop(pid_t pgid, int leader_pidfd, int grace_ms)
+/* Whether PID has ended, not yet reaped: nothing left to stop. */
+static bool zombie(pid_t pid)
+{
+	char path[64], stat[512];
+	const char *end;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return true;
+	n = fread(stat, 1, sizeof(stat) - 1, f);
+	fclose(f);
+	stat[n] = '\0';
+	/* the state follows the command name, which may hold ')' */
+	end = strrchr(stat, ')');
+	return end && (end[2] == 'Z' || end[2] == 'X');
+}
+
+bool fence_descendants(pid_t root, pid_t spare, int sig)
+{
+	char path[64];
+	bool any = false;
+	DIR *tasks;
+	struct dirent *t;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)root);
+	tasks = opendir(path);
+	if (!tasks)
+		return false;
+	while ((t = readdir(tasks))) {
+		char children[384];
+		FILE *f;
+		int pid;
+
+		if (t->d_name[0] == '.')
+			continue;
+		snprintf(children, sizeof(children), "%s/%s/children", path,
+			 t->d_name);
+		f = fopen(children, "re");
+		if (!f)
+			continue;
+		while (fscanf(f, "%d", &pid) == 1) {
+			if (pid == spare || zombie(pid))
+				continue;
+			any = true;
+			if (sig)
+				kill(pid, sig);
+			fence_descendants(pid, spare, sig);
+		}
+		fclose(f);
+	}
+	closedir(tasks);
+	return any;
+}
+
+/* SIG to the group PGID, to everything below its leader while it lives
+ * (LEADER_PIDFD: a PID reaped elsewhere may be anyone's), and below OWNER
+ * (pidshim, a subreaper: what left the group and was orphaned comes to
+ * it; 0 when it is gone), ourselves spared. */
+static void signal_job(pid_t pgid, int leader_pidfd, pid_t owner, int sig)
+{
+	kill(-pgid, sig);
+	if (!ended(leader_pidfd, 0))
+		fence_descendants(pgid, getpid(), sig);
+	if (owner > 1)
+		fence_descendants(owner, getpid(), sig);
+}
+
+void fence_stop(pid_t pgid, int leader_pidfd, int grace_ms, pid_t owner)
 {
 	/* CONT: a stopped program gets its TERM too */
-	kill(-pgid, SIGTERM);
-	kill(-pgid, SIGCONT);
+	signal_job(pgid, leader_pidfd, owner, SIGTERM);
+	signal_job(pgid, leader_pidfd, owner, SIGCONT);
 	ended(leader_pidfd, grace_ms);
-	/* the leader gone or not, nothing of the group runs on */
-	kill(-pgid, SIGKILL);
+	/* the leader gone or not, nothing of the job runs on */
+	signal_job(pgid, leader_pidfd, owner, SIGKILL);
 }
 
 struct watch {
 	const char *sub, *description;
-	pid_t pgid;
+	pid_t pgid, owner;
 	int pidfd, notify, grace_ms;
 	void (*orphaned)(void *);
 	void *arg;
@@ -137,7 +208,9 @@ static __attribute__((noreturn)) void watch(const struct watch *w,
 					"%.3g s)",
 					description, (now - renewed) / 1000.0,
 					within / 1000.0);
-			fence_stop(pgid, pidfd, within);
+			/* pidshim gone: its PID may be anyone's now */
+			fence_stop(pgid, pidfd, within,
+				   told_end ? 0 : w->owner);
 			if (told_end && w->orphaned)
 				w->orphaned(w->arg);
 			_exit(0);
@@ -167,6 +240,7 @@ int fence_start(struct fence *f, const char *sub, const char *description,
 		void (*orphaned)(void *), void *arg)
 {
 	int fds[2];
+	pid_t owner;
 
 	/* a socket pair, not a pipe: sent to with MSG_NOSIGNAL, a watchdog
 	 * gone (killed) is an error, not a SIGPIPE that ends pidshim, and
@@ -177,6 +251,7 @@ int fence_start(struct fence *f, const char *sub, const char *description,
 			strerror(errno));
 		return -1;
 	}
+	owner = getpid();
 	f->pid = fork();
 	if (f->pid == 0) {
 		close(fds[1]);
@@ -191,8 +266,8 @@ int fence_start(struct fence *f, const char *sub, const char *description,
 		if (syscall(SYS_close_range, 5U, ~0U, 0U) < 0)
 			for (int fd = 5; fd < 1024; fd++)
 				close(fd);
-		watch(&(struct watch){ sub, description, pgid, 4, 3, grace_ms,
-				       orphaned, arg },
+		watch(&(struct watch){ sub, description, pgid, owner, 4, 3,
+				       grace_ms, orphaned, arg },
 		      expires);
 	}
 	close(fds[0]);

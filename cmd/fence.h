@@ -8,6 +8,7 @@
 #ifndef PIDSHIM_FENCE_H
 #define PIDSHIM_FENCE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -37,10 +38,17 @@ void fence_update(struct fence *f, int64_t expires);
 /* The command ended: the watchdog ends too, and is reaped. */
 void fence_end(struct fence *f);
 
-/* Stop the group PGID: TERM and CONT, KILL when its leader (LEADER_PIDFD)
- * has not ended after GRACE_MS, or has. */
-void fence_stop(pid_t pgid, int leader_pidfd, int grace_ms);
+/* Stop the job: the group PGID and every process below its leader
+ * (LEADER_PIDFD) or below OWNER (pidshim, 0 when gone) but us, those
+ * that left the group (setsid, a daemon) too. TERM and CONT, then KILL
+ * when the leader has ended or GRACE_MS has passed. */
+void fence_stop(pid_t pgid, int leader_pidfd, int grace_ms, pid_t owner);
 
 int fence_pidfd_open(pid_t pid);
+
+/* SIG (0: none) to every process below ROOT (/proc's children lists, its
+ * threads'), SPARE and what is below it left alone: whether there was
+ * any. */
+bool fence_descendants(pid_t root, pid_t spare, int sig);
 
 #endif

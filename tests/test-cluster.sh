@@ -320,6 +320,17 @@ check_release() {
 	expect 143 "$pidshim" lock --cluster "$ETCD_ENDPOINTS/rel" -- \
 		sh -c 'kill -TERM $$; sleep 5'
 	[ "$(keys rel)" -eq 0 ] || fail "keys left: $(etcd_ctl get --prefix rel/)"
+	# a process that left the command's group (setsid, as a daemon
+	# does) is stopped before the lock goes (pidshim(1), CLUSTER LOCKS)
+	expect 0 "$pidshim" lock --cluster "$ETCD_ENDPOINTS/rel" -- \
+		sh -c 'setsid sleep 60 & echo $! >"$1/escaped"' sh "$dir"
+	escaped=$(cat "$dir/escaped")
+	state=$(ps -o stat= -p "$escaped" || true)
+	case $state in
+	'' | Z*) ;;
+	*) fail "a process that left the group outlived the lock: $escaped ($state)"
+		kill "$escaped" ;;
+	esac
 }
 
 # cut off, 20 rounds: the holder's pidshim SIGSTOPped (odd rounds), or
