@@ -471,11 +471,15 @@ int cmd_run(int argc, char **argv)
 	parse(&rs, argc, argv);
 	command = argv + optind;
 	in_cluster = cluster_setup(&cluster, "run", &rs.cluster, true) == 0;
-	if (in_cluster && rs.daemon_follow)
-		cmd_usage_error("run",
-				"--daemon-follow: not with --cluster (a daemon "
-				"leaves the process group that fencing stops: "
-				"run it in the foreground)");
+	if (in_cluster && (rs.daemon_follow ||
+			   (getenv("PIDSHIM_DAEMON") &&
+			    strcmp(getenv("PIDSHIM_DAEMON"), "follow") == 0)))
+		cmd_usage_error(
+		    "run",
+		    "--daemon-follow (or PIDSHIM_DAEMON=follow): not with "
+		    "--cluster (the job ends with its foreground "
+		    "process, and what it left running is "
+		    "stopped: run the daemon in the foreground)");
 	/* the command's own pidshim run, if any, takes no cluster lock */
 	unsetenv("PIDSHIM_CLUSTER");
 	export(&rs);
