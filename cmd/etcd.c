@@ -26,6 +26,8 @@
  * leader; one stopped never answers, and the next member should be asked
  * while the request's time still allows. */
 #define ATTEMPT_TIMEOUT_MS 2000
+/* A login that failed is tried again this much later. */
+#define RELOGIN_PAUSE_MS 500
 /* After every endpoint failed once, a pause before the next round. */
 #define ROUND_PAUSE_MS 200
 
@@ -406,7 +408,7 @@ static void completed(struct etcd_call *c, CURLcode code)
 		 text);
 	/* a login's token expires (etcd's --auth-token TTL): log in again,
 	 * then send C again */
-	if (e->token && !e->relogin && strstr(text, "invalid auth token")) {
+	if (e->options.user && strstr(text, "invalid auth token")) {
 		free(e->token);
 		e->token = NULL;
 		e->relogin = true;
@@ -452,23 +454,38 @@ void etcd_poll(struct etcd *e, struct curl_waitfd *fds, unsigned nfds,
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &c);
 		completed(c, msg->data.result);
 	}
-	if (e->relogin && !e->logging_in) {
+	now = etcd_now_ms();
+	/* tried again every RELOGIN_PAUSE_MS until it works: a member
+	 * briefly away must not leave us without a token for good */
+	if (e->relogin && !e->logging_in && now >= e->relogin_at) {
 		struct etcd_call login;
 
 		e->logging_in = true;
-		if (etcd_login(e, &login) != ETCD_OK)
-			cmd_say(e->sub, "%s", login.message);
+		if (etcd_login(e, &login) == ETCD_OK) {
+			e->relogin = false;
+		} else {
+			if (e->verbose)
+				cmd_say(e->sub, "%s", login.message);
+			etcd_done(&login);
+			e->relogin_at = etcd_now_ms() + RELOGIN_PAUSE_MS;
+		}
 		e->logging_in = false;
-		e->relogin = false;
 	}
 	now = etcd_now_ms();
 	for (c = e->active; c; c = next) {
 		next = c->next;
 		if (c->easy)
 			continue;
-		/* sent again with the new token, once there is one */
-		if (e->logging_in && c != e->login_call)
+		/* sent again with a new token, once there is one */
+		if ((e->logging_in || e->relogin) && c != e->login_call) {
+			if (c->deadline_ms && now >= c->deadline_ms)
+				end(c, ETCD_UNREACHABLE);
+			else
+				c->not_before_ms = e->relogin_at > now
+						       ? e->relogin_at
+						       : now + RELOGIN_PAUSE_MS;
 			continue;
+		}
 		if (c->deadline_ms && now >= c->deadline_ms)
 			end(c, ETCD_UNREACHABLE);
 		else if (now >= c->not_before_ms)

@@ -45,6 +45,7 @@ struct etcd {
 	const char *sub;	  /* for messages: "lock", "run", "status" */
 	bool verbose;
 	bool relogin, logging_in; /* the token expired: log in again */
+	int64_t relogin_at;	  /* not before then (one failed) */
 	struct etcd_call *login_call;
 };
 
