@@ -30,6 +30,28 @@ skip() {
 	exit 77
 }
 
+# PIDSHIM as the tests run it: under a sanitizer build (its runtime
+# $1, PIDSHIM_TEST_PRELOAD) a wrapper that puts the runtime first in
+# LD_PRELOAD, where pidshim run keeps it (only pidshim: other tools need
+# not be preloaded with it); else PIDSHIM itself. Prints the path.
+#   pidshim=$(sanitized_pidshim "$sanitizer" "$pidshim")
+sanitized_pidshim() {
+	if [ -z "$1" ]; then
+		echo "$2"
+		return
+	fi
+	cat >"$dir/pidshim" <<SH
+#!/bin/sh
+case \${LD_PRELOAD:-} in
+$1*) ;;
+*) LD_PRELOAD=$1\${LD_PRELOAD:+:\$LD_PRELOAD}; export LD_PRELOAD ;;
+esac
+exec $(realpath "$2") "\$@"
+SH
+	chmod +x "$dir/pidshim"
+	echo "$dir/pidshim"
+}
+
 need() {
 	command -v "$1" >/dev/null 2>&1 || skip "no $1 (scripts/setup installs it)"
 }

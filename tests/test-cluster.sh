@@ -19,20 +19,8 @@ sanitizer=${PIDSHIM_TEST_PRELOAD:-}
 # shellcheck source=etcd-common.sh
 . "${0%/*}/etcd-common.sh"
 etcd_usable || skip "no etcd 3.4 or later (etcd-server, etcd-client)"
-# A sanitizer build's shim needs the runtime first in LD_PRELOAD, where
-# pidshim run keeps it (as in test-run.sh)
-if [ -n "$sanitizer" ]; then
-	cat >"$dir/pidshim" <<SH
-#!/bin/sh
-case \${LD_PRELOAD:-} in
-$sanitizer*) ;;
-*) LD_PRELOAD=$sanitizer\${LD_PRELOAD:+:\$LD_PRELOAD}; export LD_PRELOAD ;;
-esac
-exec $(realpath "$pidshim") "\$@"
-SH
-	chmod +x "$dir/pidshim"
-	pidshim=$dir/pidshim
-fi
+# a sanitizer build's runtime first in LD_PRELOAD (shell-common.sh)
+pidshim=$(sanitized_pidshim "$sanitizer" "$pidshim")
 [ -e "$shim" ] || fail "no shim at $shim"
 
 ETCD_DIR=$dir/etcd
@@ -328,8 +316,8 @@ check_release() {
 	state=$(ps -o stat= -p "$escaped" || true)
 	case $state in
 	'' | Z*) ;;
-	*) fail "a process that left the group outlived the lock: $escaped ($state)"
-		kill "$escaped" ;;
+	*) kill "$escaped"
+		fail "a process that left the group outlived the lock: $escaped ($state)" ;;
 	esac
 }
 
@@ -513,9 +501,11 @@ check_run() {
 	grep -qx '[1-9][0-9]*' "$dir/token" || fail "token: '$(cat "$dir/token")'"
 	# none of pidshim's descriptors (its connections to etcd) in the
 	# command (pidshim(1), CLUSTER LOCKS)
-	if ls -l "/proc/$child/fd" | grep -q 'socket:'; then
-		fail "the command inherited sockets: $(ls -l "/proc/$child/fd")"
-	fi
+	for fd in "/proc/$child/fd"/*; do
+		case $(readlink "$fd") in
+		socket:*) fail "the command inherited a socket: $fd" ;;
+		esac
+	done
 	# the token is the holder's key's create revision
 	revision=$(etcd_ctl get --prefix rn/ -w json | /usr/bin/python3 -c '
 import json, sys

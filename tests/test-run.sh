@@ -14,21 +14,8 @@ case=$3
 sanitizer=${PIDSHIM_TEST_PRELOAD:-}
 # shellcheck source=shell-common.sh
 . "${0%/*}/shell-common.sh"
-# A sanitizer build's shim needs the runtime first in LD_PRELOAD, where
-# pidshim run keeps it: pidshim runs with it there (only pidshim: other
-# tools need not be preloaded with it)
-if [ -n "$sanitizer" ]; then
-	cat >"$dir/pidshim" <<SH
-#!/bin/sh
-case \${LD_PRELOAD:-} in
-$sanitizer*) ;;
-*) LD_PRELOAD=$sanitizer\${LD_PRELOAD:+:\$LD_PRELOAD}; export LD_PRELOAD ;;
-esac
-exec $(realpath "$pidshim") "\$@"
-SH
-	chmod +x "$dir/pidshim"
-	pidshim=$dir/pidshim
-fi
+# a sanitizer build's runtime first in LD_PRELOAD (shell-common.sh)
+pidshim=$(sanitized_pidshim "$sanitizer" "$pidshim")
 
 locked() {
 	[ -s "$1" ] && ! flock -n "$1" true
