@@ -257,6 +257,7 @@ static const char *nearest_name(const char *name)
 static void warn_unknown_names(void)
 {
 	extern char **environ;
+	bool cluster = false, token = false;
 
 	for (char **env = environ; env && *env; env++) {
 		const char *eq = strchr(*env, '=');
@@ -273,11 +274,21 @@ static void warn_unknown_names(void)
 		/* Every process under the shim starts here: the distances,
 		 * the bulk of its start-up's own work, only for a name that
 		 * is not known. */
+		cluster |= strcmp(name, "PIDSHIM_CLUSTER") == 0;
+		token |= strcmp(name, "PIDSHIM_FENCING_TOKEN") == 0;
 		if (setting_find(name) || strcmp(name, SHIM_OWNER_VAR) == 0)
 			continue;
 		log_warn("unknown variable %s (did you mean %s?)", name,
 			 nearest_name(name));
 	}
+	/* PIDSHIM_CLUSTER names a lock only pidshim can take (it keeps a
+	 * lease alive over the network, which the shim never does inside a
+	 * program): a program preloaded without it holds no cluster lock,
+	 * and is told so (libpidshim(7), ENVIRONMENT) */
+	if (cluster && !token)
+		log_warn("PIDSHIM_CLUSTER: the shim alone takes no cluster "
+			 "lock: start the program with pidshim run (or lock) "
+			 "to hold it");
 }
 
 /*
@@ -321,22 +332,10 @@ static void load_owner(void)
 	}
 }
 
-/* PIDSHIM_CLUSTER names a lock only pidshim can take (it keeps a lease
- * alive over the network, which the shim never does inside a program):
- * a program preloaded without it holds no cluster lock, and is told so. */
-static void warn_cluster_alone(void)
-{
-	if (getenv("PIDSHIM_CLUSTER") && !getenv("PIDSHIM_FENCING_TOKEN"))
-		log_warn("PIDSHIM_CLUSTER: the shim alone takes no cluster "
-			 "lock: start the program with pidshim run (or lock) "
-			 "to hold it");
-}
-
 void config_load(void)
 {
 	log_start(load_log());
 	warn_unknown_names();
-	warn_cluster_alone();
 	load_pidfile();
 	load_owner();
 	load_conflict();

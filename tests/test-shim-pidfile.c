@@ -1023,6 +1023,32 @@ START_TEST(unknown_variable_warns_with_nearest_name)
 }
 END_TEST
 
+/* PIDSHIM_CLUSTER under the shim alone: no cluster lock, and said so
+ * (libpidshim(7), ENVIRONMENT); with the token pidshim gives the program
+ * it runs under one, nothing is said: both names are known. */
+START_TEST(cluster_without_pidshim_warns)
+{
+	const char *alone[] = { pidfile_env,
+				"PIDSHIM_CLUSTER=http://127.0.0.1:1/job",
+				"PIDSHIM_LOG=warn", NULL };
+	const char *under[] = { pidfile_env,
+				"PIDSHIM_CLUSTER=http://127.0.0.1:1/job",
+				"PIDSHIM_FENCING_TOKEN=7", "PIDSHIM_LOG=warn",
+				NULL };
+	const char *argv[] = { "true", NULL };
+	int status = test_run(alone, argv, out, 20);
+
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert(test_file_contains(out, "the shim alone takes no cluster"));
+	ck_assert(!test_file_contains(out, "unknown variable"));
+	ck_assert_int_eq(truncate(out, 0), 0);
+	status = test_run(under, argv, out, 20);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert(!test_file_contains(out, "cluster lock"));
+	ck_assert(!test_file_contains(out, "unknown variable"));
+}
+END_TEST
+
 /* How many times NEEDLE occurs in the file at PATH. */
 static int occurrences(const char *path, const char *needle)
 {
@@ -1536,6 +1562,8 @@ int main(void)
 	test_add(s, "mode", mode_sets_pidfile_permissions, 30, &fixture, NULL);
 	test_add(s, "unknown_variable",
 		 unknown_variable_warns_with_nearest_name, 30, &fixture, NULL);
+	test_add(s, "cluster_without_pidshim_warns",
+		 cluster_without_pidshim_warns, 30, &fixture, NULL);
 	test_add(s, "pidfile_none", pidfile_none_makes_no_file, 30, &fixture,
 		 NULL);
 	test_add(s, "log_fd2", log_never_writes_into_reused_fd2, 30, &fixture,
