@@ -7,15 +7,19 @@
 #   symbol A's object uses and B's defines; tsort fails on a loop;
 # - no object linked into it (its own, or the core's it pulls in) calls an
 #   interposed name directly: that call would land in the shim's own
-#   wrapper (they go through libc(name)).
+#   wrapper (they go through libc(name));
+# - the network stays out of the shim and out of pidshim's start: only
+#   pidshim-cluster needs libcurl and json-c (pidshim(1), FILES).
 #   test-shim-structure.sh SHIM VERSION_SCRIPT SHIM_SOURCE_DIR \
-#       SHIM_OBJECT_DIR CORE_OBJECT_DIR
+#       SHIM_OBJECT_DIR CORE_OBJECT_DIR PIDSHIM PIDSHIM_CLUSTER
 set -eu
 shim=$1
 script=$2
 sources=$3
 objdir=$4
 coredir=$5
+pidshim=$6
+pidshim_cluster=$7
 if ! command -v nm >/dev/null 2>&1; then
 	echo "skip: nm (binutils) is not installed"
 	exit 77
@@ -91,5 +95,18 @@ if [ -s "$dir/direct" ]; then
 	cat "$dir/direct"
 	exit 1
 fi
+# ---- libcurl and json-c: pidshim-cluster's alone
+needed() {
+	LC_ALL=C readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'
+}
+for f in "$shim" "$pidshim"; do
+	if needed "$f" | grep -E '^lib(curl|json-c)'; then
+		echo "$f needs the cluster client's libraries (above)"
+		exit 1
+	fi
+done
+needed "$pidshim_cluster" | grep -q '^libcurl' ||
+	{ echo "$pidshim_cluster does not need libcurl: the check above proves nothing"; exit 1; }
+
 echo "one way, top to bottom: $(tr '\n' ' ' <"$dir/order")"
 echo "core objects linked in: $(tr '\n' ' ' <"$dir/linked")"
