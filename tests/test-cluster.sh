@@ -319,6 +319,21 @@ check_release() {
 	*) kill "$escaped"
 		fail "a process that left the group outlived the lock: $escaped ($state)" ;;
 	esac
+	# the watchdog killed: pidshim fences the command itself, and still
+	# lets the lock go (no SIGPIPE from telling a watchdog gone)
+	"$pidshim" lock --ttl 3 --renew 0.2 --grace 0.5 \
+		--cluster "$ETCD_ENDPOINTS/wd" -- sleep 60 \
+		>"$dir/wd.out" 2>"$dir/wd.err" &
+	holder=$!
+	started="$started $holder"
+	within 20 pgrep -P "$holder" -x pidshim-fence >/dev/null ||
+		fail "no watchdog: $(cat "$dir/wd.err")"
+	kill -KILL "$(pgrep -P "$holder" -x pidshim-fence)"
+	finish "$holder" 20
+	[ "$st" -eq 143 ] || fail "the holder exited $st: $(cat "$dir/wd.err")"
+	grep -q "watchdog ended" "$dir/wd.err" ||
+		fail "not said: $(cat "$dir/wd.err")"
+	[ "$(keys wd)" -eq 0 ] || fail "keys left: $(etcd_ctl get --prefix wd/)"
 }
 
 # cut off, 20 rounds: the holder's pidshim SIGSTOPped (odd rounds), or
