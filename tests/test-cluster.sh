@@ -706,6 +706,20 @@ check_auth() {
 	finish "$holder" 20
 	[ "$st" -eq 0 ] || fail "the holder exited $st: $(cat "$dir/a.herr")"
 	[ "$(keys a)" -eq 0 ] || fail "keys left: $(etcd_ctl get --prefix a/)"
+	# the member restarted under a holder: its login's token is gone
+	# with it; pidshim logs in again, renews on, and lets go
+	start_holder b otherhost --user root:s3cret-pw --renew 0.5
+	member=$(etcd_member_pid 1)
+	kill "$member"
+	wait "$member" 2>/dev/null || true
+	etcd_restart 1 || fail "the member did not come back"
+	sleep 2
+	touch "$dir/b.go"
+	finish "$holder" 20
+	[ "$st" -eq 0 ] || fail "the holder exited $st: $(cat "$dir/b.herr")"
+	! grep -E "cannot revoke|login refused" "$dir/b.herr" ||
+		fail "no new login: $(cat "$dir/b.herr")"
+	[ "$(keys b)" -eq 0 ] || fail "keys left: $(etcd_ctl get --prefix b/)"
 }
 
 # TLS with client certificates: with --cacert, --cert, --key it works;
