@@ -24,7 +24,7 @@ static volatile pid_t tracked;
  * a terminal's signals go to a job. */
 static volatile bool tracked_group;
 /* The command's group was given the terminal: child_wait takes it back. */
-static bool terminal_handed;
+static volatile bool terminal_handed;
 /* The dispositions we started with, which the command gets back. */
 static struct sigaction inherited[FORWARDED_COUNT];
 
