@@ -82,6 +82,11 @@ int cmd_wait_released(int fd, int timeout_ms);
  * holder's in another PID namespace only (holder.c). */
 bool cmd_holder_here(pid_t pid, int fd);
 
+/* /proc/PID/stat read into BUF (SIZE bytes): its fields after the
+ * command name, from the blank before the state; NULL when PID is gone
+ * or unreadable. */
+const char *cmd_proc_stat(pid_t pid, char *buf, size_t size);
+
 /* Open the lock or PID file at PATH to watch its lock (read-only, never
  * created): the descriptor, or a negative errno (-ENOENT: no file). */
 int cmd_open_watch(const char *path);

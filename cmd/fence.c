@@ -53,21 +53,10 @@ static bool ended(int pidfd, int timeout_ms)
 /* Whether PID has ended, not yet reaped: nothing left to stop. */
 static bool zombie(pid_t pid)
 {
-	char path[64], stat[512];
-	const char *end;
-	FILE *f;
-	size_t n;
+	char buf[512];
+	const char *state = cmd_proc_stat(pid, buf, sizeof(buf));
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return true;
-	n = fread(stat, 1, sizeof(stat) - 1, f);
-	fclose(f);
-	stat[n] = '\0';
-	/* the state follows the command name, which may hold ')' */
-	end = strrchr(stat, ')');
-	return end && (end[2] == 'Z' || end[2] == 'X');
+	return !state || state[1] == 'Z' || state[1] == 'X';
 }
 
 bool fence_descendants(pid_t root, pid_t spare, int sig)

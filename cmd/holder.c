@@ -121,3 +121,22 @@ bool cmd_holder_here(pid_t pid, int fd)
 	 * invisible here (0: another PID namespace's process). */
 	return opened < 0 && owner != 0;
 }
+
+const char *cmd_proc_stat(pid_t pid, char *buf, size_t size)
+{
+	char path[64];
+	const char *name_end;
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	n = fread(buf, 1, size - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* the command name (field 2) may hold blanks and parentheses */
+	name_end = strrchr(buf, ')');
+	return name_end ? name_end + 1 : NULL;
+}

@@ -99,23 +99,13 @@ static void print_cmdline(pid_t pid)
  * clock ticks after boot) against /proc/uptime; -1 when unknown. */
 static long running_seconds(pid_t pid)
 {
-	char path[64], buf[1024];
+	char buf[1024];
 	unsigned long long start;
 	double uptime;
-	const char *p;
+	const char *p = cmd_proc_stat(pid, buf, sizeof(buf));
 	FILE *f;
-	size_t n;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/* the command name (field 2) may hold blanks and parentheses */
-	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 1,
+	if (!p || sscanf(p,
 			 " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u "
 			 "%*u %*d %*d %*d %*d %*d %*d %llu",
 			 &start) != 1)
